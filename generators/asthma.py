@@ -1,0 +1,593 @@
+"""Asthma register extracts (UK primary/secondary care style) with a planted truth.
+
+Each patient carries a latent utilisation phenotype (controlled / reliever-reliant / high
+utiliser) whose probability rises with deprivation and differs by ethnicity. Exacerbations are a
+seasonal Poisson process whose rate is a product of known rate ratios (phenotype, IMD quintile,
+ethnicity group, age band, sex) times a gamma frailty drawn per patient and window (known alpha).
+Each exacerbation yields an OCS course, sometimes an emergency asthma admission and sometimes an
+acute GP consultation, so admissions inherit the exacerbation rate ratios exactly. Rates anchor
+to DOMAIN.md section 1 (Bloom 2018 exacerbation rates by age; SABINA SABA use; Gupta 2018 IMD
+gradient; Sheikh 2016 ethnicity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from faker import Faker
+
+from generators import reference
+
+# ----------------------------------------------------------------------------------------------
+# Planted parameters. Everything in this block is written to truth.json.
+# ----------------------------------------------------------------------------------------------
+STUDY_START = np.datetime64("2022-01-01")
+FOLLOWUP_START = np.datetime64("2024-01-01")
+STUDY_END = np.datetime64("2024-12-31")  # inclusive
+
+PHENOTYPES = ["controlled", "reliever-reliant", "high utiliser"]
+# Multinomial logit for the phenotype: log-odds against "controlled" at IMD quintile 5, White,
+# plus a per-step increase for each quintile more deprived and an ethnicity shift.
+PHENOTYPE_INTERCEPT = np.array([0.0, -1.35, -2.35])
+PHENOTYPE_PER_IMD_STEP = np.array([0.0, 0.12, 0.18])  # per quintile below 5
+PHENOTYPE_ETHNICITY_SHIFT = {  # added to both non-controlled log-odds
+    "White": 0.0,
+    "Asian/Asian British": 0.25,
+    "Black/Black British": 0.20,
+    "Mixed/multiple": 0.10,
+    "Other ethnic group": 0.05,
+    "Not stated or unknown": 0.0,
+}
+
+# Exacerbation (and hence emergency asthma admission) rate ratios, conditional on phenotype.
+BASE_EXACERBATION_RATE = 0.11  # per person-year: controlled, IMD 5, White, 18-54, male
+IRR_PHENOTYPE = {"controlled": 1.0, "reliever-reliant": 2.5, "high utiliser": 6.0}
+IRR_IMD = {1: 1.50, 2: 1.35, 3: 1.20, 4: 1.10, 5: 1.0}
+IRR_ETHNICITY = {
+    "White": 1.0,
+    "Asian/Asian British": 1.40,
+    "Black/Black British": 1.30,
+    "Mixed/multiple": 1.10,
+    "Other ethnic group": 1.10,
+    "Not stated or unknown": 1.0,
+}
+# Age bands at the follow-up start; ratios from Bloom et al. 2018 (per 10 PY: 4.27, 1.48, 3.22,
+# 9.40) relative to 18-54.
+AGE_BANDS = ["0-4", "5-17", "18-54", "55+"]
+AGE_BAND_LOWER = np.array([0, 5, 18, 55])
+IRR_AGE = {"0-4": 4.27 / 3.22, "5-17": 1.48 / 3.22, "18-54": 1.0, "55+": 9.40 / 3.22}
+IRR_SEX = {"M": 1.0, "F": 1.20}
+FRAILTY_ALPHA = 0.5  # gamma frailty variance on the exacerbation rate, drawn per window
+P_ADMIT_PER_EXACERBATION = 0.12
+P_OCS_PER_EXACERBATION = 0.85
+P_GP_PER_EXACERBATION = 0.50
+P_READMIT_30D = 0.05  # planted probability of an emergency asthma readmission within 30 days
+P_TRANSFER = 0.04  # emergency admissions that end in a transfer to another provider
+P_DIE_IN_HOSPITAL = 0.25  # of deaths in the window
+
+# Other utilisation, per person-year, by phenotype (controlled, reliever-reliant, high).
+RATES_BY_PHENOTYPE = {
+    "asthma_review": [0.60, 0.70, 0.90],
+    "other_consultation": [2.0, 2.6, 3.6],
+    "saba_canisters": [2.0, 7.0, 8.0],
+    "ics_items": [4.0, 1.5, 8.0],
+    "ics_laba_items": [0.5, 0.3, 3.0],
+    "ltra_items": [0.2, 0.2, 2.0],
+    "outpatient": [0.10, 0.15, 1.20],
+    "elective_admission": [0.03, 0.03, 0.05],
+}
+SABA_NB_ALPHA = 0.6  # patient-level gamma heterogeneity of SABA use
+P_DNA = 0.10
+# September peak (about 11% of a year's admissions), August trough (about 5%): HSCIC 2014.
+MONTH_SHARE = np.array(
+    [0.090, 0.085, 0.085, 0.080, 0.080, 0.075, 0.070, 0.050, 0.110, 0.095, 0.090, 0.090]
+)
+ETHNIC_CATEGORY_SHARE = {
+    "A": 0.735, "B": 0.010, "C": 0.060, "D": 0.009, "E": 0.004, "F": 0.006, "G": 0.005,
+    "H": 0.031, "J": 0.027, "K": 0.011, "L": 0.016, "M": 0.011, "N": 0.025, "P": 0.005,
+    "R": 0.008, "S": 0.016, "Z": 0.015, "99": 0.006,
+}  # fmt: skip
+N_LSOA = 32_844  # IoD2019, 2011 LSOAs
+
+SCHEMAS = {
+    "patients": pa.schema(
+        [
+            ("patient_id", pa.int64()),
+            ("nhs_number", pa.string()),
+            ("given_name", pa.string()),
+            ("family_name", pa.string()),
+            ("address_line_1", pa.string()),
+            ("town", pa.string()),
+            ("postcode", pa.string()),
+            ("date_of_birth", pa.date32()),
+            ("sex", pa.string()),
+            ("ethnic_category", pa.string()),
+            ("lsoa_code", pa.string()),
+            ("imd_decile", pa.int64()),
+            ("practice_code", pa.string()),
+            ("registration_start_date", pa.date32()),
+            ("registration_end_date", pa.date32()),
+            ("date_of_death", pa.date32()),
+            ("smoking_status", pa.string()),
+            ("bmi", pa.float64()),
+            ("asthma_diagnosis_date", pa.date32()),
+            ("asthma_snomed_code", pa.string()),
+        ]
+    ),
+    "gp_practices": pa.schema(
+        [
+            ("practice_code", pa.string()),
+            ("practice_name", pa.string()),
+            ("address_line_1", pa.string()),
+            ("town", pa.string()),
+            ("postcode", pa.string()),
+        ]
+    ),
+    "gp_events": pa.schema(
+        [
+            ("gp_event_id", pa.int64()),
+            ("patient_id", pa.int64()),
+            ("practice_code", pa.string()),
+            ("event_date", pa.date32()),
+            ("snomed_code", pa.string()),
+            ("term", pa.string()),
+        ]
+    ),
+    "prescriptions": pa.schema(
+        [
+            ("prescription_id", pa.int64()),
+            ("patient_id", pa.int64()),
+            ("issue_date", pa.date32()),
+            ("bnf_code", pa.string()),
+            ("medicine", pa.string()),
+            ("quantity", pa.int64()),
+            ("quantity_unit", pa.string()),
+        ]
+    ),
+    "hospital_admissions": pa.schema(
+        [
+            ("admission_id", pa.int64()),
+            ("patient_id", pa.int64()),
+            ("provider_code", pa.string()),
+            ("admission_date", pa.date32()),
+            ("discharge_date", pa.date32()),
+            ("admission_method", pa.string()),
+            ("primary_diagnosis", pa.string()),
+            ("discharge_destination", pa.string()),
+        ]
+    ),
+    "outpatient_appointments": pa.schema(
+        [
+            ("appointment_id", pa.int64()),
+            ("patient_id", pa.int64()),
+            ("appointment_date", pa.date32()),
+            ("treatment_specialty_code", pa.string()),
+            ("treatment_specialty", pa.string()),
+            ("attendance", pa.string()),
+        ]
+    ),
+}
+
+
+
+def _presentations() -> dict[str, list[tuple[str, str, int]]]:
+    """Presentations per class from the reference seed the warehouse maps them with."""
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for r in reference.load("ref_bnf_asthma_presentations"):
+        out.setdefault(r["medicine_class"], []).append(
+            (r["bnf_presentation_code"], r["presentation_name"], int(r["quantity_per_item"]))
+        )
+    return out
+
+
+SPECIALTIES = [("340", "Respiratory Medicine"), ("420", "Paediatrics"), ("300", "General Internal Medicine")]
+ASTHMA_ICD = (["J459", "J450", "J451", "J458", "J46X"], [0.60, 0.15, 0.05, 0.05, 0.15])
+OTHER_EMERGENCY_ICD = ["J189", "I219", "J440", "R074", "N390"]
+ELECTIVE_ICD = ["K802", "M170", "H251", "N390", "K409"]
+
+
+def truth() -> dict:
+    """The planted parameters, as written to truth.json."""
+    return {
+        "study_start": str(STUDY_START),
+        "followup_start": str(FOLLOWUP_START),
+        "study_end": str(STUDY_END),
+        "phenotypes": PHENOTYPES,
+        "n_phenotypes": len(PHENOTYPES),
+        "phenotype_model": {
+            "intercept": dict(zip(PHENOTYPES, PHENOTYPE_INTERCEPT.tolist())),
+            "per_imd_step_below_5": dict(zip(PHENOTYPES, PHENOTYPE_PER_IMD_STEP.tolist())),
+            "ethnicity_shift": PHENOTYPE_ETHNICITY_SHIFT,
+        },
+        "emergency_admission_irr": {
+            "description": (
+                "Rate ratios of emergency asthma admissions (and of exacerbations), "
+                "conditional on phenotype; a follow-up-window Poisson/NB regression with "
+                "offset log(person-years) should recover them. Baseline emergency admissions "
+                "carry no planted effect beyond phenotype (frailty is drawn per window)."
+            ),
+            "reference": {"phenotype": "controlled", "imd_quintile": 5, "ethnicity_group": "White",
+                          "age_band": "18-54", "sex": "M"},
+            "phenotype": IRR_PHENOTYPE,
+            "imd_quintile": {str(k): v for k, v in IRR_IMD.items()},
+            "ethnicity_group": IRR_ETHNICITY,
+            "age_band": IRR_AGE,
+            "sex": IRR_SEX,
+        },
+        "base_exacerbation_rate_per_person_year": BASE_EXACERBATION_RATE,
+        "frailty_alpha": FRAILTY_ALPHA,
+        "p_admit_per_exacerbation": P_ADMIT_PER_EXACERBATION,
+        "p_ocs_per_exacerbation": P_OCS_PER_EXACERBATION,
+        "p_readmit_30d": P_READMIT_30D,
+        "p_transfer": P_TRANSFER,
+        "rates_by_phenotype_per_person_year": RATES_BY_PHENOTYPE,
+        "saba_nb_alpha": SABA_NB_ALPHA,
+        "month_share": MONTH_SHARE.tolist(),
+        "age_band_definition": "age in whole years on the follow-up start date",
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Pools built once per run with Faker (small) and shared by every chunk.
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Pools:
+    given_f: np.ndarray
+    given_m: np.ndarray
+    family: np.ndarray
+    street: np.ndarray
+    town: np.ndarray
+    postcode: np.ndarray
+    practices: dict[str, np.ndarray]
+    lsoa_decile: np.ndarray  # decile of each LSOA index
+    providers: np.ndarray
+    eth_codes: np.ndarray
+    eth_share: np.ndarray
+    eth_group: np.ndarray
+    snomed_diag: np.ndarray
+
+
+def build_pools(seed: int, n_practices: int, rng: np.random.Generator) -> Pools:
+    fake = Faker("en_GB")
+    fake.seed_instance(seed)
+    given_f = np.array(sorted({fake.first_name_female() for _ in range(400)}))
+    given_m = np.array(sorted({fake.first_name_male() for _ in range(400)}))
+    family = np.array(sorted({fake.last_name() for _ in range(800)}))
+    street = np.array([fake.street_address().replace("\n", " ") for _ in range(2000)])
+    town = np.array([fake.city() for _ in range(300)])
+    postcode = np.array([fake.postcode() for _ in range(3000)])
+    codes = [f"{chr(65 + i % 26)}{81000 + i:05d}" for i in range(n_practices)]
+    suffix = np.array(["Medical Centre", "Surgery", "Health Centre", "Family Practice", "Group Practice"])
+    practices = {
+        "practice_code": np.array(codes),
+        "practice_name": np.array(
+            [f"{fake.last_name()} {suffix[rng.integers(len(suffix))]}" for _ in range(n_practices)]
+        ),
+        "address_line_1": np.array([fake.street_address().replace("\n", " ") for _ in range(n_practices)]),
+        "town": np.array([fake.city() for _ in range(n_practices)]),
+        "postcode": np.array([fake.postcode() for _ in range(n_practices)]),
+    }
+    # IoD2019 ranks LSOAs 1..N; decile 1 = most deprived 10%. Shuffle codes against ranks.
+    rank = rng.permutation(N_LSOA)
+    lsoa_decile = (rank * 10 // N_LSOA + 1).astype(np.int64)
+    providers = np.array([f"R{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in rng.choice(26 * 10, 40, replace=False)])
+    eth = reference.load("ref_ethnicity_groups")
+    eth_codes = np.array([r["ethnic_category_code"] for r in eth])
+    eth_share = np.array([ETHNIC_CATEGORY_SHARE[c] for c in eth_codes])
+    eth_share = eth_share / eth_share.sum()
+    eth_group = np.array([r["ethnicity_group"] for r in eth])
+    snomed_diag = np.array(reference.column("ref_snomed_asthma_concepts", "snomed_concept_id", concept_group="diagnosis"))
+    return Pools(given_f, given_m, family, street, town, postcode, practices, lsoa_decile,
+                 providers, eth_codes, eth_share, eth_group, snomed_diag)
+
+
+def practices_table(pools: Pools) -> pa.Table:
+    return pa.table(pools.practices)
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------
+def _day(d: np.datetime64) -> int:
+    return int(d.astype("datetime64[D]").astype(np.int64))
+
+
+def _nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """10-digit NHS-number-like ids with a valid modulus-11 check digit (never 10)."""
+    body = rng.choice(np.arange(400_000_000, 999_999_999, dtype=np.int64), size=n, replace=False) \
+        if n < 1000 else rng.choice(599_999_999, size=n, replace=False).astype(np.int64) + 400_000_000
+    digits = (body[:, None] // (10 ** np.arange(8, -1, -1))) % 10
+    total = (digits * np.arange(10, 1, -1)).sum(axis=1)
+    check = 11 - total % 11
+    check[check == 11] = 0
+    bad = check == 10
+    # Bodies whose check digit would be 10 are invalid: step the last digit until valid.
+    while bad.any():
+        body[bad] += 1
+        digits = (body[:, None] // (10 ** np.arange(8, -1, -1))) % 10
+        total = (digits * np.arange(10, 1, -1)).sum(axis=1)
+        check = 11 - total % 11
+        check[check == 11] = 0
+        bad = check == 10
+    return np.char.add(body.astype(str), check.astype(str))
+
+
+def seasonal_events(rng, rate, start, stop):
+    """Seasonal Poisson process per patient over [start, stop) (days), by thinning.
+
+    ``rate`` is per person-year at an average month; returns (patient index, day)."""
+    years = np.clip(stop - start, 0, None) / 365.25
+    smax = MONTH_SHARE.max() * 12
+    n = rng.poisson(rate * years * smax)
+    idx = np.repeat(np.arange(rate.size), n)
+    day = start[idx] + np.floor(rng.random(idx.size) * (stop - start)[idx]).astype(np.int64)
+    month = (day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)) % 12
+    keep = rng.random(idx.size) < MONTH_SHARE[month] * 12 / smax
+    return idx[keep], day[keep]
+
+
+def uniform_events(rng, rate, start, stop):
+    years = np.clip(stop - start, 0, None) / 365.25
+    n = rng.poisson(rate * years)
+    idx = np.repeat(np.arange(rate.size), n)
+    day = start[idx] + np.floor(rng.random(idx.size) * (stop - start)[idx]).astype(np.int64)
+    return idx, day
+
+
+def _dates(days: np.ndarray) -> pa.Array:
+    # A zero-copy view of int32 days; building date32 from numpy directly goes through objects.
+    return pa.array(days.astype(np.int32), type=pa.int32()).view(pa.date32())
+
+
+def _dates_nullable(days: np.ndarray, missing: np.ndarray) -> pa.Array:
+    return pa.array(days.astype(np.int32), type=pa.int32(), mask=missing).view(pa.date32())
+
+
+# ----------------------------------------------------------------------------------------------
+# One chunk of patients and all of their events
+# ----------------------------------------------------------------------------------------------
+def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> tuple[dict[str, pa.Table], dict]:
+    s0, f0, e1 = _day(STUDY_START), _day(FOLLOWUP_START), _day(STUDY_END) + 1
+    patient_id = np.arange(first_id, first_id + n, dtype=np.int64)
+
+    # Demographics ----------------------------------------------------------------------------
+    sex = np.where(rng.random(n) < 0.55, "F", "M")
+    # Age on the follow-up start: asthma registers hold many children and working-age adults.
+    band_p = np.array([0.04, 0.20, 0.50, 0.26])
+    band = rng.choice(4, size=n, p=band_p)
+    lo = np.array([1, 5, 18, 55])[band]
+    hi = np.array([5, 18, 55, 96])[band]
+    age = lo + np.floor(rng.random(n) * (hi - lo)).astype(np.int64)
+    dob = f0 - (age * 365.25 + rng.random(n) * 365).astype(np.int64)
+    eth_idx = rng.choice(pools.eth_codes.size, size=n, p=pools.eth_share)
+    eth_group = pools.eth_group[eth_idx]
+    # Asthma registers skew deprived; minority groups a little more so.
+    minority = ~np.isin(eth_group, ["White", "Not stated or unknown"])
+    dec_p = np.linspace(1.3, 0.7, 10)
+    dec_p /= dec_p.sum()
+    decile = rng.choice(10, size=n, p=dec_p) + 1
+    shift = minority & (rng.random(n) < 0.3)
+    decile[shift] = np.maximum(1, decile[shift] - 3)
+    lsoa_by_decile = [np.flatnonzero(pools.lsoa_decile == d) for d in range(1, 11)]
+    lsoa_idx = np.empty(n, dtype=np.int64)
+    for d in range(1, 11):
+        m = decile == d
+        lsoa_idx[m] = rng.choice(lsoa_by_decile[d - 1], size=m.sum())
+    imd_q = (decile + 1) // 2
+
+    # Phenotype ------------------------------------------------------------------------------
+    eth_shift = np.array([PHENOTYPE_ETHNICITY_SHIFT[g] for g in eth_group])
+    logit = PHENOTYPE_INTERCEPT[None, :] + PHENOTYPE_PER_IMD_STEP[None, :] * (5 - imd_q)[:, None]
+    logit[:, 1:] += eth_shift[:, None]
+    prob = np.exp(logit)
+    prob /= prob.sum(axis=1, keepdims=True)
+    u = rng.random(n)[:, None]
+    phenotype = (u > np.cumsum(prob, axis=1)).sum(axis=1)
+
+    # Registration and person-time -------------------------------------------------------------
+    late = rng.random(n) < 0.15
+    reg_start = np.where(late, s0 + (rng.random(n) * (e1 - s0 - 60)).astype(np.int64),
+                         s0 - (rng.random(n) * 365 * 12).astype(np.int64))
+    reg_start = np.maximum(reg_start, dob + 30)
+    leave = reg_start + (rng.exponential(1 / 0.06, n) * 365.25).astype(np.int64)
+    mort = np.clip(0.0015 * np.exp(0.085 * (age - 50)), 0.0002, 0.2)
+    death = np.maximum(s0, reg_start) + (rng.exponential(1 / mort) * 365.25).astype(np.int64)
+    has_death = death < e1
+    has_leave = (leave < e1) & (leave < death)
+    exit_ = np.minimum.reduce([np.full(n, e1), np.where(has_leave, leave, e1), np.where(has_death, death, e1)])
+    entry = np.maximum(reg_start, s0)
+    exit_ = np.maximum(exit_, entry)
+    diag = np.maximum(dob + 365, reg_start - (rng.random(n) * 365 * 5).astype(np.int64))
+    diag = np.minimum(diag, entry + 30)
+
+    # Rates ----------------------------------------------------------------------------------
+    ph_name = np.array(PHENOTYPES)[phenotype]
+    age_band = np.searchsorted(AGE_BAND_LOWER, age, side="right") - 1
+    exac_rate = (
+        BASE_EXACERBATION_RATE
+        * np.array([IRR_PHENOTYPE[p] for p in PHENOTYPES])[phenotype]
+        * np.array([IRR_IMD[q] for q in range(1, 6)])[imd_q - 1]
+        * np.vectorize(IRR_ETHNICITY.get, otypes=[float])(eth_group)
+        * np.array([IRR_AGE[b] for b in AGE_BANDS])[age_band]
+        * np.where(sex == "F", IRR_SEX["F"], IRR_SEX["M"])
+    )
+    windows = [(np.clip(entry, s0, f0), np.clip(exit_, s0, f0)), (np.clip(entry, f0, e1), np.clip(exit_, f0, e1))]
+
+    ex_idx, ex_day = [], []
+    for w_start, w_stop in windows:
+        frailty = rng.gamma(1 / FRAILTY_ALPHA, FRAILTY_ALPHA, n)
+        i, d = seasonal_events(rng, exac_rate * frailty, w_start, w_stop)
+        ex_idx.append(i)
+        ex_day.append(d)
+    ex_idx = np.concatenate(ex_idx)
+    ex_day = np.concatenate(ex_day)
+
+    # Hospital admissions ----------------------------------------------------------------------
+    adm = rng.random(ex_idx.size) < P_ADMIT_PER_EXACERBATION
+    a_idx, a_day = ex_idx[adm], ex_day[adm]
+    los = np.minimum(rng.geometric(0.4, a_idx.size) - 1, 20)
+    a_dis = np.minimum(a_day + los, exit_[a_idx] - 1)
+    a_dis = np.maximum(a_dis, a_day)
+    # Planted 30-day readmissions: a new emergency asthma admission 1-30 days after discharge.
+    readm = (rng.random(a_idx.size) < P_READMIT_30D) & (a_dis + 30 < exit_[a_idx])
+    r_idx = a_idx[readm]
+    r_day = a_dis[readm] + rng.integers(1, 31, readm.sum())
+    r_dis = np.minimum(r_day + np.minimum(rng.geometric(0.4, r_idx.size) - 1, 20), exit_[r_idx] - 1)
+    r_dis = np.maximum(r_dis, r_day)
+    e_idx = np.concatenate([a_idx, r_idx])
+    e_day = np.concatenate([a_day, r_day])
+    e_dis = np.concatenate([a_dis, r_dis])
+    e_dx = rng.choice(ASTHMA_ICD[0], size=e_idx.size, p=ASTHMA_ICD[1])
+    e_dest = np.where(rng.random(e_idx.size) < P_TRANSFER, "transfer", "home")
+    # A transfer continues the spell at another provider, admitted on the discharge day.
+    t = e_dest == "transfer"
+    t_idx, t_day = e_idx[t], e_dis[t]
+    t_dis = np.maximum(np.minimum(t_day + rng.integers(0, 6, t.sum()), exit_[t_idx] - 1), t_day)
+    # Deaths in hospital: an emergency non-asthma admission ending on the death day.
+    dih = has_death & (rng.random(n) < P_DIE_IN_HOSPITAL) & (death > s0 + 10)
+    d_idx = np.flatnonzero(dih)
+    d_dis = death[d_idx]
+    d_day = d_dis - rng.integers(0, 10, d_idx.size)
+    # Elective admissions (non-asthma), uniform in time.
+    el_rate = np.array(RATES_BY_PHENOTYPE["elective_admission"])[phenotype]
+    l_idx, l_day = uniform_events(rng, el_rate, entry, exit_)
+    l_dis = np.maximum(np.minimum(l_day + rng.integers(0, 4, l_idx.size), exit_[l_idx] - 1), l_day)
+
+    adm_idx = np.concatenate([e_idx, t_idx, d_idx, l_idx])
+    adm_tab = {
+        "patient_id": patient_id[adm_idx],
+        "provider_code": pools.providers[rng.integers(0, pools.providers.size, adm_idx.size)],
+        "admission_date": np.concatenate([e_day, t_day, d_day, l_day]),
+        "discharge_date": np.concatenate([e_dis, t_dis, d_dis, l_dis]),
+        "admission_method": np.concatenate([
+            np.full(e_idx.size, "emergency"), np.full(t_idx.size, "transfer"),
+            np.full(d_idx.size, "emergency"), np.full(l_idx.size, "elective")]),
+        "primary_diagnosis": np.concatenate([
+            e_dx, rng.choice(ASTHMA_ICD[0], size=t_idx.size, p=ASTHMA_ICD[1]),
+            rng.choice(OTHER_EMERGENCY_ICD, size=d_idx.size),
+            rng.choice(ELECTIVE_ICD, size=l_idx.size)]),
+        "discharge_destination": np.concatenate([
+            e_dest, np.full(t_idx.size, "home"), np.full(d_idx.size, "died"), np.full(l_idx.size, "home")]),
+    }
+    # Deaths in hospital set the death date; keep the patient's record consistent.
+    adm_order = np.lexsort((adm_tab["admission_date"], adm_tab["patient_id"]))
+
+    # Prescriptions ----------------------------------------------------------------------------
+    presentations = _presentations()
+    rx_parts = []
+    ocs = rng.random(ex_idx.size) < P_OCS_PER_EXACERBATION
+    rx_parts.append(("OCS", ex_idx[ocs], ex_day[ocs], np.ones(ocs.sum(), dtype=np.int64)))
+    saba_rate = np.array(RATES_BY_PHENOTYPE["saba_canisters"])[phenotype] * rng.gamma(
+        1 / SABA_NB_ALPHA, SABA_NB_ALPHA, n)
+    # SABA items carry 1 or 2 canisters (mean 1.4); draw items at rate canisters / 1.4.
+    i, d = uniform_events(rng, saba_rate / 1.4, entry, exit_)
+    rx_parts.append(("SABA", i, d, np.where(rng.random(i.size) < 0.4, 2, 1)))
+    for cls, key in (("ICS", "ics_items"), ("ICS/LABA", "ics_laba_items"), ("LTRA", "ltra_items")):
+        i, d = uniform_events(rng, np.array(RATES_BY_PHENOTYPE[key])[phenotype], entry, exit_)
+        rx_parts.append((cls, i, d, np.ones(i.size, dtype=np.int64)))
+    rx_idx, rx_day, rx_code, rx_med, rx_qty, rx_unit = [], [], [], [], [], []
+    for cls, i, d, mult in rx_parts:
+        pres = presentations[cls]
+        k = rng.integers(0, len(pres), i.size)
+        rx_idx.append(i)
+        rx_day.append(d)
+        rx_code.append(np.array([p[0] for p in pres])[k])
+        rx_med.append(np.array([p[1] for p in pres])[k])
+        rx_qty.append(np.array([p[2] for p in pres])[k] * mult)
+        rx_unit.append(np.full(i.size, "tablet" if cls in ("OCS", "LTRA") else "inhaler"))
+    rx_idx = np.concatenate(rx_idx)
+    rx_tab = {
+        "patient_id": patient_id[rx_idx],
+        "issue_date": np.concatenate(rx_day),
+        "bnf_code": np.concatenate(rx_code),
+        "medicine": np.concatenate(rx_med),
+        "quantity": np.concatenate(rx_qty),
+        "quantity_unit": np.concatenate(rx_unit),
+    }
+
+    # GP events --------------------------------------------------------------------------------
+    snomed = {r["snomed_concept_id"]: r for r in reference.load("ref_snomed_asthma_concepts")}
+    review_codes = [c for c, r in snomed.items() if r["concept_group"] == "review"]
+    acute_codes = [c for c, r in snomed.items() if r["concept_group"] == "exacerbation"]
+    other_codes = [c for c, r in snomed.items() if r["concept_group"] == "other_consultation"]
+    gp = rng.random(ex_idx.size) < P_GP_PER_EXACERBATION
+    g1_idx = ex_idx[gp]
+    g1_day = np.minimum(ex_day[gp] + rng.integers(0, 4, gp.sum()), exit_[g1_idx] - 1)
+    g2_idx, g2_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["asthma_review"])[phenotype], entry, exit_)
+    g3_idx, g3_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["other_consultation"])[phenotype], entry, exit_)
+    g_code = np.concatenate([
+        rng.choice(acute_codes, size=g1_idx.size), rng.choice(review_codes, size=g2_idx.size),
+        rng.choice(other_codes, size=g3_idx.size)])
+    terms = {c: r["term"] for c, r in snomed.items()}
+    g_idx = np.concatenate([g1_idx, g2_idx, g3_idx])
+    practice_of = pools.practices["practice_code"][rng.integers(0, pools.practices["practice_code"].size, n)]
+    gp_tab = {
+        "patient_id": patient_id[g_idx],
+        "practice_code": practice_of[g_idx],
+        "event_date": np.concatenate([g1_day, g2_day, g3_day]),
+        "snomed_code": g_code,
+        "term": np.vectorize(terms.get, otypes=[object])(g_code) if g_code.size else g_code,
+    }
+
+    # Outpatients ------------------------------------------------------------------------------
+    o_idx, o_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["outpatient"])[phenotype], entry, exit_)
+    spec = np.where(age[o_idx] < 16, 1, np.where(rng.random(o_idx.size) < 0.8, 0, 2))
+    dna_p = P_DNA * (1 + 0.15 * (5 - imd_q[o_idx]))
+    op_tab = {
+        "patient_id": patient_id[o_idx],
+        "appointment_date": o_day,
+        "treatment_specialty_code": np.array([s[0] for s in SPECIALTIES])[spec],
+        "treatment_specialty": np.array([s[1] for s in SPECIALTIES])[spec],
+        "attendance": np.where(rng.random(o_idx.size) < dna_p, "Did not attend", "Attended"),
+    }
+
+    # Patients table -----------------------------------------------------------------------------
+    given = np.where(sex == "F", pools.given_f[rng.integers(0, pools.given_f.size, n)],
+                     pools.given_m[rng.integers(0, pools.given_m.size, n)])
+    smoking = np.where(age < 16, "Never smoked",
+                       rng.choice(["Never smoked", "Ex-smoker", "Current smoker"], size=n, p=[0.55, 0.27, 0.18]))
+    bmi = np.round(np.where(age < 18, 17 + 0.3 * age, 27.5) + rng.normal(0, 4.5, n), 1)
+    bmi_missing = rng.random(n) < 0.12
+    patients = pa.table({
+        "patient_id": patient_id,
+        "nhs_number": _nhs_numbers(rng, n),
+        "given_name": given,
+        "family_name": pools.family[rng.integers(0, pools.family.size, n)],
+        "address_line_1": pools.street[rng.integers(0, pools.street.size, n)],
+        "town": pools.town[rng.integers(0, pools.town.size, n)],
+        "postcode": pools.postcode[rng.integers(0, pools.postcode.size, n)],
+        "date_of_birth": _dates(dob),
+        "sex": sex,
+        "ethnic_category": pools.eth_codes[eth_idx],
+        "lsoa_code": np.char.add("E01", np.char.zfill((lsoa_idx + 1).astype(str), 6)),
+        "imd_decile": decile.astype(np.int64),
+        "practice_code": practice_of,
+        "registration_start_date": _dates(reg_start),
+        "registration_end_date": _dates_nullable(leave, ~has_leave),
+        "date_of_death": _dates_nullable(death, ~has_death),
+        "smoking_status": smoking,
+        "bmi": pa.array(bmi, mask=bmi_missing),
+        "asthma_diagnosis_date": _dates(diag),
+        "asthma_snomed_code": rng.choice(pools.snomed_diag, size=n),
+    })
+
+    def events(tab: dict, date_col: str) -> pa.Table:
+        order = np.lexsort((tab[date_col], tab["patient_id"]))
+        cols = {}
+        for k, v in tab.items():
+            v = v[order]
+            cols[k] = _dates(v) if k.endswith("_date") else v
+        return pa.table(cols)
+
+    adm_tab = {k: v[adm_order] for k, v in adm_tab.items()}
+    tables = {
+        "patients": patients,
+        "gp_events": events(gp_tab, "event_date"),
+        "prescriptions": events(rx_tab, "issue_date"),
+        "hospital_admissions": pa.table({k: _dates(v) if k.endswith("_date") else v for k, v in adm_tab.items()}),
+        "outpatient_appointments": events(op_tab, "appointment_date"),
+    }
+    planted = {"patient_id": patient_id, "phenotype": ph_name}
+    return tables, planted

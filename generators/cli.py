@@ -1,0 +1,215 @@
+"""Command line: ``python -m generators --help``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from tqdm import tqdm
+
+from generators import __version__, asthma, faults, hospitals
+from generators.output import TableWriter, sha256
+
+SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
+CHUNK_PATIENTS = 50_000  # fixed: part of what makes a seed reproduce the same bytes
+ID_COLUMNS = {
+    "gp_events": "gp_event_id",
+    "prescriptions": "prescription_id",
+    "hospital_admissions": "admission_id",
+    "outpatient_appointments": "appointment_id",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, non-zero exit
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        return value
+
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"--seed must be between 0 and 4294967295, got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--fault-rate must be a number, got {text!r}") from None
+    if not 0.0 <= value <= 0.2:
+        raise argparse.ArgumentTypeError(f"--fault-rate must be between 0 and 0.2, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m generators",
+        description=(
+            "Write synthetic asthma-register and U.S. hospital extracts in real file layouts, "
+            "with truth.json (planted parameters, for evaluation only) and manifest.json "
+            "(files, row counts, sha256, injected faults). The same seed gives the same bytes."
+        ),
+    )
+    p.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
+    p.add_argument("--scale", choices=sorted(SCALES), default=None,
+                   help="asthma patients: small=10k, medium=100k, large=1M (default small)")
+    p.add_argument("--patients", type=_positive_int("--patients"), default=None,
+                   help="asthma patients, overrides --scale")
+    p.add_argument("--hospitals", type=_positive_int("--hospitals"), default=None,
+                   help=f"U.S. hospitals (default {hospitals.DEFAULT_HOSPITALS}, as in the real CMS file)")
+    p.add_argument("--out", type=Path, default=Path("seeds/synthetic"),
+                   help="output folder, created if absent (default seeds/synthetic)")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv",
+                   help="asthma extract format (default csv); CMS and Census files are always CSV")
+    p.add_argument("--fault-rate", type=_rate, default=0.0,
+                   help="share of rows per extract given one injected fault, 0-0.2 (default 0)")
+    p.add_argument("--only", choices=["asthma", "hospitals"], default=None,
+                   help="write only one family of extracts")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    n_patients = args.patients or SCALES[args.scale or "small"]
+    n_hospitals = args.hospitals or hospitals.DEFAULT_HOSPITALS
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"python -m generators: error: --out {out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    seq = np.random.SeedSequence(args.seed)
+    asthma_seq, hospital_seq, fault_seq = seq.spawn(3)
+    files: dict[str, dict] = {}
+    injected: list[dict] = []
+    truth: dict = {"seed": args.seed, "generator_version": __version__}
+    fault_rng = np.random.default_rng(fault_seq)
+
+    if args.only in (None, "asthma"):
+        truth["asthma"], fa = write_asthma(out, args.format, n_patients, args.seed, asthma_seq, fault_rng,
+                                           args.fault_rate, args.quiet)
+        files.update(fa["files"])
+        injected += fa["faults"]
+    if args.only in (None, "hospitals"):
+        truth["hospitals"], fh = write_hospitals(out, n_hospitals, args.seed, hospital_seq, fault_rng,
+                                                 args.fault_rate)
+        files.update(fh["files"])
+        injected += fh["faults"]
+
+    (out / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+    manifest = {
+        "seed": args.seed,
+        "patients": n_patients if args.only != "hospitals" else 0,
+        "hospitals": n_hospitals if args.only != "asthma" else 0,
+        "format": args.format,
+        "fault_rate": args.fault_rate,
+        "files": {name: {**meta, "sha256": sha256(out / meta["path"])} for name, meta in sorted(files.items())},
+        "faults": injected,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    rows = sum(m["rows"] for m in files.values())
+    secs = time.perf_counter() - started
+    if not args.quiet:
+        print(f"wrote {rows:,} rows in {len(files)} files to {out} in {secs:.1f}s "
+              f"({rows / max(secs, 1e-9):,.0f} rows/s); {len(injected)} faults injected", file=sys.stderr)
+    return 0
+
+
+def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
+    pools = asthma.build_pools(seed, max(20, n_patients // 800), np.random.default_rng(seq.spawn(1)[0]))
+    writers = {name: TableWriter(out, name, fmt, schema) for name, schema in asthma.SCHEMAS.items()}
+    next_id = dict.fromkeys(ID_COLUMNS, 1)
+    n_chunks = -(-n_patients // CHUNK_PATIENTS)
+    phenotypes = []
+    injected = []
+    chunk_seqs = seq.spawn(n_chunks + 1)[1:]
+    with tqdm(total=n_patients, unit=" patients", disable=quiet, desc="asthma extracts", file=sys.stderr) as bar:
+        for c in range(n_chunks):
+            first = c * CHUNK_PATIENTS
+            n = min(CHUNK_PATIENTS, n_patients - first)
+            tables, planted = asthma.generate_chunk(np.random.default_rng(chunk_seqs[c]), pools, 1_000_001 + first, n)
+            for name, table in tables.items():
+                if name in ID_COLUMNS:
+                    ids = np.arange(next_id[name], next_id[name] + table.num_rows, dtype=np.int64)
+                    next_id[name] += table.num_rows
+                    table = table.add_column(0, ID_COLUMNS[name], pa.array(ids))
+                table, recs = faults.inject(fault_rng, name, table, fault_rate, writers[name].rows)
+                injected += recs
+                writers[name].write(table)
+            phenotypes.append(planted)
+            bar.update(n)
+    practices = asthma.practices_table(pools)
+    writers["gp_practices"].write(practices)
+    for w in writers.values():
+        w.close()
+    phen = {"patient_id": np.concatenate([p["patient_id"] for p in phenotypes]).tolist(),
+            "phenotype": np.concatenate([p["phenotype"] for p in phenotypes]).tolist()}
+    truth = asthma.truth()
+    truth["patient_phenotype"] = phen
+    files = {name: {"path": w.path.name, "rows": w.rows, "kind": "asthma"} for name, w in writers.items()}
+    return truth, {"files": files, "faults": injected}
+
+
+def _cms_value(value) -> str:
+    if value is None:
+        return ""
+    if any(ch in value for ch in ',"\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def write_cms_csv(path: Path, table: pa.Table) -> None:
+    """CMS Provider Data layout: every header name quoted, values quoted only when needed."""
+    columns = [table.column(c).to_pylist() for c in table.column_names]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(f'"{c}"' for c in table.column_names) + "\n")
+        for row in zip(*columns):
+            fh.write(",".join(_cms_value(v) for v in row) + "\n")
+
+
+def write_hospitals(out, n_hospitals, seed, seq, fault_rng, fault_rate):
+    tables, truth, planted = hospitals.generate(np.random.default_rng(seq), seed, n_hospitals)
+    files, injected = {}, []
+    for name, rows in tables.items():
+        path = out / f"{name}.csv"
+        header, body = rows[0], rows[1:]
+        if name == "ACSDT5Y.B19013-Data":
+            # data.census.gov quotes every value and ends each line with an empty column.
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                for r in rows:
+                    fh.write(",".join(f'"{v}"' for v in r[:-1]) + ",\n")
+        else:
+            cols = list(zip(*body)) if body else [[] for _ in header]
+            table = pa.table({h: pa.array([v if v != "" else None for v in col], pa.string())
+                              for h, col in zip(header, cols)})
+            table, recs = faults.inject(fault_rng, name, table, fault_rate, 0)
+            injected += recs
+            write_cms_csv(path, table)
+        files[name] = {"path": path.name, "rows": len(body), "kind": "hospitals"}
+    truth["hospital_latent_risk"] = planted
+    return truth, {"files": files, "faults": injected}

@@ -1,0 +1,1 @@
+"""Statistics behind the dbt Python models: pure functions, DataFrame in, DataFrame out."""

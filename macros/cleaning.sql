@@ -1,0 +1,27 @@
+{#- Cleaning helpers used by every staging model: one definition of "blank", "code" and "date". -#}
+
+{#- Text with surrounding white space removed; empty strings become NULL. -#}
+{% macro clean_text(column) -%}
+    nullif(trim(cast({{ column }} as varchar)), '')
+{%- endmacro %}
+
+{#- A code: trimmed, upper-cased, blank -> NULL (repairs stray white space and case). -#}
+{% macro clean_code(column) -%}
+    upper({{ clean_text(column) }})
+{%- endmacro %}
+
+{#- ISO date (YYYY-MM-DD) or NULL when blank or unparseable. -#}
+{% macro parse_date(column) -%}
+    try_cast({{ clean_text(column) }} as date)
+{%- endmacro %}
+
+{#- US date (MM/DD/YYYY), as CMS writes them, or NULL. -#}
+{% macro parse_us_date(column) -%}
+    try_strptime({{ clean_text(column) }}, '%m/%d/%Y')::date
+{%- endmacro %}
+
+{#- Pseudonymous key: salted SHA-256 of the source identifier. The salt is the var
+    pseudonym_salt (env HEALTH_EQUITY_SALT); the demo default is public, so set it for real data. -#}
+{% macro pseudonymise(column) -%}
+    sha256('{{ var("pseudonym_salt") }}' || '|' || {{ clean_text(column) }})
+{%- endmacro %}

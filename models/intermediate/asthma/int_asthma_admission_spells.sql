@@ -1,0 +1,61 @@
+-- Hospital spells: consecutive episodes joined by a transfer collapse into one spell. An episode
+-- continues the previous spell when it is a transfer in (or the previous episode ended in a
+-- transfer out) and it starts on the day of, or the day after, the previous discharge.
+-- The spell takes its admission method and diagnosis from its first episode and its discharge
+-- date and destination from its last.
+with
+
+episodes as (
+    select * from {{ ref('stg_asthma__hospital_admissions') }}
+),
+
+ordered as (
+    select
+        *,
+        lag(discharge_date) over patient_order as previous_discharge_date,
+        lag(discharge_destination) over patient_order as previous_destination
+    from episodes
+    window patient_order as (partition by patient_key order by admission_date, discharge_date, admission_id)
+),
+
+flagged as (
+    select
+        *,
+        case
+            when (admission_method = 'transfer' or previous_destination = 'transfer')
+                and admission_date between previous_discharge_date and previous_discharge_date + interval 1 day
+                then 0
+            else 1
+        end as starts_spell
+    from ordered
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_spell) over (
+            partition by patient_key order by admission_date, discharge_date, admission_id
+            rows between unbounded preceding and current row
+        ) as spell_number
+    from flagged
+),
+
+final as (
+    select
+        patient_key || '-' || spell_number as spell_id,
+        patient_key,
+        spell_number,
+        min(admission_date) as spell_start_date,
+        max(discharge_date) as spell_end_date,
+        arg_min(admission_method, admission_date) as admission_method,
+        arg_min(primary_diagnosis, admission_date) as primary_diagnosis,
+        arg_min(is_asthma_diagnosis, admission_date) as is_asthma_spell,
+        arg_max(discharge_destination, discharge_date) as discharge_destination,
+        arg_max(discharge_destination, discharge_date) = 'died' as died_in_spell,
+        count(*) as episodes,
+        min(admission_id) as first_admission_id
+    from numbered
+    group by patient_key, spell_number
+)
+
+select * from final

@@ -1,0 +1,71 @@
+-- Every hospital episode, cleaned, with the first reason (if any) it cannot be used.
+-- Any well-formed ICD-10 code is accepted (non-asthma admissions are real data); the asthma
+-- flag comes from the reference seed.
+with
+
+source as (
+    select * from {{ source('asthma_raw', 'hospital_admissions') }}
+),
+
+registered as (
+    select patient_id from {{ ref('base_asthma__patients') }}
+    where quarantine_reason is null
+),
+
+asthma_codes as (
+    select * from {{ ref('ref_asthma_icd10_codes') }}
+),
+
+cleaned as (
+    select
+        {{ clean_text('admission_id') }} as admission_id,
+        {{ clean_text('patient_id') }} as patient_id,
+        {{ pseudonymise('patient_id') }} as patient_key,
+        {{ clean_code('provider_code') }} as provider_code,
+        {{ parse_date('admission_date') }} as admission_date,
+        {{ parse_date('discharge_date') }} as discharge_date,
+        lower({{ clean_text('admission_method') }}) as admission_method,
+        -- HES writes codes without the dot; accept either.
+        replace({{ clean_code('primary_diagnosis') }}, '.', '') as primary_diagnosis,
+        lower({{ clean_text('discharge_destination') }}) as discharge_destination
+    from source
+),
+
+checked as (
+    select
+        cleaned.*,
+        -- J46 may arrive as J46 or J46X; the three-character stem decides.
+        exists (
+            select 1 from asthma_codes
+            where cleaned.primary_diagnosis = asthma_codes.icd10_code_hes
+                or cleaned.primary_diagnosis = replace(asthma_codes.icd10_code, '.', '')
+        ) as is_asthma_diagnosis,
+        registered.patient_id is not null as is_registered,
+        count(*) over (partition by cleaned.admission_id) as rows_with_key
+    from cleaned
+    left join registered on cleaned.patient_id = registered.patient_id
+),
+
+final as (
+    select
+        *,
+        case
+            when admission_id is null then 'null key: admission_id'
+            when rows_with_key > 1 then 'duplicate key: admission_id'
+            when patient_id is null then 'null key: patient_id'
+            when admission_date is null then 'missing or unparseable admission_date'
+            when discharge_date is null then 'missing or unparseable discharge_date'
+            when admission_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
+                then 'date outside study window: admission_date'
+            when discharge_date < admission_date then 'discharge before admission'
+            when admission_method not in ('emergency', 'elective', 'transfer') then 'unknown code: admission_method'
+            when not regexp_full_match(primary_diagnosis, '[A-Z][0-9]{2}[0-9X]?[0-9]?')
+                then 'unknown code: primary_diagnosis'
+            when discharge_destination not in ('home', 'transfer', 'died', 'other')
+                then 'unknown code: discharge_destination'
+            when not is_registered then 'patient not on the clean register'
+        end as quarantine_reason
+    from checked
+)
+
+select * from final
