@@ -71,7 +71,7 @@ P_DIE_IN_HOSPITAL = 0.25  # of deaths in the window
 RATES_BY_PHENOTYPE = {
     "asthma_review": [0.60, 0.70, 0.90],
     "other_consultation": [2.0, 2.6, 3.6],
-    "saba_canisters": [2.0, 7.0, 8.0],
+    "saba_canisters": [2.6, 6.5, 7.5],
     "ics_items": [4.0, 1.5, 8.0],
     "ics_laba_items": [0.5, 0.3, 3.0],
     "ltra_items": [0.2, 0.2, 2.0],
@@ -81,9 +81,7 @@ RATES_BY_PHENOTYPE = {
 SABA_NB_ALPHA = 0.6  # patient-level gamma heterogeneity of SABA use
 P_DNA = 0.10
 # September peak (about 11% of a year's admissions), August trough (about 5%): HSCIC 2014.
-MONTH_SHARE = np.array(
-    [0.090, 0.085, 0.085, 0.080, 0.080, 0.075, 0.070, 0.050, 0.110, 0.095, 0.090, 0.090]
-)
+MONTH_SHARE = np.array([0.090, 0.085, 0.085, 0.080, 0.080, 0.075, 0.070, 0.050, 0.110, 0.095, 0.090, 0.090])
 ETHNIC_CATEGORY_SHARE = {
     "A": 0.735, "B": 0.010, "C": 0.060, "D": 0.009, "E": 0.004, "F": 0.006, "G": 0.005,
     "H": 0.031, "J": 0.027, "K": 0.011, "L": 0.016, "M": 0.011, "N": 0.025, "P": 0.005,
@@ -171,7 +169,6 @@ SCHEMAS = {
 }
 
 
-
 def _presentations() -> dict[str, list[tuple[str, str, int]]]:
     """Presentations per class from the reference seed the warehouse maps them with."""
     out: dict[str, list[tuple[str, str, int]]] = {}
@@ -208,8 +205,13 @@ def truth() -> dict:
                 "offset log(person-years) should recover them. Baseline emergency admissions "
                 "carry no planted effect beyond phenotype (frailty is drawn per window)."
             ),
-            "reference": {"phenotype": "controlled", "imd_quintile": 5, "ethnicity_group": "White",
-                          "age_band": "18-54", "sex": "M"},
+            "reference": {
+                "phenotype": "controlled",
+                "imd_quintile": 5,
+                "ethnicity_group": "White",
+                "age_band": "18-54",
+                "sex": "M",
+            },
             "phenotype": IRR_PHENOTYPE,
             "imd_quintile": {str(k): v for k, v in IRR_IMD.items()},
             "ethnicity_group": IRR_ETHNICITY,
@@ -278,9 +280,24 @@ def build_pools(seed: int, n_practices: int, rng: np.random.Generator) -> Pools:
     eth_share = np.array([ETHNIC_CATEGORY_SHARE[c] for c in eth_codes])
     eth_share = eth_share / eth_share.sum()
     eth_group = np.array([r["ethnicity_group"] for r in eth])
-    snomed_diag = np.array(reference.column("ref_snomed_asthma_concepts", "snomed_concept_id", concept_group="diagnosis"))
-    return Pools(given_f, given_m, family, street, town, postcode, practices, lsoa_decile,
-                 providers, eth_codes, eth_share, eth_group, snomed_diag)
+    snomed_diag = np.array(
+        reference.column("ref_snomed_asthma_concepts", "snomed_concept_id", concept_group="diagnosis")
+    )
+    return Pools(
+        given_f,
+        given_m,
+        family,
+        street,
+        town,
+        postcode,
+        practices,
+        lsoa_decile,
+        providers,
+        eth_codes,
+        eth_share,
+        eth_group,
+        snomed_diag,
+    )
 
 
 def practices_table(pools: Pools) -> pa.Table:
@@ -294,23 +311,21 @@ def _day(d: np.datetime64) -> int:
     return int(d.astype("datetime64[D]").astype(np.int64))
 
 
-def _nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
-    """10-digit NHS-number-like ids with a valid modulus-11 check digit (never 10)."""
-    body = rng.choice(np.arange(400_000_000, 999_999_999, dtype=np.int64), size=n, replace=False) \
-        if n < 1000 else rng.choice(599_999_999, size=n, replace=False).astype(np.int64) + 400_000_000
-    digits = (body[:, None] // (10 ** np.arange(8, -1, -1))) % 10
-    total = (digits * np.arange(10, 1, -1)).sum(axis=1)
-    check = 11 - total % 11
-    check[check == 11] = 0
-    bad = check == 10
-    # Bodies whose check digit would be 10 are invalid: step the last digit until valid.
-    while bad.any():
-        body[bad] += 1
+def _nhs_numbers(rng: np.random.Generator, patient_index: np.ndarray) -> np.ndarray:
+    """10-digit NHS-number-like ids with a valid modulus-11 check digit (never 10).
+
+    Each patient owns a block of 25 nine-digit bodies, so numbers are unique across chunks; a
+    random body in the block is stepped forward until its check digit is valid (at most 6 steps,
+    since each step moves the weighted sum by 2 modulo 11)."""
+    body = 400_000_000 + patient_index.astype(np.int64) * 25 + rng.integers(0, 19, patient_index.size)
+    weights = np.arange(10, 1, -1)
+    while True:
         digits = (body[:, None] // (10 ** np.arange(8, -1, -1))) % 10
-        total = (digits * np.arange(10, 1, -1)).sum(axis=1)
-        check = 11 - total % 11
-        check[check == 11] = 0
+        check = (11 - (digits * weights).sum(axis=1) % 11) % 11
         bad = check == 10
+        if not bad.any():
+            break
+        body[bad] += 1
     return np.char.add(body.astype(str), check.astype(str))
 
 
@@ -343,6 +358,29 @@ def _dates(days: np.ndarray) -> pa.Array:
 
 def _dates_nullable(days: np.ndarray, missing: np.ndarray) -> pa.Array:
     return pa.array(days.astype(np.int32), type=pa.int32(), mask=missing).view(pa.date32())
+
+
+class Cat:
+    """A string column kept as codes into a few categories until it is written.
+
+    Building Arrow strings from numpy unicode arrays is the slowest step at millions of rows;
+    ``take`` on a small Arrow array is not."""
+
+    def __init__(self, categories, codes: np.ndarray):
+        self.categories = np.asarray(categories, dtype=object)
+        self.codes = np.asarray(codes, dtype=np.int64)
+
+    def __getitem__(self, index) -> Cat:
+        return Cat(self.categories, self.codes[index])
+
+    def to_arrow(self) -> pa.Array:
+        return pa.array(self.categories.tolist(), type=pa.string()).take(pa.array(self.codes))
+
+    @staticmethod
+    def concat(parts: list[Cat]) -> Cat:
+        cats = np.concatenate([p.categories for p in parts])
+        offsets = np.cumsum([0] + [p.categories.size for p in parts[:-1]])
+        return Cat(cats, np.concatenate([p.codes + o for p, o in zip(parts, offsets)]))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -388,8 +426,9 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
 
     # Registration and person-time -------------------------------------------------------------
     late = rng.random(n) < 0.15
-    reg_start = np.where(late, s0 + (rng.random(n) * (e1 - s0 - 60)).astype(np.int64),
-                         s0 - (rng.random(n) * 365 * 12).astype(np.int64))
+    reg_start = np.where(
+        late, s0 + (rng.random(n) * (e1 - s0 - 60)).astype(np.int64), s0 - (rng.random(n) * 365 * 12).astype(np.int64)
+    )
     reg_start = np.maximum(reg_start, dob + 30)
     leave = reg_start + (rng.exponential(1 / 0.06, n) * 365.25).astype(np.int64)
     mort = np.clip(0.0015 * np.exp(0.085 * (age - 50)), 0.0002, 0.2)
@@ -461,15 +500,25 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
         "provider_code": pools.providers[rng.integers(0, pools.providers.size, adm_idx.size)],
         "admission_date": np.concatenate([e_day, t_day, d_day, l_day]),
         "discharge_date": np.concatenate([e_dis, t_dis, d_dis, l_dis]),
-        "admission_method": np.concatenate([
-            np.full(e_idx.size, "emergency"), np.full(t_idx.size, "transfer"),
-            np.full(d_idx.size, "emergency"), np.full(l_idx.size, "elective")]),
-        "primary_diagnosis": np.concatenate([
-            e_dx, rng.choice(ASTHMA_ICD[0], size=t_idx.size, p=ASTHMA_ICD[1]),
-            rng.choice(OTHER_EMERGENCY_ICD, size=d_idx.size),
-            rng.choice(ELECTIVE_ICD, size=l_idx.size)]),
-        "discharge_destination": np.concatenate([
-            e_dest, np.full(t_idx.size, "home"), np.full(d_idx.size, "died"), np.full(l_idx.size, "home")]),
+        "admission_method": np.concatenate(
+            [
+                np.full(e_idx.size, "emergency"),
+                np.full(t_idx.size, "transfer"),
+                np.full(d_idx.size, "emergency"),
+                np.full(l_idx.size, "elective"),
+            ]
+        ),
+        "primary_diagnosis": np.concatenate(
+            [
+                e_dx,
+                rng.choice(ASTHMA_ICD[0], size=t_idx.size, p=ASTHMA_ICD[1]),
+                rng.choice(OTHER_EMERGENCY_ICD, size=d_idx.size),
+                rng.choice(ELECTIVE_ICD, size=l_idx.size),
+            ]
+        ),
+        "discharge_destination": np.concatenate(
+            [e_dest, np.full(t_idx.size, "home"), np.full(d_idx.size, "died"), np.full(l_idx.size, "home")]
+        ),
     }
     # Deaths in hospital set the death date; keep the patient's record consistent.
     adm_order = np.lexsort((adm_tab["admission_date"], adm_tab["patient_id"]))
@@ -480,31 +529,36 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     ocs = rng.random(ex_idx.size) < P_OCS_PER_EXACERBATION
     rx_parts.append(("OCS", ex_idx[ocs], ex_day[ocs], np.ones(ocs.sum(), dtype=np.int64)))
     saba_rate = np.array(RATES_BY_PHENOTYPE["saba_canisters"])[phenotype] * rng.gamma(
-        1 / SABA_NB_ALPHA, SABA_NB_ALPHA, n)
+        1 / SABA_NB_ALPHA, SABA_NB_ALPHA, n
+    )
     # SABA items carry 1 or 2 canisters (mean 1.4); draw items at rate canisters / 1.4.
     i, d = uniform_events(rng, saba_rate / 1.4, entry, exit_)
     rx_parts.append(("SABA", i, d, np.where(rng.random(i.size) < 0.4, 2, 1)))
     for cls, key in (("ICS", "ics_items"), ("ICS/LABA", "ics_laba_items"), ("LTRA", "ltra_items")):
         i, d = uniform_events(rng, np.array(RATES_BY_PHENOTYPE[key])[phenotype], entry, exit_)
         rx_parts.append((cls, i, d, np.ones(i.size, dtype=np.int64)))
-    rx_idx, rx_day, rx_code, rx_med, rx_qty, rx_unit = [], [], [], [], [], []
+    all_pres = [(cls, *p) for cls, pres in presentations.items() for p in pres]
+    pres_code = np.array([p[1] for p in all_pres], dtype=object)
+    pres_name = np.array([p[2] for p in all_pres], dtype=object)
+    pres_qty = np.array([p[3] for p in all_pres])
+    pres_unit = np.array(["tablet" if p[0] in ("OCS", "LTRA") else "inhaler" for p in all_pres], dtype=object)
+    first_of = {cls: [i for i, p in enumerate(all_pres) if p[0] == cls] for cls in presentations}
+    rx_idx, rx_day, rx_pres, rx_mult = [], [], [], []
     for cls, i, d, mult in rx_parts:
-        pres = presentations[cls]
-        k = rng.integers(0, len(pres), i.size)
+        options = np.array(first_of[cls])
         rx_idx.append(i)
         rx_day.append(d)
-        rx_code.append(np.array([p[0] for p in pres])[k])
-        rx_med.append(np.array([p[1] for p in pres])[k])
-        rx_qty.append(np.array([p[2] for p in pres])[k] * mult)
-        rx_unit.append(np.full(i.size, "tablet" if cls in ("OCS", "LTRA") else "inhaler"))
+        rx_pres.append(options[rng.integers(0, options.size, i.size)])
+        rx_mult.append(mult)
     rx_idx = np.concatenate(rx_idx)
+    rx_pres = np.concatenate(rx_pres)
     rx_tab = {
         "patient_id": patient_id[rx_idx],
         "issue_date": np.concatenate(rx_day),
-        "bnf_code": np.concatenate(rx_code),
-        "medicine": np.concatenate(rx_med),
-        "quantity": np.concatenate(rx_qty),
-        "quantity_unit": np.concatenate(rx_unit),
+        "bnf_code": Cat(pres_code, rx_pres),
+        "medicine": Cat(pres_name, rx_pres),
+        "quantity": pres_qty[rx_pres] * np.concatenate(rx_mult),
+        "quantity_unit": Cat(pres_unit, rx_pres),
     }
 
     # GP events --------------------------------------------------------------------------------
@@ -517,18 +571,22 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     g1_day = np.minimum(ex_day[gp] + rng.integers(0, 4, gp.sum()), exit_[g1_idx] - 1)
     g2_idx, g2_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["asthma_review"])[phenotype], entry, exit_)
     g3_idx, g3_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["other_consultation"])[phenotype], entry, exit_)
-    g_code = np.concatenate([
-        rng.choice(acute_codes, size=g1_idx.size), rng.choice(review_codes, size=g2_idx.size),
-        rng.choice(other_codes, size=g3_idx.size)])
-    terms = {c: r["term"] for c, r in snomed.items()}
+    codes = np.array(acute_codes + review_codes + other_codes, dtype=object)
+    g_code = np.concatenate(
+        [
+            rng.integers(0, len(acute_codes), g1_idx.size),
+            len(acute_codes) + rng.integers(0, len(review_codes), g2_idx.size),
+            len(acute_codes) + len(review_codes) + rng.integers(0, len(other_codes), g3_idx.size),
+        ]
+    )
     g_idx = np.concatenate([g1_idx, g2_idx, g3_idx])
-    practice_of = pools.practices["practice_code"][rng.integers(0, pools.practices["practice_code"].size, n)]
+    practice_of = rng.integers(0, pools.practices["practice_code"].size, n)
     gp_tab = {
         "patient_id": patient_id[g_idx],
-        "practice_code": practice_of[g_idx],
+        "practice_code": Cat(pools.practices["practice_code"], practice_of[g_idx]),
         "event_date": np.concatenate([g1_day, g2_day, g3_day]),
-        "snomed_code": g_code,
-        "term": np.vectorize(terms.get, otypes=[object])(g_code) if g_code.size else g_code,
+        "snomed_code": Cat(codes, g_code),
+        "term": Cat(np.array([snomed[c]["term"] for c in codes], dtype=object), g_code),
     }
 
     # Outpatients ------------------------------------------------------------------------------
@@ -538,47 +596,55 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     op_tab = {
         "patient_id": patient_id[o_idx],
         "appointment_date": o_day,
-        "treatment_specialty_code": np.array([s[0] for s in SPECIALTIES])[spec],
-        "treatment_specialty": np.array([s[1] for s in SPECIALTIES])[spec],
-        "attendance": np.where(rng.random(o_idx.size) < dna_p, "Did not attend", "Attended"),
+        "treatment_specialty_code": Cat([s[0] for s in SPECIALTIES], spec),
+        "treatment_specialty": Cat([s[1] for s in SPECIALTIES], spec),
+        "attendance": Cat(["Attended", "Did not attend"], (rng.random(o_idx.size) < dna_p).astype(np.int64)),
     }
 
     # Patients table -----------------------------------------------------------------------------
-    given = np.where(sex == "F", pools.given_f[rng.integers(0, pools.given_f.size, n)],
-                     pools.given_m[rng.integers(0, pools.given_m.size, n)])
-    smoking = np.where(age < 16, "Never smoked",
-                       rng.choice(["Never smoked", "Ex-smoker", "Current smoker"], size=n, p=[0.55, 0.27, 0.18]))
+    given = np.where(
+        sex == "F",
+        pools.given_f[rng.integers(0, pools.given_f.size, n)],
+        pools.given_m[rng.integers(0, pools.given_m.size, n)],
+    )
+    smoking = np.where(
+        age < 16,
+        "Never smoked",
+        rng.choice(["Never smoked", "Ex-smoker", "Current smoker"], size=n, p=[0.55, 0.27, 0.18]),
+    )
     bmi = np.round(np.where(age < 18, 17 + 0.3 * age, 27.5) + rng.normal(0, 4.5, n), 1)
     bmi_missing = rng.random(n) < 0.12
-    patients = pa.table({
-        "patient_id": patient_id,
-        "nhs_number": _nhs_numbers(rng, n),
-        "given_name": given,
-        "family_name": pools.family[rng.integers(0, pools.family.size, n)],
-        "address_line_1": pools.street[rng.integers(0, pools.street.size, n)],
-        "town": pools.town[rng.integers(0, pools.town.size, n)],
-        "postcode": pools.postcode[rng.integers(0, pools.postcode.size, n)],
-        "date_of_birth": _dates(dob),
-        "sex": sex,
-        "ethnic_category": pools.eth_codes[eth_idx],
-        "lsoa_code": np.char.add("E01", np.char.zfill((lsoa_idx + 1).astype(str), 6)),
-        "imd_decile": decile.astype(np.int64),
-        "practice_code": practice_of,
-        "registration_start_date": _dates(reg_start),
-        "registration_end_date": _dates_nullable(leave, ~has_leave),
-        "date_of_death": _dates_nullable(death, ~has_death),
-        "smoking_status": smoking,
-        "bmi": pa.array(bmi, mask=bmi_missing),
-        "asthma_diagnosis_date": _dates(diag),
-        "asthma_snomed_code": rng.choice(pools.snomed_diag, size=n),
-    })
+    patients = pa.table(
+        {
+            "patient_id": patient_id,
+            "nhs_number": _nhs_numbers(rng, patient_id - 1_000_001),
+            "given_name": given,
+            "family_name": pools.family[rng.integers(0, pools.family.size, n)],
+            "address_line_1": pools.street[rng.integers(0, pools.street.size, n)],
+            "town": pools.town[rng.integers(0, pools.town.size, n)],
+            "postcode": pools.postcode[rng.integers(0, pools.postcode.size, n)],
+            "date_of_birth": _dates(dob),
+            "sex": sex,
+            "ethnic_category": pools.eth_codes[eth_idx],
+            "lsoa_code": np.char.add("E01", np.char.zfill((lsoa_idx + 1).astype(str), 6)),
+            "imd_decile": decile.astype(np.int64),
+            "practice_code": Cat(pools.practices["practice_code"], practice_of).to_arrow(),
+            "registration_start_date": _dates(reg_start),
+            "registration_end_date": _dates_nullable(leave, ~has_leave),
+            "date_of_death": _dates_nullable(death, ~has_death),
+            "smoking_status": smoking,
+            "bmi": pa.array(bmi, mask=bmi_missing),
+            "asthma_diagnosis_date": _dates(diag),
+            "asthma_snomed_code": rng.choice(pools.snomed_diag, size=n),
+        }
+    )
 
     def events(tab: dict, date_col: str) -> pa.Table:
         order = np.lexsort((tab[date_col], tab["patient_id"]))
         cols = {}
         for k, v in tab.items():
             v = v[order]
-            cols[k] = _dates(v) if k.endswith("_date") else v
+            cols[k] = v.to_arrow() if isinstance(v, Cat) else _dates(v) if k.endswith("_date") else v
         return pa.table(cols)
 
     adm_tab = {k: v[adm_order] for k, v in adm_tab.items()}

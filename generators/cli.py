@@ -73,20 +73,40 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
-    p.add_argument("--scale", choices=sorted(SCALES), default=None,
-                   help="asthma patients: small=10k, medium=100k, large=1M (default small)")
-    p.add_argument("--patients", type=_positive_int("--patients"), default=None,
-                   help="asthma patients, overrides --scale")
-    p.add_argument("--hospitals", type=_positive_int("--hospitals"), default=None,
-                   help=f"U.S. hospitals (default {hospitals.DEFAULT_HOSPITALS}, as in the real CMS file)")
-    p.add_argument("--out", type=Path, default=Path("seeds/synthetic"),
-                   help="output folder, created if absent (default seeds/synthetic)")
-    p.add_argument("--format", choices=["csv", "parquet"], default="csv",
-                   help="asthma extract format (default csv); CMS and Census files are always CSV")
-    p.add_argument("--fault-rate", type=_rate, default=0.0,
-                   help="share of rows per extract given one injected fault, 0-0.2 (default 0)")
-    p.add_argument("--only", choices=["asthma", "hospitals"], default=None,
-                   help="write only one family of extracts")
+    p.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default=None,
+        help="asthma patients: small=10k, medium=100k, large=1M (default small)",
+    )
+    p.add_argument(
+        "--patients", type=_positive_int("--patients"), default=None, help="asthma patients, overrides --scale"
+    )
+    p.add_argument(
+        "--hospitals",
+        type=_positive_int("--hospitals"),
+        default=None,
+        help=f"U.S. hospitals (default {hospitals.DEFAULT_HOSPITALS}, as in the real CMS file)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("seeds/synthetic"),
+        help="output folder, created if absent (default seeds/synthetic)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="asthma extract format (default csv); CMS and Census files are always CSV",
+    )
+    p.add_argument(
+        "--fault-rate",
+        type=_rate,
+        default=0.0,
+        help="share of rows per extract given one injected fault, 0-0.2 (default 0)",
+    )
+    p.add_argument("--only", choices=["asthma", "hospitals"], default=None, help="write only one family of extracts")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -111,13 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     fault_rng = np.random.default_rng(fault_seq)
 
     if args.only in (None, "asthma"):
-        truth["asthma"], fa = write_asthma(out, args.format, n_patients, args.seed, asthma_seq, fault_rng,
-                                           args.fault_rate, args.quiet)
+        truth["asthma"], fa = write_asthma(
+            out, args.format, n_patients, args.seed, asthma_seq, fault_rng, args.fault_rate, args.quiet
+        )
         files.update(fa["files"])
         injected += fa["faults"]
     if args.only in (None, "hospitals"):
-        truth["hospitals"], fh = write_hospitals(out, n_hospitals, args.seed, hospital_seq, fault_rng,
-                                                 args.fault_rate)
+        truth["hospitals"], fh = write_hospitals(out, n_hospitals, args.seed, hospital_seq, fault_rng, args.fault_rate)
         files.update(fh["files"])
         injected += fh["faults"]
 
@@ -135,8 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = sum(m["rows"] for m in files.values())
     secs = time.perf_counter() - started
     if not args.quiet:
-        print(f"wrote {rows:,} rows in {len(files)} files to {out} in {secs:.1f}s "
-              f"({rows / max(secs, 1e-9):,.0f} rows/s); {len(injected)} faults injected", file=sys.stderr)
+        print(
+            f"wrote {rows:,} rows in {len(files)} files to {out} in {secs:.1f}s "
+            f"({rows / max(secs, 1e-9):,.0f} rows/s); {len(injected)} faults injected",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -167,8 +190,10 @@ def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
     writers["gp_practices"].write(practices)
     for w in writers.values():
         w.close()
-    phen = {"patient_id": np.concatenate([p["patient_id"] for p in phenotypes]).tolist(),
-            "phenotype": np.concatenate([p["phenotype"] for p in phenotypes]).tolist()}
+    phen = {
+        "patient_id": np.concatenate([p["patient_id"] for p in phenotypes]).tolist(),
+        "phenotype": np.concatenate([p["phenotype"] for p in phenotypes]).tolist(),
+    }
     truth = asthma.truth()
     truth["patient_phenotype"] = phen
     files = {name: {"path": w.path.name, "rows": w.rows, "kind": "asthma"} for name, w in writers.items()}
@@ -205,8 +230,9 @@ def write_hospitals(out, n_hospitals, seed, seq, fault_rng, fault_rate):
                     fh.write(",".join(f'"{v}"' for v in r[:-1]) + ",\n")
         else:
             cols = list(zip(*body)) if body else [[] for _ in header]
-            table = pa.table({h: pa.array([v if v != "" else None for v in col], pa.string())
-                              for h, col in zip(header, cols)})
+            table = pa.table(
+                {h: pa.array([v if v != "" else None for v in col], pa.string()) for h, col in zip(header, cols)}
+            )
             table, recs = faults.inject(fault_rng, name, table, fault_rate, 0)
             injected += recs
             write_cms_csv(path, table)

@@ -1,7 +1,7 @@
 """Fault injection on demand (``--fault-rate``), every fault recorded with its row.
 
-Each data row is faulted with probability ``rate``; a faulted row gets one fault kind drawn from
-the kinds its file supports. Records name the file, the 1-based data row, the column, the kind,
+Each data row is faulted with probability ``rate``; faulted rows take the kinds their file
+supports in turn. Records name the file, the 1-based data row, the column, the kind,
 the original and the injected value, so tests can prove downstream models catch each one.
 """
 
@@ -85,12 +85,14 @@ def inject(rng: np.random.Generator, file: str, table: pa.Table, rate: float, ro
     hit = hit[hit > 0]  # row 0 of a chunk has no predecessor to duplicate
     if hit.size == 0:
         return table, []
-    which = rng.integers(0, len(kinds), hit.size)
+    # Kinds in turn from a random start: every kind appears once a file has enough faulty rows.
+    which = (np.arange(hit.size) + rng.integers(len(kinds))) % len(kinds)
     touched = {kinds[k][1] for k in set(which.tolist())}
     if file == "hospital_admissions":
         touched.add("admission_date")  # discharge_before_admission reads it
     cols = {c: table.column(c).to_pylist() for c in touched if c in table.column_names}
     records = []
+    done: set[int] = set(hit.tolist())
     for row, k in zip(hit.tolist(), which.tolist()):
         kind, col = kinds[k]
         values = cols[col]
@@ -113,14 +115,20 @@ def inject(rng: np.random.Generator, file: str, table: pa.Table, rate: float, ro
         elif kind == "whitespace_case":
             after = f"  {before.lower()} " if before else before
         elif kind == "zip_lost_leading_zero":
-            if not before or not before.startswith("0"):
-                continue
+            # Only a ZIP with a leading zero can lose it: move to such a row if this one has none.
+            if not (before or "").startswith("0"):
+                zeros = [i for i, v in enumerate(values) if (v or "").startswith("0") and i not in done]
+                if not zeros:
+                    continue
+                row = zeros[int(rng.integers(len(zeros)))]
+                before = values[row]
             after = before.lstrip("0")
         else:  # pragma: no cover - the table above is closed
             raise ValueError(kind)
         if after == before:
             continue
         values[row] = after
+        done.add(row)
         records.append(
             {
                 "file": file,

@@ -13,10 +13,7 @@ group better/worse counts and measure scores derive from it, linearly for the sc
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
-import pyarrow as pa
 from faker import Faker
 
 from generators import reference
@@ -73,8 +70,12 @@ REPORTS_MEASURES = {  # share of hospitals of a type with data, per measure fami
     "Acute Care - Department of Defense": 0.6,
 }
 GROUPS = [("MORT", 8), ("Safety", 8), ("READM", 11)]
-GROUP_P_REPORT = {"Acute Care Hospitals": 0.85, "Critical Access Hospitals": 0.35,
-                  "Acute Care - Veterans Administration": 0.8, "Acute Care - Department of Defense": 0.5}
+GROUP_P_REPORT = {
+    "Acute Care Hospitals": 0.85,
+    "Critical Access Hospitals": 0.35,
+    "Acute Care - Veterans Administration": 0.8,
+    "Acute Care - Department of Defense": 0.5,
+}
 STAR_SHARES = [0.080, 0.226, 0.327, 0.267, 0.101]
 
 HEADER = [
@@ -143,12 +144,15 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
         space = np.arange(lo * 100, (hi + 1) * 100)
         # Territories share three-digit prefixes with states (967, 969): skip codes taken.
         space = np.array([z for z in space[space % 100 != 0] if f"{z:05d}" not in used])
-        pick = [f"{z:05d}" for z in rng.choice(space, size=min(space.size, per_state[s] + max(2, per_state[s] // 5)), replace=False)]
+        pick = [
+            f"{z:05d}"
+            for z in rng.choice(space, size=min(space.size, per_state[s] + max(2, per_state[s] // 5)), replace=False)
+        ]
         take = pick[: per_state[s]]
         used.update(pick)
         zcta.extend(take)
         zcta_state.extend([s] * len(take))
-        spare.append(pick[per_state[s]:])  # ZIPs in the state with no ZCTA (PO boxes, firms)
+        spare.append(pick[per_state[s] :])  # ZIPs in the state with no ZCTA (PO boxes, firms)
     zcta = np.array(zcta)
     zcta_state = np.array(zcta_state)
     log_income = np.log(NATIONAL_MEDIAN) + state_income[zcta_state] + rng.normal(0, INCOME_LOG_SD_WITHIN, zcta.size)
@@ -203,8 +207,14 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
     )
 
     # Facility ids: CMS state code + a number in the type's range; VA/DoD end in "F".
-    type_base = {"Acute Care Hospitals": 1, "Critical Access Hospitals": 1300, "Psychiatric": 4000,
-                 "Childrens": 3300, "Rural Emergency Hospital": 1990, "Long-term": 2000}
+    type_base = {
+        "Acute Care Hospitals": 1,
+        "Critical Access Hospitals": 1300,
+        "Psychiatric": 4000,
+        "Childrens": 3300,
+        "Rural Emergency Hospital": 1990,
+        "Long-term": 2000,
+    }
     counters: dict[tuple[int, str], int] = {}
     ids = []
     for s, t in zip(h_state.tolist(), htype.tolist()):
@@ -217,8 +227,16 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
             ids.append(f"{code}{type_base[t] + k:04d}")
     ids = np.array(ids)
 
-    suffix = np.array(["MEDICAL CENTER", "REGIONAL MEDICAL CENTER", "GENERAL HOSPITAL",
-                       "COMMUNITY HOSPITAL", "MEMORIAL HOSPITAL", "HEALTH SYSTEM"])
+    suffix = np.array(
+        [
+            "MEDICAL CENTER",
+            "REGIONAL MEDICAL CENTER",
+            "GENERAL HOSPITAL",
+            "COMMUNITY HOSPITAL",
+            "MEMORIAL HOSPITAL",
+            "HEALTH SYSTEM",
+        ]
+    )
     city = cities[rng.integers(0, cities.size, n_hospitals)]
     name = []
     for c, t, sfx in zip(city.tolist(), htype.tolist(), suffix[rng.integers(0, suffix.size, n_hospitals)].tolist()):
@@ -234,9 +252,14 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
             name.append(f"{c} SPECIALTY HOSPITAL")
         else:
             name.append(f"{c} {sfx}")
-    phone = [f"({a}) {b}-{c:04d}" for a, b, c in zip(rng.integers(201, 990, n_hospitals).tolist(),
-                                                       rng.integers(200, 999, n_hospitals).tolist(),
-                                                       rng.integers(0, 10000, n_hospitals).tolist())]
+    phone = [
+        f"({a}) {b}-{c:04d}"
+        for a, b, c in zip(
+            rng.integers(201, 990, n_hospitals).tolist(),
+            rng.integers(200, 999, n_hospitals).tolist(),
+            rng.integers(0, 10000, n_hospitals).tolist(),
+        )
+    ]
     address = streets[rng.integers(0, streets.size, n_hospitals)]
     county = counties[rng.integers(0, counties.size, n_hospitals)]
 
@@ -263,15 +286,29 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
         tmp = np.empty(rated.sum(), dtype=int)
         tmp[order] = s_of_rank
         stars[rated] = tmp
-    rating_footnote = np.where(htype == "Acute Care - Department of Defense", "22",
-                               np.where(np.isin(htype, list(GROUP_P_REPORT)), "16", "19"))
+    rating_footnote = np.where(
+        htype == "Acute Care - Department of Defense", "22", np.where(np.isin(htype, list(GROUP_P_REPORT)), "16", "19")
+    )
 
     gi_rows = [HEADER]
     for i in range(n_hospitals):
         t = htype[i]
-        row = [ids[i], name[i], address[i], city[i], states[h_state[i]]["state_code"], h_zip[i], county[i],
-               phone[i], t, ownership[i], emergency[i], birthing[i],
-               str(stars[i]) if rated[i] else NA, "" if rated[i] else rating_footnote[i]]
+        row = [
+            ids[i],
+            name[i],
+            address[i],
+            city[i],
+            states[h_state[i]]["state_code"],
+            h_zip[i],
+            county[i],
+            phone[i],
+            t,
+            ownership[i],
+            emergency[i],
+            birthing[i],
+            str(stars[i]) if rated[i] else NA,
+            "" if rated[i] else rating_footnote[i],
+        ]
         p_rep = GROUP_P_REPORT.get(t, 0.0)
         for _g, total in GROUPS:
             if p_rep == 0:
@@ -307,7 +344,9 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
                 continue
             denom = int(rng.lognormal(np.log(120 if t == "Acute Care Hospitals" else 30), 0.8))
             if denom < MIN_CASES:
-                cd_rows.append(base + [mid, mname, "Number of Cases Too Small", str(denom), NA, NA, NA, "1", start, end])
+                cd_rows.append(
+                    base + [mid, mname, "Number of Cases Too Small", str(denom), NA, NA, NA, "1", start, end]
+                )
                 continue
             z = MEASURE_LOADING * latent[i] + rng.normal(0, MEASURE_NOISE_SD)
             score = max(rate * (1 + MEASURE_CV * z), rate * 0.05)
@@ -321,8 +360,21 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
             else:
                 comp = f"No Different Than the National {nat}"
             dec = 4 if rate < 1 else 2
-            cd_rows.append(base + [mid, mname, comp, str(denom), f"{score:.{dec}f}", f"{lower:.{dec}f}",
-                                   f"{upper:.{dec}f}", "", start, end])
+            cd_rows.append(
+                base
+                + [
+                    mid,
+                    mname,
+                    comp,
+                    str(denom),
+                    f"{score:.{dec}f}",
+                    f"{lower:.{dec}f}",
+                    f"{upper:.{dec}f}",
+                    "",
+                    start,
+                    end,
+                ]
+            )
 
     truth = {
         "income_slope": INCOME_SLOPE,
@@ -337,15 +389,29 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
         "state_effect": {states[s]["state_code"]: float(state_effect[s]) for s in range(n_states)},
         "measure_score_model": {
             "formula": "score = national_rate * (1 + cv * (loading * latent + noise)), noise ~ N(0, noise_sd)",
-            "cv": MEASURE_CV, "loading": MEASURE_LOADING, "noise_sd": MEASURE_NOISE_SD,
-            "min_cases": MIN_CASES, "national_rates": {k: v[1] for k, v in MEASURES.items()},
+            "cv": MEASURE_CV,
+            "loading": MEASURE_LOADING,
+            "noise_sd": MEASURE_NOISE_SD,
+            "min_cases": MIN_CASES,
+            "national_rates": {k: v[1] for k, v in MEASURES.items()},
         },
         "group_count_model": "P(worse) = logistic(-2.6 + 0.9*latent), P(better) = logistic(-2.6 - 0.9*latent)",
         "n_hospitals": n_hospitals,
         "n_zcta": int(zcta.size),
         "hospitals_with_zip_without_zcta": int(no_zcta.sum()),
     }
-    planted = {"facility_id": ids.tolist(), "latent_risk": latent.round(6).tolist(),
-               "zip": h_zip.tolist(), "zip_has_zcta": (~no_zcta).tolist()}
-    return {"Hospital_General_Information": gi_rows, "Complications_and_Deaths-Hospital": cd_rows,
-            "ACSDT5Y.B19013-Data": acs_rows}, truth, planted
+    planted = {
+        "facility_id": ids.tolist(),
+        "latent_risk": latent.round(6).tolist(),
+        "zip": h_zip.tolist(),
+        "zip_has_zcta": (~no_zcta).tolist(),
+    }
+    return (
+        {
+            "Hospital_General_Information": gi_rows,
+            "Complications_and_Deaths-Hospital": cd_rows,
+            "ACSDT5Y.B19013-Data": acs_rows,
+        },
+        truth,
+        planted,
+    )

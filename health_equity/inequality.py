@@ -100,13 +100,29 @@ def sii_by_outcome(
         vals = grp[value].to_numpy(dtype=float)
         ok = len(grp) == 5 and np.all(np.isfinite(vals)) and np.all(grp[population].to_numpy() > 0)
         if ok:
-            row.update(sii_rii(vals, grp[population].to_numpy(float), grp[standard_error].to_numpy(float),
-                               reps=reps, seed=seed))
+            row.update(
+                sii_rii(
+                    vals, grp[population].to_numpy(float), grp[standard_error].to_numpy(float), reps=reps, seed=seed
+                )
+            )
             row["note"] = None
         else:
             row.update(dict.fromkeys(["sii", "rii", "intercept", "sii_lower", "sii_upper", "rii_lower", "rii_upper"]))
             row["note"] = "not calculated: a quintile has no value (no events or no person-time)"
         rows.append(row)
-    cols = ["outcome", "quantiles", "sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper",
-            "intercept", "value_type", "method", "reps", "note"]
+    cols = [
+        "outcome",
+        "quantiles",
+        "sii",
+        "sii_lower",
+        "sii_upper",
+        "rii",
+        "rii_lower",
+        "rii_upper",
+        "intercept",
+        "value_type",
+        "method",
+        "reps",
+        "note",
+    ]
     return pd.DataFrame(rows, columns=cols)

@@ -38,7 +38,8 @@ final as (
             false
         ) as has_readmission_30d,
         case
-            when not died_in_spell
+            when
+                not died_in_spell
                 and spell_end_date <= date '{{ var("study_end") }}' - interval 30 day
                 and date_diff('day', spell_end_date, next_spell_start_date) between 0 and 30
                 then next_spell_start_date

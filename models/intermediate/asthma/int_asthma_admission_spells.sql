@@ -22,7 +22,8 @@ flagged as (
     select
         *,
         case
-            when (admission_method = 'transfer' or previous_destination = 'transfer')
+            when
+                (admission_method = 'transfer' or previous_destination = 'transfer')
                 and admission_date between previous_discharge_date and previous_discharge_date + interval 1 day
                 then 0
             else 1

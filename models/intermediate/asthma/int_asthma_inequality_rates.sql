@@ -48,7 +48,7 @@ long as (
                 '{{ outcome }}' as outcome,
                 esp_age_band,
                 events_{{ outcome }} as events,
-                {{ py }} as person_years
+                {{ py }}
             from outcomes
             {% if not loop.last %}union all{% endif %}
         {% endfor %}
@@ -90,9 +90,12 @@ aggregated as (
 byars as (
     select
         *,
-        case when events > 0 then
-            events * (1 - 1 / (9 * events) - {{ z }} / (3 * sqrt(events))) ^ 3
-        else 0 end as events_lower,
+        case
+            when events > 0
+                then
+                    events * (1 - 1 / (9 * events) - {{ z }} / (3 * sqrt(events))) ^ 3
+            else 0
+        end as events_lower,
         (events + 1) * (1 - 1 / (9 * (events + 1)) + {{ z }} / (3 * sqrt(events + 1))) ^ 3 as events_upper
     from aggregated
 ),
@@ -110,11 +113,13 @@ final as (
         events_upper / nullif(person_years, 0) * 1000 as crude_rate_upper_95,
         dsr_per_1000,
         sqrt(dsr_variance) as dsr_standard_error,
-        case when events > 0 then
-            dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
+        case
+            when events > 0 then
+                dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
         end as dsr_lower_95,
-        case when events > 0 then
-            dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
+        case
+            when events > 0 then
+                dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
         end as dsr_upper_95
     from byars
 )

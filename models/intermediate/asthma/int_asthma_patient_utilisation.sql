@@ -34,8 +34,9 @@ windowed as (
         end as study_window
     from events
     inner join person_time
-        on events.patient_key = person_time.patient_key
-        and events.event_date between person_time.observation_start_date and person_time.observation_end_date
+        on
+            events.patient_key = person_time.patient_key
+            and events.event_date between person_time.observation_start_date and person_time.observation_end_date
 ),
 
 counts as (

@@ -35,9 +35,10 @@ checked as (
     select
         cleaned.*,
         -- J46 may arrive as J46 or J46X; the three-character stem decides.
-        exists (
+        exists(
             select 1 from asthma_codes
-            where cleaned.primary_diagnosis = asthma_codes.icd10_code_hes
+            where
+                cleaned.primary_diagnosis = asthma_codes.icd10_code_hes
                 or cleaned.primary_diagnosis = replace(asthma_codes.icd10_code, '.', '')
         ) as is_asthma_diagnosis,
         registered.patient_id is not null as is_registered,

@@ -58,7 +58,8 @@ final as (
             when patient_id is null then 'null key: patient_id'
             when rows_with_key > 1 then 'duplicate key: patient_id'
             when date_of_birth is null then 'missing or unparseable date_of_birth'
-            when date_of_birth > date '{{ var("study_end") }}'
+            when
+                date_of_birth > date '{{ var("study_end") }}'
                 or date_of_birth > death_date
                 or date_of_birth > registration_start_date then 'impossible date: date_of_birth'
             when sex is null then 'unknown code: sex'

@@ -1,0 +1,162 @@
+"""The real `dbt build` on small generated data: contract, reconciliation, statistics, privacy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+CONTRACT = {
+    "asthma_patients": [
+        "patient_key",
+        "age_band",
+        "sex",
+        "ethnicity_group",
+        "imd_quintile",
+        "person_years",
+        "baseline_gp_asthma_visits",
+        "followup_asthma_reviews",
+        "followup_outpatient_appointments",
+        "followup_prescriptions",
+        "followup_saba_prescriptions",
+        "followup_ics_prescriptions",
+        "followup_ocs_prescriptions",
+        "followup_exacerbations",
+        "baseline_emergency_admissions",
+        "followup_emergency_admissions",
+        "followup_readmissions_30d",
+    ],
+    "asthma_inequalities": [
+        "dimension",
+        "group_value",
+        "outcome",
+        "events",
+        "person_years",
+        "crude_rate_per_1000",
+        "dsr_per_1000",
+        "dsr_lower_95",
+        "dsr_upper_95",
+        "is_suppressed",
+        "suppression_reason",
+    ],
+    "asthma_inequality_indices": ["outcome", "sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"],
+}
+
+
+def test_dbt_build_succeeds_and_publishes_the_contract(clean_build):
+    assert "Completed successfully" in clean_build.result.stdout
+    cols = clean_build.df("select table_name, column_name from information_schema.columns where table_schema='marts'")
+    for mart, needed in CONTRACT.items():
+        have = set(cols.loc[cols.table_name == mart, "column_name"])
+        assert set(needed) <= have, (mart, set(needed) - have)
+    ref = clean_build.query("select count(*) from information_schema.tables where table_schema = 'reference'")
+    assert ref[0][0] >= 9
+
+
+def test_every_patient_is_kept_and_rows_reconcile(clean_build):
+    n = clean_build.manifest["files"]["patients"]["rows"]
+    assert clean_build.query("select count(*) from marts.asthma_patients")[0][0] == n
+    rec = clean_build.df("select * from marts.data_quality_reconciliation")
+    assert rec["is_reconciled"].all()
+    for _, r in rec.iterrows():
+        assert r.rows_read == clean_build.manifest["files"][r.extract_name]["rows"]
+    assert rec["rows_quarantined"].sum() == 0  # clean data: nothing to quarantine
+
+
+def _dsr(events, py, w):
+    keep = py > 0
+    e, n, w = events[keep], py[keep], w[keep]
+    dsr = np.sum(w * e / n) / np.sum(w) * 1000
+    var = np.sum(w**2 * e / n**2) / np.sum(w) ** 2 * 1000**2
+    o = e.sum()
+    z = 1.959963984540054
+    lo = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
+    hi = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
+    return dsr, dsr + np.sqrt(var / o) * (lo - o), dsr + np.sqrt(var / o) * (hi - o), np.sqrt(var)
+
+
+@pytest.mark.parametrize("quintile", ["1", "5"])
+def test_dsr_recomputed_independently_from_patient_rows_matches(clean_build, quintile):
+    pts = clean_build.df("select * from marts.asthma_patients")
+    esp = pd.read_csv("seeds/reference/ref_esp2013_weights.csv").set_index("esp_age_band")
+    sub = pts[pts.imd_quintile == int(quintile)]
+    events = sub.baseline_emergency_admissions + sub.followup_emergency_admissions
+    by = pd.DataFrame({"e": events, "py": sub.person_years, "band": sub.esp_age_band}).groupby("band").sum()
+    by = by.join(esp["esp_weight"], how="inner")
+    dsr, lo, hi, se = _dsr(by.e.to_numpy(float), by.py.to_numpy(float), by.esp_weight.to_numpy(float))
+    row = clean_build.df(
+        "select * from intermediate.int_asthma_inequality_rates where dimension = 'imd_quintile' "
+        f"and group_value = '{quintile}' and outcome = 'emergency_admissions'"
+    ).iloc[0]
+    assert row.dsr_per_1000 == pytest.approx(dsr, abs=1e-9)
+    assert row.dsr_lower_95 == pytest.approx(lo, abs=1e-9)
+    assert row.dsr_upper_95 == pytest.approx(hi, abs=1e-9)
+    assert row.dsr_standard_error == pytest.approx(se, abs=1e-9)
+    assert row.crude_rate_per_1000 == pytest.approx(events.sum() / sub.person_years.sum() * 1000, abs=1e-9)
+    mart = clean_build.df(
+        "select * from marts.asthma_inequalities where dimension = 'imd_quintile' "
+        f"and group_value = '{quintile}' and outcome = 'emergency_admissions'"
+    ).iloc[0]
+    assert mart.dsr_per_1000 == pytest.approx(dsr, abs=1e-9)
+
+
+def test_sii_and_rii_match_an_independent_statsmodels_wls(clean_build):
+    rates = clean_build.df(
+        "select * from intermediate.int_asthma_inequality_rates where dimension = 'imd_quintile' "
+        "and outcome = 'emergency_admissions' order by group_value"
+    )
+    n = rates.person_years.to_numpy()
+    share = n / n.sum()
+    ridit = np.cumsum(share) - share / 2
+    fit = sm.WLS(rates.dsr_per_1000.to_numpy(), sm.add_constant(ridit), weights=share).fit()
+    idx = clean_build.df("select * from marts.asthma_inequality_indices where outcome = 'emergency_admissions'").iloc[0]
+    assert idx.sii == pytest.approx(fit.params[1], abs=1e-9)
+    assert idx.rii == pytest.approx((fit.params[0] + fit.params[1]) / fit.params[0], abs=1e-9)
+    assert idx.sii_lower < idx.sii < idx.sii_upper
+
+
+def test_imd_gradient_in_emergency_admissions_points_the_planted_way(clean_build):
+    # Planted: higher rates and more high-utiliser phenotypes in more deprived quintiles.
+    assert clean_build.truth["asthma"]["emergency_admission_irr"]["imd_quintile"]["1"] > 1
+    r = clean_build.df(
+        "select group_value, crude_rate_per_1000 from marts.asthma_inequalities "
+        "where dimension = 'imd_quintile' and outcome = 'emergency_admissions'"
+    ).set_index("group_value")
+    assert r.loc["1", "crude_rate_per_1000"] > r.loc["5", "crude_rate_per_1000"]
+    idx = clean_build.df("select * from marts.asthma_inequality_indices where outcome = 'emergency_admissions'").iloc[0]
+    assert idx.sii_upper < 0 and idx.rii < 1  # worse in deprived areas: SII negative (PHE orientation)
+
+
+def test_small_counts_are_suppressed_in_the_mart(clean_build):
+    m = clean_build.df("select * from marts.asthma_inequalities")
+    raw = clean_build.df("select * from intermediate.int_asthma_inequality_rates")
+    j = m.merge(raw, on=["dimension", "group_value", "outcome"], suffixes=("", "_raw"))
+    small = j.events_raw < 5
+    assert j.loc[small, "events"].isna().all() and j.loc[small, "crude_rate_per_1000"].isna().all()
+    assert j.loc[j.events_raw < 10, "dsr_per_1000"].isna().all()
+    assert (j.loc[~small, "events"] == j.loc[~small, "events_raw"]).all()
+
+
+def test_no_direct_identifier_reaches_a_mart(clean_build):
+    cols = {
+        c
+        for (c,) in clean_build.query(
+            "select distinct column_name from information_schema.columns where table_schema = 'marts'"
+        )
+    }
+    assert not cols & {
+        "patient_id",
+        "nhs_number",
+        "given_name",
+        "family_name",
+        "address_line_1",
+        "postcode",
+        "date_of_birth",
+        "town",
+    }
+    keys = clean_build.df("select patient_key from marts.asthma_patients limit 5").patient_key
+    assert keys.str.fullmatch(r"[0-9a-f]{64}").all()
+    nhs = pd.read_csv(clean_build.raw_dir / "patients.csv", usecols=["nhs_number", "patient_id"], dtype=str)
+    marts = clean_build.df("select * from marts.asthma_patients").astype(str)
+    assert not marts.isin(set(nhs.nhs_number) | set(nhs.patient_id)).any().any()

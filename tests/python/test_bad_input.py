@@ -1,0 +1,105 @@
+"""Bad input never passes silently: faults are quarantined and counted; bad files stop the run."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pandas as pd
+from conftest import SMALL, dbt, generate
+
+# Each injected fault kind and the quarantine reason it must produce.
+REASON = {
+    "duplicate_id": "duplicate key",
+    "null_key": "null key",
+    "unknown_code": "unknown code",
+    "impossible_date": "impossible date",
+    "date_outside_window": "date outside study window",
+    "discharge_before_admission": "discharge before admission",
+    "negative_quantity": "negative or zero quantity",
+}
+KEYS = {
+    "patients": "patient_id",
+    "gp_events": "gp_event_id",
+    "prescriptions": "prescription_id",
+    "hospital_admissions": "admission_id",
+    "outpatient_appointments": "appointment_id",
+}
+STAGED = {
+    "patients": None,
+    "gp_events": "stg_asthma__gp_events",
+    "prescriptions": "stg_asthma__prescriptions",
+    "hospital_admissions": "stg_asthma__hospital_admissions",
+    "outpatient_appointments": "stg_asthma__outpatient_appointments",
+}
+
+
+def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
+    manifest = faulty_build.manifest
+    q = faulty_build.df("select * from staging.stg_asthma__quarantine")
+    rec = faulty_build.df("select * from marts.data_quality_reconciliation").set_index("extract_name")
+    assert rec["is_reconciled"].all()
+    assert (rec.rows_staged + rec.rows_quarantined == rec.rows_read).all()
+    checked = 0
+    for file, key in KEYS.items():
+        recs = [f for f in manifest["faults"] if f["file"] == file]
+        assert recs, file
+        raw = pd.read_csv(faulty_build.raw_dir / f"{file}.csv", dtype=str, keep_default_na=False)
+        fq = q[q.extract_name == file]
+        for f in recs:
+            row = raw.iloc[f["row"] - 1]
+            if f["repairable"]:
+                # White space and case are repaired: the row goes on unless something else is wrong.
+                if STAGED[file] and row[key]:
+                    in_q = fq.record_key.eq(row[key]).any()
+                    staged = faulty_build.query(
+                        f"select count(*) from staging.{STAGED[file]} where {key} = '{row[key]}'"
+                    )[0][0]
+                    assert in_q or staged == 1, f
+                continue
+            if f["kind"] == "null_key" and f["column"] == key:
+                continue  # counted below: the row has no key to find it by
+            hits = fq[fq.record_key == row[key]]
+            assert hits.quarantine_reason.str.startswith(REASON[f["kind"]]).any(), (f, hits)
+            checked += 1
+        null_keys = sum(1 for f in recs if f["kind"] == "null_key" and f["column"] == key)
+        assert (fq.quarantine_reason == f"null key: {key}").sum() == null_keys
+    assert checked > 50
+    assert faulty_build.query("select count(*) from marts.asthma_patients")[0][0] == rec.loc["patients", "rows_staged"]
+
+
+def test_a_missing_column_stops_the_run_naming_file_and_column(tmp_path):
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL, "--only", "asthma").returncode == 0
+    df = pd.read_csv(raw / "prescriptions.csv", dtype=str, keep_default_na=False)
+    df.rename(columns={"issue_date": "date_issued"}).to_csv(raw / "prescriptions.csv", index=False)
+    r = dbt(["build", "--select", "stg_asthma__prescriptions"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    assert "prescriptions.csv" in r.stdout and "missing column 'issue_date'" in r.stdout
+    assert not (tmp_path / "w.duckdb").exists() or "START sql" not in r.stdout
+
+
+def test_a_missing_file_stops_the_run_naming_it(tmp_path):
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL, "--only", "asthma").returncode == 0
+    (raw / "gp_events.csv").unlink()
+    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    assert "file not found" in r.stdout and "gp_events.csv" in r.stdout
+
+
+def test_one_extract_can_be_pointed_at_another_file_by_its_var(tmp_path):
+    raw, other = tmp_path / "raw", tmp_path / "elsewhere"
+    assert generate(raw, *SMALL, "--only", "asthma").returncode == 0
+    other.mkdir()
+    shutil.move(raw / "outpatient_appointments.csv", other / "op_extract_2024.csv")
+    r = dbt(
+        ["build", "--exclude", "resource_type:unit_test"],
+        tmp_path / "w.duckdb",
+        tmp_path,
+        {"raw_dir": str(raw), "outpatient_appointments_path": str(other / "op_extract_2024.csv")},
+    )
+    assert r.returncode == 0, r.stdout[-3000:]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        staged = con.sql("select count(*) from staging.stg_asthma__outpatient_appointments").fetchall()[0][0]
+    assert staged == len(pd.read_csv(other / "op_extract_2024.csv"))

@@ -1,0 +1,224 @@
+"""Generator CLI: determinism, exact real layouts, distributions, truth, validation, faults."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import generate
+
+from generators import asthma, faults, hospitals
+
+# First line of the real files, byte for byte (DOMAIN.md section 8).
+CMS_HEADER = (
+    '"Facility ID","Facility Name","Address","City/Town","State","ZIP Code","County/Parish",'
+    '"Telephone Number","Hospital Type","Hospital Ownership","Emergency Services",'
+    '"Meets criteria for birthing friendly designation","Hospital overall rating",'
+    '"Hospital overall rating footnote","MORT Group Measure Count","Count of Facility MORT Measures",'
+    '"Count of MORT Measures Better","Count of MORT Measures No Different","Count of MORT Measures Worse",'
+    '"MORT Group Footnote","Safety Group Measure Count","Count of Facility Safety Measures",'
+    '"Count of Safety Measures Better","Count of Safety Measures No Different",'
+    '"Count of Safety Measures Worse","Safety Group Footnote","READM Group Measure Count",'
+    '"Count of Facility READM Measures","Count of READM Measures Better",'
+    '"Count of READM Measures No Different","Count of READM Measures Worse","READM Group Footnote",'
+    '"Pt Exp Group Measure Count","Count of Facility Pt Exp Measures","Pt Exp Group Footnote",'
+    '"TE Group Measure Count","Count of Facility TE Measures","TE Group Footnote"\n'
+)
+ACS_HEADER = '"GEO_ID","NAME","B19013_001E","B19013_001EA","B19013_001M","B19013_001MA",\n'
+CD_HEADER = (
+    '"Facility ID","Facility Name","Address","City/Town","State","ZIP Code","County/Parish",'
+    '"Telephone Number","Measure ID","Measure Name","Compared to National","Denominator","Score",'
+    '"Lower Estimate","Higher Estimate","Footnote","Start Date","End Date"\n'
+)
+
+
+@pytest.fixture(scope="module")
+def default_size(tmp_path_factory):
+    """The default hospital count (real ~5,400) and a 20k-patient register, seed 1."""
+    out = tmp_path_factory.mktemp("gen_default")
+    r = generate(out, "--patients", "20000", "--seed", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for out, seed in ((a, "5"), (b, "5"), (c, "6")):
+        r = generate(out, "--patients", "1500", "--hospitals", "200", "--seed", seed, "--quiet")
+        assert r.returncode == 0, r.stderr
+    files = sorted(p.name for p in a.iterdir())
+    assert "manifest.json" in files and "truth.json" in files
+    for name in files:
+        assert _sha(a / name) == _sha(b / name), name
+    differs = [n for n in files if n.endswith(".csv") and _sha(a / n) != _sha(c / n)]
+    assert len(differs) >= 8
+    manifest = json.loads((a / "manifest.json").read_text())
+    for name, meta in manifest["files"].items():
+        assert meta["sha256"] == _sha(a / meta["path"]), name
+
+
+def test_parquet_format_is_deterministic_and_matches_csv_rows(tmp_path):
+    for out in ("p1", "p2"):
+        r = generate(
+            tmp_path / out, "--patients", "1500", "--only", "asthma", "--format", "parquet", "--seed", "3", "--quiet"
+        )
+        assert r.returncode == 0, r.stderr
+    r = generate(tmp_path / "c", "--patients", "1500", "--only", "asthma", "--seed", "3", "--quiet")
+    assert r.returncode == 0
+    for name in asthma.SCHEMAS:
+        p1, p2 = tmp_path / "p1" / f"{name}.parquet", tmp_path / "p2" / f"{name}.parquet"
+        assert _sha(p1) == _sha(p2)
+        assert len(pd.read_parquet(p1)) == len(pd.read_csv(tmp_path / "c" / f"{name}.csv"))
+
+
+def test_cms_and_census_headers_match_the_real_layouts_byte_for_byte(default_size):
+    with (default_size / "Hospital_General_Information.csv").open(newline="") as fh:
+        assert fh.readline() == CMS_HEADER
+        first = fh.readline()
+    assert '"' not in first  # values are not quoted in the real file
+    assert len(next(csv.reader([first]))) == 38
+    with (default_size / "ACSDT5Y.B19013-Data.csv").open(newline="") as fh:
+        assert fh.readline() == ACS_HEADER
+        row = fh.readline()
+    assert row.startswith('"8600000US') and row.endswith('",\n')
+    with (default_size / "Complications_and_Deaths-Hospital.csv").open(newline="") as fh:
+        assert fh.readline() == CD_HEADER
+
+
+def test_hospital_file_looks_like_the_real_one(default_size):
+    gi = pd.read_csv(default_size / "Hospital_General_Information.csv", dtype=str, keep_default_na=False)
+    assert len(gi) == hospitals.DEFAULT_HOSPITALS
+    assert gi["Facility ID"].str.len().eq(6).all() and gi["Facility ID"].is_unique
+    assert gi["ZIP Code"].str.fullmatch(r"\d{5}").all()
+    va = gi[gi["Hospital Type"] == "Acute Care - Veterans Administration"]
+    assert va["Facility ID"].str.fullmatch(r"\d{5}F").all() and len(va) > 60
+    # ZIPs consistent with the state's three-digit prefixes (e.g. leading zeros in New England).
+    states = pd.read_csv("seeds/reference/ref_us_states.csv", dtype=str).set_index("state_code")
+    z3 = gi["ZIP Code"].str[:3]
+    lo, hi = states.loc[gi["State"], "zip3_lower"].to_numpy(), states.loc[gi["State"], "zip3_upper"].to_numpy()
+    assert ((z3.to_numpy() >= lo) & (z3.to_numpy() <= hi)).all()
+    assert gi["ZIP Code"].str.startswith("0").mean() > 0.02
+    assert gi["State"].nunique() >= 54
+    # Type mix within 2.5 points of the real shares; rating missing 41-48% as in real releases.
+    real = pd.read_csv("seeds/reference/ref_cms_hospital_types.csv").set_index("hospital_type")
+    share = gi["Hospital Type"].value_counts(normalize=True)
+    expected = real["hospitals_in_cms_file"] / real["hospitals_in_cms_file"].sum()
+    assert (share.reindex(expected.index).fillna(0) - expected).abs().max() < 0.025
+    missing = (gi["Hospital overall rating"] == "Not Available").mean()
+    assert 0.40 <= missing <= 0.50
+    stars = gi.loc[gi["Hospital overall rating"] != "Not Available", "Hospital overall rating"].astype(int)
+    assert stars.between(1, 5).all() and abs((stars == 3).mean() - 0.327) < 0.03
+    assert set(gi["Emergency Services"]) == {"Yes", "No"}
+    assert set(gi["Meets criteria for birthing friendly designation"]) <= {"Y", ""}
+
+
+def test_acs_income_distribution_and_special_values(default_size):
+    acs = pd.read_csv(default_size / "ACSDT5Y.B19013-Data.csv", dtype=str, keep_default_na=False)
+    assert 30_000 <= len(acs) <= 36_000
+    e = acs["B19013_001E"]
+    assert 0.06 <= (e == "-").mean() <= 0.10
+    num = pd.to_numeric(e.str.replace(",", "").str.rstrip("+-"), errors="coerce").dropna()
+    assert 50_000 <= num.median() <= 66_000  # real 2016-20: $57,849
+    assert 0.25 <= (num < 50_000).mean() <= 0.42 and 0.04 <= (num >= 100_000).mean() <= 0.14
+    # Some hospital ZIPs have no ZCTA (PO boxes): the real join problem.
+    gi = pd.read_csv(default_size / "Hospital_General_Information.csv", dtype=str)
+    zcta = set(acs["GEO_ID"].str[-5:])
+    assert 0.01 <= (~gi["ZIP Code"].isin(zcta)).mean() <= 0.06
+
+
+def test_asthma_distributions_anchor_to_domain_rates(default_size):
+    p = pd.read_csv(default_size / "patients.csv", dtype={"nhs_number": str})
+    rx = pd.read_csv(default_size / "prescriptions.csv", dtype={"bnf_code": str})
+    adm = pd.read_csv(default_size / "hospital_admissions.csv")
+    # NHS numbers: 10 digits, valid modulus-11 check digit, unique.
+    digits = p["nhs_number"].str.split("", expand=True).iloc[:, 1:11].astype(int).to_numpy()
+    check = (11 - (digits[:, :9] * np.arange(10, 1, -1)).sum(axis=1) % 11) % 11
+    assert (check == digits[:, 9]).all() and p["nhs_number"].is_unique
+    # SABA >= 3 canisters in the follow-up year: about 38% (SABINA), band 30-46%.
+    saba = rx[rx["bnf_code"].str.startswith("0301011") & (rx["issue_date"] >= "2024-01-01")]
+    canisters = saba.groupby("patient_id")["quantity"].sum().reindex(p["patient_id"], fill_value=0)
+    assert 0.30 <= (canisters >= 3).mean() <= 0.46
+    assert 0.02 <= (canisters > 12).mean() <= 0.10
+    # Emergency asthma admissions: a few per 100 patient-years, higher in the most deprived.
+    em = adm[(adm["admission_method"] == "emergency") & adm["primary_diagnosis"].str.startswith("J4")]
+    q = (p.set_index("patient_id")["imd_decile"] + 1) // 2
+    per_q = em.groupby(em["patient_id"].map(q)).size() / q.value_counts()
+    assert 0.05 <= len(em) / len(p) / 3 * 3 <= 0.30
+    assert per_q[1] > per_q[5] * 1.3
+    # September peak, August trough.
+    month = pd.to_datetime(em["admission_date"]).dt.month.value_counts(normalize=True)
+    assert month[9] > month[8] * 1.5
+
+
+def test_truth_json_is_consistent_with_the_data(default_size):
+    truth = json.loads((default_size / "truth.json").read_text())
+    p = pd.read_csv(default_size / "patients.csv", usecols=["patient_id"])
+    phen = truth["asthma"]["patient_phenotype"]
+    assert phen["patient_id"] == p["patient_id"].tolist()
+    assert set(phen["phenotype"]) == set(truth["asthma"]["phenotypes"]) and truth["asthma"]["n_phenotypes"] == 3
+    irr = truth["asthma"]["emergency_admission_irr"]
+    assert irr["imd_quintile"]["1"] == asthma.IRR_IMD[1] and irr["imd_quintile"]["5"] == 1.0
+    assert irr["phenotype"] == asthma.IRR_PHENOTYPE
+    gi = pd.read_csv(default_size / "Hospital_General_Information.csv", dtype=str)
+    lat = truth["hospitals"]["hospital_latent_risk"]
+    assert lat["facility_id"] == gi["Facility ID"].tolist()
+    assert truth["hospitals"]["income_slope"] == hospitals.INCOME_SLOPE < 0
+    manifest = json.loads((default_size / "manifest.json").read_text())
+    assert manifest["files"]["patients"]["rows"] == len(p) and manifest["faults"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--patients", "0"], "--patients"),
+        (["--patients", "ten"], "--patients"),
+        (["--hospitals", "-3"], "--hospitals"),
+        (["--seed", "-1"], "--seed"),
+        (["--fault-rate", "0.9"], "--fault-rate"),
+        (["--fault-rate", "x"], "--fault-rate"),
+        (["--scale", "huge"], "--scale"),
+        (["--format", "xml"], "--format"),
+        (["--bogus"], "--bogus"),
+    ],
+)
+def test_bad_arguments_give_a_one_line_error_naming_the_option(tmp_path, args, option):
+    r = generate(tmp_path / "x", *args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], r.stderr
+    assert not (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_help_explains_every_option():
+    r = generate(__import__("pathlib").Path("/tmp"), "--help")
+    for opt in ("--seed", "--scale", "--patients", "--hospitals", "--out", "--format", "--fault-rate"):
+        assert opt in r.stdout
+
+
+def test_every_injected_fault_is_in_the_manifest_and_in_the_file(tmp_path):
+    r = generate(
+        tmp_path, "--patients", "3000", "--hospitals", "400", "--seed", "11", "--fault-rate", "0.02", "--quiet"
+    )
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    recs = manifest["faults"]
+    kinds = {(f["file"], f["kind"]) for f in recs}
+    for file, spec in faults.FAULT_KINDS.items():
+        for kind, _ in spec:
+            assert (file, kind) in kinds, (file, kind)
+    tables = {}
+    for f in recs:
+        path = tmp_path / manifest["files"][f["file"]]["path"]
+        if path not in tables:
+            tables[path] = pd.read_csv(path, dtype=str, keep_default_na=False)
+        value = tables[path].iloc[f["row"] - 1][f["column"]]
+        expected = "" if f["injected"] is None else str(f["injected"])
+        assert value == expected, f

@@ -1,0 +1,71 @@
+"""SII/RII (PHE method) against hand-computed answers and an independent statsmodels WLS fit."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from health_equity.inequality import ridit_scores, sii_by_outcome, sii_rii
+
+
+def test_ridit_scores_are_cumulative_midpoints():
+    assert np.allclose(ridit_scores([1, 1, 1, 1, 1]), [0.1, 0.3, 0.5, 0.7, 0.9])
+    assert np.allclose(ridit_scores([2, 1, 1]), [0.25, 0.625, 0.875])
+
+
+def test_a_perfect_line_gives_its_slope_and_ratio():
+    # y = 11 - 10 b at b = 0.1 ... 0.9: SII = -10, RII = (11 - 10) / 11.
+    out = sii_rii([10, 8, 6, 4, 2], [100] * 5)
+    assert out["sii"] == pytest.approx(-10, abs=1e-12)
+    assert out["rii"] == pytest.approx(1 / 11, abs=1e-12)
+
+
+def test_matches_statsmodels_wls_with_unequal_populations():
+    y = np.array([82.0, 61.5, 60.2, 51.0, 43.3])
+    n = np.array([2681.0, 2338, 1919, 1667, 1395])
+    b = ridit_scores(n)
+    fit = sm.WLS(y, sm.add_constant(b), weights=n / n.sum()).fit()
+    out = sii_rii(y, n)
+    assert out["sii"] == pytest.approx(fit.params[1], abs=1e-9)
+    assert out["rii"] == pytest.approx((fit.params[0] + fit.params[1]) / fit.params[0], abs=1e-9)
+
+
+def test_monte_carlo_intervals_cover_the_estimate_shrink_with_se_and_repeat():
+    y, n = np.array([80.0, 70, 60, 55, 45]), np.full(5, 1000.0)
+    wide = sii_rii(y, n, np.full(5, 5.0), reps=20_000)
+    narrow = sii_rii(y, n, np.full(5, 0.5), reps=20_000)
+    assert wide["sii_lower"] < wide["sii"] < wide["sii_upper"]
+    assert wide["rii_lower"] < wide["rii"] < wide["rii_upper"]
+    assert (narrow["sii_upper"] - narrow["sii_lower"]) < (wide["sii_upper"] - wide["sii_lower"]) / 5
+    assert sii_rii(y, n, np.full(5, 5.0), reps=20_000) == wide
+    # With known sampling SE the slope's MC SD approaches the analytic WLS SE.
+    b = ridit_scores(n)
+    analytic = 5.0 / np.sqrt(np.sum((b - b.mean()) ** 2))  # equal weights: se / sqrt(sum (b - mean)^2)
+    mc_half = (wide["sii_upper"] - wide["sii_lower"]) / (2 * 1.96)
+    assert mc_half == pytest.approx(analytic, rel=0.03)
+
+
+def test_bad_input_is_rejected():
+    with pytest.raises(ValueError):
+        sii_rii([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError):
+        sii_rii([1, np.nan], [1, 2])
+    with pytest.raises(KeyError, match="person_years"):
+        sii_by_outcome(
+            pd.DataFrame(
+                {"dimension": [], "group_value": [], "outcome": [], "dsr_per_1000": [], "dsr_standard_error": []}
+            )
+        )
+
+
+def test_by_outcome_orders_quintiles_and_flags_missing_values():
+    rows = []
+    for q, v in zip(range(1, 6), [50.0, 40, 30, 20, 10]):
+        rows.append(("imd_quintile", str(q), "a", v, 1.0, 100.0))
+        rows.append(("imd_quintile", str(q), "b", np.nan if q == 3 else v, 1.0, 100.0))
+    df = pd.DataFrame(
+        rows, columns=["dimension", "group_value", "outcome", "dsr_per_1000", "dsr_standard_error", "person_years"]
+    ).sample(frac=1, random_state=0)
+    out = sii_by_outcome(df, reps=1000).set_index("outcome")
+    assert out.loc["a", "sii"] == pytest.approx(-50)  # 10 per quintile over ridit steps of 0.2
+    assert np.isnan(out.loc["b", "sii"]) and "not calculated" in out.loc["b", "note"]
