@@ -62,8 +62,9 @@ pytest: venv ## unit tests and the dbt integration test
 
 test: lint pytest ## every check (what CI runs)
 
-bench: venv ## generator benchmark figures at several scales
+bench: venv ## speed figures at several scales (generators, dbt build, models)
 	$(BIN)/python benchmarks/bench_generators.py
+	$(BIN)/python benchmarks/bench_warehouse.py
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf target logs $(DATA) exports health_equity.duckdb

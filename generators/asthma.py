@@ -30,7 +30,7 @@ STUDY_END = np.datetime64("2024-12-31")  # inclusive
 PHENOTYPES = ["controlled", "reliever-reliant", "high utiliser"]
 # Multinomial logit for the phenotype: log-odds against "controlled" at IMD quintile 5, White,
 # plus a per-step increase for each quintile more deprived and an ethnicity shift.
-PHENOTYPE_INTERCEPT = np.array([0.0, -1.35, -2.35])
+PHENOTYPE_INTERCEPT = np.array([0.0, -1.10, -1.75])
 PHENOTYPE_PER_IMD_STEP = np.array([0.0, 0.12, 0.18])  # per quintile below 5
 PHENOTYPE_ETHNICITY_SHIFT = {  # added to both non-controlled log-odds
     "White": 0.0,
@@ -43,8 +43,8 @@ PHENOTYPE_ETHNICITY_SHIFT = {  # added to both non-controlled log-odds
 
 # Exacerbation (and hence emergency asthma admission) rate ratios, conditional on phenotype.
 BASE_EXACERBATION_RATE = 0.11  # per person-year: controlled, IMD 5, White, 18-54, male
-IRR_PHENOTYPE = {"controlled": 1.0, "reliever-reliant": 2.5, "high utiliser": 6.0}
-IRR_IMD = {1: 1.50, 2: 1.35, 3: 1.20, 4: 1.10, 5: 1.0}
+IRR_PHENOTYPE = {"controlled": 1.0, "reliever-reliant": 4.0, "high utiliser": 6.0}
+IRR_IMD = {1: 2.0, 2: 1.70, 3: 1.45, 4: 1.20, 5: 1.0}
 IRR_ETHNICITY = {
     "White": 1.0,
     "Asian/Asian British": 1.40,
@@ -69,16 +69,17 @@ P_DIE_IN_HOSPITAL = 0.25  # of deaths in the window
 
 # Other utilisation, per person-year, by phenotype (controlled, reliever-reliant, high).
 RATES_BY_PHENOTYPE = {
-    "asthma_review": [0.60, 0.70, 0.90],
+    "asthma_review": [1.20, 0.10, 2.50],
+    "acute_consultation": [0.05, 4.00, 1.50],
     "other_consultation": [2.0, 2.6, 3.6],
-    "saba_canisters": [2.6, 6.5, 7.5],
-    "ics_items": [4.0, 1.5, 8.0],
-    "ics_laba_items": [0.5, 0.3, 3.0],
-    "ltra_items": [0.2, 0.2, 2.0],
-    "outpatient": [0.10, 0.15, 1.20],
+    "saba_canisters": [1.0, 12.0, 6.0],
+    "ics_items": [3.0, 0.5, 10.0],
+    "ics_laba_items": [0.3, 0.2, 4.0],
+    "ltra_items": [0.1, 0.1, 3.0],
+    "outpatient": [0.03, 0.05, 2.00],
     "elective_admission": [0.03, 0.03, 0.05],
 }
-SABA_NB_ALPHA = 0.6  # patient-level gamma heterogeneity of SABA use
+SABA_NB_ALPHA = 0.3  # patient-level gamma heterogeneity of SABA use
 P_DNA = 0.10
 # September peak (about 11% of a year's admissions), August trough (about 5%): HSCIC 2014.
 MONTH_SHARE = np.array([0.090, 0.085, 0.085, 0.080, 0.080, 0.075, 0.070, 0.050, 0.110, 0.095, 0.090, 0.090])
@@ -430,7 +431,9 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
         late, s0 + (rng.random(n) * (e1 - s0 - 60)).astype(np.int64), s0 - (rng.random(n) * 365 * 12).astype(np.int64)
     )
     reg_start = np.maximum(reg_start, dob + 30)
-    leave = reg_start + (rng.exponential(1 / 0.06, n) * 365.25).astype(np.int64)
+    # The extract holds patients registered at some time in the study: leaving and death are
+    # drawn from the later of registration and the study start.
+    leave = np.maximum(s0, reg_start) + (rng.exponential(1 / 0.06, n) * 365.25).astype(np.int64)
     mort = np.clip(0.0015 * np.exp(0.085 * (age - 50)), 0.0002, 0.2)
     death = np.maximum(s0, reg_start) + (rng.exponential(1 / mort) * 365.25).astype(np.int64)
     has_death = death < e1
@@ -569,6 +572,9 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     gp = rng.random(ex_idx.size) < P_GP_PER_EXACERBATION
     g1_idx = ex_idx[gp]
     g1_day = np.minimum(ex_day[gp] + rng.integers(0, 4, gp.sum()), exit_[g1_idx] - 1)
+    # Acute asthma consultations without an exacerbation (poor control), mostly reliever-reliant.
+    g4_idx, g4_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["acute_consultation"])[phenotype], entry, exit_)
+    g1_idx, g1_day = np.concatenate([g1_idx, g4_idx]), np.concatenate([g1_day, g4_day])
     g2_idx, g2_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["asthma_review"])[phenotype], entry, exit_)
     g3_idx, g3_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["other_consultation"])[phenotype], entry, exit_)
     codes = np.array(acute_codes + review_codes + other_codes, dtype=object)

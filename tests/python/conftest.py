@@ -15,6 +15,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SMALL = ["--patients", "4000", "--hospitals", "600", "--seed", "7", "--quiet"]
+# What `make build` generates: the "default data" the statistical checks are stated on.
+DEFAULT = ["--scale", "small", "--seed", "42", "--quiet"]
+# Enough patients for every planted effect to show its sign.
+MEDIUM = ["--patients", "60000", "--hospitals", "600", "--seed", "42", "--quiet"]
 
 
 def generate(out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -87,8 +91,16 @@ def build(tmp: Path, *gen_args: str, vars_: dict | None = None) -> Build:
 
 @pytest.fixture(scope="session")
 def clean_build(tmp_path_factory) -> Build:
-    """`dbt build` on a small clean synthetic dataset; must succeed."""
-    b = build(tmp_path_factory.mktemp("clean"), *SMALL)
+    """`dbt build` on the default synthetic data (as `make build` makes it); must succeed."""
+    b = build(tmp_path_factory.mktemp("clean"), *DEFAULT)
+    assert b.result.returncode == 0, b.result.stdout[-5000:]
+    return b
+
+
+@pytest.fixture(scope="session")
+def medium_build(tmp_path_factory) -> Build:
+    """`dbt build` on 60,000 patients; must succeed."""
+    b = build(tmp_path_factory.mktemp("medium"), *MEDIUM)
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
 

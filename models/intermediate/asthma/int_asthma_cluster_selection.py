@@ -1,0 +1,10 @@
+"""k-means model selection over the configured k range (silhouette; stability for the chosen k).
+Thin: the logic and its tests live in health_equity.clusters."""
+
+from health_equity.clusters import ClusterConfig, cluster_selection
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    patients = dbt.ref("int_asthma_patient_utilisation").df()
+    return cluster_selection(patients, ClusterConfig.from_mapping(dbt.config.get("clustering")))
