@@ -33,6 +33,20 @@ def peak_child_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+MODEL_PROBE = """
+import resource, sys, time, duckdb
+from health_equity import clusters, rates
+con = duckdb.connect(sys.argv[1], read_only=True)
+t = time.perf_counter()
+p = con.sql("select * from intermediate.int_asthma_patient_utilisation").df()
+sel = clusters.cluster_selection(p)
+k = int(sel.loc[sel.is_chosen, "k"].iloc[0])
+c = clusters.patient_clusters(p, k)
+rr = rates.rate_ratios(con.sql("select * from marts.asthma_patients").df(), c)
+print(f"{time.perf_counter() - t:.1f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+"""
+
+
 def bench(patients: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -76,6 +90,17 @@ def bench(patients: int) -> None:
         print(f"  four asthma model marts (selection + clusters + rate ratios + diagnostics): {models:.1f} s")
         for m in MODELS:
             print(f"  {m:<40}{timing.get(m, float('nan')):>8.1f} s")
+        probe = subprocess.run(
+            [sys.executable, "-c", MODEL_PROBE, str(tmp / "w.duckdb")],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        print(
+            f"  the models' own work in a fresh process (read marts, select k, cluster, rate ratios): "
+            f"{probe[0]} s, peak memory {probe[1]} MB"
+        )
         slow = sorted(timing.items(), key=lambda kv: -kv[1])[:8]
         print("  slowest nodes: " + ", ".join(f"{k} {v:.1f}s" for k, v in slow))
 

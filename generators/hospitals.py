@@ -14,6 +14,7 @@ group better/worse counts and measure scores derive from it, linearly for the sc
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from faker import Faker
 
 from generators import reference
@@ -37,27 +38,10 @@ TYPE_EFFECT = {
     "Acute Care - Department of Defense": 0.0,
     "Long-term": 0.0,
 }
-# Measures, national rates (July 2024) and how strongly each follows the latent risk.
+# Measures and national rates (July 2024): the reference seed the warehouse reads.
 MEASURES = {
-    "COMP_HIP_KNEE": ("Rate of complications for hip/knee replacement patients", 3.5),
-    "MORT_30_AMI": ("Death rate for heart attack patients", 12.6),
-    "MORT_30_CABG": ("Death rate for CABG surgery patients", 2.8),
-    "MORT_30_COPD": ("Death rate for COPD patients", 9.4),
-    "MORT_30_HF": ("Death rate for heart failure patients", 11.9),
-    "MORT_30_PN": ("Death rate for pneumonia patients", 17.9),
-    "MORT_30_STK": ("Death rate for stroke patients", 13.9),
-    "PSI_03": ("Pressure ulcer rate", 0.59),
-    "PSI_04": ("Death rate among surgical inpatients with serious treatable complications", 167.87),
-    "PSI_06": ("Iatrogenic pneumothorax rate", 0.25),
-    "PSI_08": ("In-hospital fall-associated fracture rate", 0.09),
-    "PSI_09": ("Postoperative hemorrhage or hematoma rate", 2.52),
-    "PSI_10": ("Postoperative acute kidney injury requiring dialysis rate", 1.57),
-    "PSI_11": ("Postoperative respiratory failure rate", 8.86),
-    "PSI_12": ("Perioperative pulmonary embolism or deep vein thrombosis rate", 3.63),
-    "PSI_13": ("Postoperative sepsis rate", 5.28),
-    "PSI_14": ("Postoperative wound dehiscence rate", 2.01),
-    "PSI_15": ("Abdominopelvic accidental puncture or laceration rate", 1.10),
-    "PSI_90": ("CMS Medicare PSI 90: Patient safety and adverse events composite", 1.00),
+    r["measure_id"]: (r["measure_name"], float(r["national_rate"]))
+    for r in reference.load("ref_cms_complication_measures")
 }
 MEASURE_CV = 0.10  # score = rate * (1 + CV * (LOADING * latent + noise))
 MEASURE_LOADING = 1.0
@@ -156,7 +140,9 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
     zcta = np.array(zcta)
     zcta_state = np.array(zcta_state)
     log_income = np.log(NATIONAL_MEDIAN) + state_income[zcta_state] + rng.normal(0, INCOME_LOG_SD_WITHIN, zcta.size)
-    income = np.round(np.exp(log_income), 0)
+    # Incomes beyond the ACS coding bounds are published as "250,000+" / "2,500-": the bound is
+    # what anyone can know, so it is what the planted relation uses too.
+    income = np.clip(np.round(np.exp(log_income), 0), 2_500, 250_000)
     not_computable = rng.random(zcta.size) < P_NOT_COMPUTABLE
 
     acs_rows = [[*ACS_HEADER, ""]]
@@ -194,10 +180,13 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
                 h_zip[i] = sp[rng.integers(len(sp))]
             else:
                 no_zcta[i] = False
-    zip_income = dict(zip(zcta.tolist(), np.where(not_computable, np.nan, income).tolist()))
-    h_income = np.array([zip_income.get(z, np.nan) for z in h_zip])
-    # Where the ZIP's own income is unknown the latent risk uses the state median: the planted
-    # relation is with the income the hospital really faces, not with our match.
+    known = ~not_computable
+    zip_income = dict(zip(zcta[known].tolist(), income[known].tolist()))
+    # Where a hospital's ZIP has no computable ZCTA income, the income it faces is the median over
+    # the computable ZCTAs sharing its first three digits (the warehouse's documented fallback),
+    # else the state's median.
+    zip3 = pd.Series(income[known]).groupby(pd.Series(zcta[known]).str[:3]).median().to_dict()
+    h_income = np.array([zip_income.get(z, zip3.get(z[:3], np.nan)) for z in h_zip])
     h_log_income = np.where(np.isnan(h_income), np.log(NATIONAL_MEDIAN) + state_income[h_state], np.log(h_income))
     latent = (
         INCOME_SLOPE * (h_log_income - np.log(NATIONAL_MEDIAN))

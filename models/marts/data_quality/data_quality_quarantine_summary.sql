@@ -1,8 +1,24 @@
 -- Quarantined rows counted by extract and reason: what was kept out of the marts, and why.
+with
+
+quarantined as (
+    select
+        'asthma' as extract_family,
+        extract_name,
+        quarantine_reason
+    from {{ ref('stg_asthma__quarantine') }}
+    union all
+    select
+        'hospitals' as extract_family,
+        extract_name,
+        quarantine_reason
+    from {{ ref('stg_hospitals__quarantine') }}
+)
+
 select
-    'asthma' as extract_family,
+    extract_family,
     extract_name,
     quarantine_reason,
     count(*) as rows_quarantined
-from {{ ref('stg_asthma__quarantine') }}
-group by extract_name, quarantine_reason
+from quarantined
+group by extract_family, extract_name, quarantine_reason

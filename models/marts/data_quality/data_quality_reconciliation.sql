@@ -1,39 +1,65 @@
 -- Per extract: rows read from the file, rows staged (used) and rows quarantined, and whether
 -- they reconcile (rows read = rows staged + rows quarantined). Nothing is dropped silently.
+{% set families = {
+    'asthma': {
+        'counts': 'stg_asthma__extract_row_counts', 'quarantine': 'stg_asthma__quarantine',
+        'staged': {
+            'patients': 'base_asthma__patients', 'gp_practices': 'base_asthma__gp_practices',
+            'gp_events': 'base_asthma__gp_events', 'prescriptions': 'base_asthma__prescriptions',
+            'hospital_admissions': 'base_asthma__hospital_admissions',
+            'outpatient_appointments': 'base_asthma__outpatient_appointments',
+        },
+    },
+    'hospitals': {
+        'counts': 'stg_hospitals__extract_row_counts', 'quarantine': 'stg_hospitals__quarantine',
+        'staged': {
+            'Hospital_General_Information': 'base_cms__hospitals',
+            'Complications_and_Deaths-Hospital': 'base_cms__complications_and_deaths',
+            'ACSDT5Y.B19013-Data': 'base_acs__median_household_income',
+        },
+    },
+} %}
 with
 
 rows_read as (
-    select * from {{ ref('stg_asthma__extract_row_counts') }}
+    {% for family, spec in families.items() %}
+        select
+            '{{ family }}' as extract_family,
+            extract_name,
+            rows_read
+        from {{ ref(spec.counts) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 quarantined as (
-    select
-        extract_name,
-        count(*) as rows_quarantined
-    from {{ ref('stg_asthma__quarantine') }}
-    group by extract_name
+    {% for family, spec in families.items() %}
+        select
+            extract_name,
+            count(*) as rows_quarantined
+        from {{ ref(spec.quarantine) }}
+        group by extract_name
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 staged as (
-    {% set staged_models = {
-        'patients': 'base_asthma__patients', 'gp_practices': 'base_asthma__gp_practices',
-        'gp_events': 'base_asthma__gp_events', 'prescriptions': 'base_asthma__prescriptions',
-        'hospital_admissions': 'base_asthma__hospital_admissions',
-        'outpatient_appointments': 'base_asthma__outpatient_appointments',
-    } %}
-    {% for extract, model in staged_models.items() %}
-        select
-            '{{ extract }}' as extract_name,
-            count(*) as rows_staged
-        from {{ ref(model) }}
-        where quarantine_reason is null
-        {% if not loop.last %}union all{% endif %}
+    {% for family, spec in families.items() %}
+        {% set outer_last = loop.last %}
+        {% for extract, model in spec.staged.items() %}
+            select
+                '{{ extract }}' as extract_name,
+                count(*) as rows_staged
+            from {{ ref(model) }}
+            where quarantine_reason is null
+            {% if not (outer_last and loop.last) %}union all{% endif %}
+        {% endfor %}
     {% endfor %}
 ),
 
 final as (
     select
-        'asthma' as extract_family,
+        rows_read.extract_family,
         rows_read.extract_name,
         rows_read.rows_read,
         coalesce(staged.rows_staged, 0) as rows_staged,
