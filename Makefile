@@ -15,7 +15,9 @@ DBT_FLAGS := --profiles-dir . --project-dir .
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help venv data dbt-build docs build test lint pytest bench clean
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: help venv test-env data dbt-build docs exports report build test lint pytest browser bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -31,6 +33,17 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## create .venv from requirements.txt (once)
 
+# Test-only pins: the browser driver (uses the OS Chromium) and the optional Hyper writer.
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	@echo "==> adding test dependencies to $(VENV)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-test.txt
+	@touch $@
+
+test-env: $(TEST_STAMP)
+
+browser: ## make sure a Chromium is installed for the browser tests (apt as root)
+	@bash scripts/ensure-chromium
+
 # Regenerated only when the generators, the reference seeds or the size change.
 $(DATA)/manifest.json: $(STAMP) $(wildcard generators/*.py) $(wildcard seeds/reference/*.csv) $(DATA)/.scale-$(SCALE)-$(SEED)
 	@echo "==> generating synthetic extracts (scale=$(SCALE), seed=$(SEED)) into $(DATA)"
@@ -45,19 +58,28 @@ dbt-build: venv data ## dbt build: seeds, models, Python models and tests
 	@echo "==> dbt build"
 	$(DBT) build $(DBT_FLAGS)
 
-docs: venv ## dbt docs generate (target/index.html, and a single static file)
+docs: venv ## dbt docs generate: target/index.html and one self-contained target/static_index.html
 	@echo "==> dbt docs generate"
 	$(DBT) docs generate $(DBT_FLAGS) --static
+	$(BIN)/python -m health_equity.docs_site target/static_index.html target/index.html
 
-build: dbt-build docs ## the main job: environment, data, dbt build, docs
-	@echo "==> done: health_equity.duckdb, target/static_index.html"
+exports: venv ## every mart to exports/<mart>.parquet (and .hyper with the tableau extra)
+	@echo "==> exports"
+	$(BIN)/python -m health_equity.exports --db health_equity.duckdb --out exports
+
+report: venv ## the offline HTML report: reports/health_equity_report.html
+	@echo "==> report"
+	$(BIN)/python -m health_equity.report --db health_equity.duckdb --out reports/health_equity_report.html
+
+build: dbt-build docs exports report ## the main job: environment, data, dbt build, docs, exports, report
+	@echo "==> done: health_equity.duckdb, exports/*.parquet, reports/health_equity_report.html, target/static_index.html"
 
 lint: venv ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint models macros tests/dbt analyses
 
-pytest: venv ## unit tests and the dbt integration test
+pytest: test-env browser ## unit tests, the dbt integration tests and the browser tests
 	$(BIN)/pytest
 
 test: lint pytest ## every check (what CI runs)
@@ -67,4 +89,4 @@ bench: venv ## speed figures at several scales (generators, dbt build, models)
 	$(BIN)/python benchmarks/bench_warehouse.py
 
 clean: ## remove build outputs (keeps .venv)
-	rm -rf target logs $(DATA) exports health_equity.duckdb
+	rm -rf target logs $(DATA) exports reports screenshots health_equity.duckdb

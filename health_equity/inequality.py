@@ -125,4 +125,6 @@ def sii_by_outcome(
         "reps",
         "note",
     ]
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    out["note"] = out["note"].astype("string")  # a typed text column even when every note is empty
+    return out
