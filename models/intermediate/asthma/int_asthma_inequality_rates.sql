@@ -76,8 +76,8 @@ aggregated as (
         dimension,
         group_value,
         outcome,
-        cast(sum(patients) as bigint) as patients,
-        cast(sum(events) as bigint) as events,
+        sum(patients)::bigint as patients,
+        sum(events)::bigint as events,
         sum(person_years) as person_years,
         sum(esp_weight * events / person_years) filter (where person_years > 0)
         / sum(esp_weight) filter (where person_years > 0) * 1000 as dsr_per_1000,
