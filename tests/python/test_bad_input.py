@@ -70,7 +70,7 @@ def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
 
 def test_a_missing_column_stops_the_run_naming_file_and_column(tmp_path):
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL, "--only", "asthma").returncode == 0
+    assert generate(raw, *SMALL).returncode == 0
     df = pd.read_csv(raw / "prescriptions.csv", dtype=str, keep_default_na=False)
     df.rename(columns={"issue_date": "date_issued"}).to_csv(raw / "prescriptions.csv", index=False)
     r = dbt(["build", "--select", "stg_asthma__prescriptions"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
@@ -81,7 +81,7 @@ def test_a_missing_column_stops_the_run_naming_file_and_column(tmp_path):
 
 def test_a_missing_file_stops_the_run_naming_it(tmp_path):
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL, "--only", "asthma").returncode == 0
+    assert generate(raw, *SMALL).returncode == 0
     (raw / "gp_events.csv").unlink()
     r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
     assert r.returncode != 0
@@ -90,7 +90,7 @@ def test_a_missing_file_stops_the_run_naming_it(tmp_path):
 
 def test_one_extract_can_be_pointed_at_another_file_by_its_var(tmp_path):
     raw, other = tmp_path / "raw", tmp_path / "elsewhere"
-    assert generate(raw, *SMALL, "--only", "asthma").returncode == 0
+    assert generate(raw, *SMALL).returncode == 0
     other.mkdir()
     shutil.move(raw / "outpatient_appointments.csv", other / "op_extract_2024.csv")
     r = dbt(
