@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from health_equity._cli import add_db_argument, require_db
+
 SCHEMA = "marts"
 # Types Tableau Hyper rejects or pandas cannot carry exactly: exported as DOUBLE.
 WIDE_NUMERIC = ("DECIMAL", "HUGEINT", "UHUGEINT", "UBIGINT")
@@ -76,12 +78,7 @@ def hyper_available() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m health_equity.exports", description=__doc__)
-    p.add_argument(
-        "--db",
-        type=Path,
-        default=Path(os.environ.get("HEALTH_EQUITY_DB", "health_equity.duckdb")),
-        help="DuckDB warehouse (default health_equity.duckdb or $HEALTH_EQUITY_DB)",
-    )
+    add_db_argument(p)
     p.add_argument("--out", type=Path, default=Path("exports"), help="output folder (default exports)")
     p.add_argument(
         "--hyper",
@@ -90,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         help="write exports/health_equity.hyper: auto = when pantab is installed (default)",
     )
     args = p.parse_args(argv)
-    if not args.db.is_file():
-        p.exit(2, f"{p.prog}: error: --db {args.db}: no such file (run `make build` first)\n")
+    require_db(p, args.db)
     if args.hyper == "yes" and not hyper_available():
         p.exit(2, f"{p.prog}: error: --hyper yes needs the tableau extra: pip install '.[tableau]'\n")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from health_equity._cli import add_db_argument, require_db
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 TIER_COLOURS = {"Low": "#D55E00", "Mid": "#E69F00", "High": "#0072B2", "All": "#000000"}
@@ -438,12 +440,7 @@ the asthma marts. Every figure is computed in the dbt project; see the dbt docs 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m health_equity.report", description=__doc__)
-    p.add_argument(
-        "--db",
-        type=Path,
-        default=Path(os.environ.get("HEALTH_EQUITY_DB", "health_equity.duckdb")),
-        help="DuckDB warehouse (default health_equity.duckdb or $HEALTH_EQUITY_DB)",
-    )
+    add_db_argument(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -451,8 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         help="output HTML file (default reports/health_equity_report.html)",
     )
     args = p.parse_args(argv)
-    if not args.db.is_file():
-        p.exit(2, f"{p.prog}: error: --db {args.db}: no such file (run `make build` first)\n")
+    require_db(p, args.db)
     with duckdb.connect(str(args.db), read_only=True) as con:
         page = render(con)
     args.out.parent.mkdir(parents=True, exist_ok=True)

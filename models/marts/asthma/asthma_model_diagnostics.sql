@@ -1,5 +1,6 @@
 -- One row per model: the admission models (n, Pearson dispersion, family, AIC, alpha, which is
 -- primary) and each k-means fit tried (silhouette, inertia, stability of the chosen k).
+-- Columns a kind of model does not have are NULL (union by name).
 with
 
 rate_models as (
@@ -22,31 +23,6 @@ rate_models as (
 ),
 
 cluster_models as (
-    select * from {{ ref('int_asthma_cluster_selection') }}
-),
-
-final as (
-    select
-        model_id,
-        model_type,
-        model_name,
-        model_family,
-        is_primary,
-        n,
-        events,
-        person_years,
-        covariates,
-        poisson_dispersion,
-        dispersion,
-        dispersion_threshold,
-        aic,
-        alpha,
-        null::integer as k,
-        null::double as silhouette,
-        null::double as inertia,
-        null::double as stability_ari
-    from rate_models
-    union all
     select
         'kmeans k=' || k as model_id,
         'clustering' as model_type,
@@ -54,19 +30,13 @@ final as (
         'k-means' as model_family,
         is_chosen as is_primary,
         n_clustered as n,
-        null as events,
-        null as person_years,
-        null as covariates,
-        null as poisson_dispersion,
-        null as dispersion,
-        null as dispersion_threshold,
-        null as aic,
-        null as alpha,
         k,
         silhouette,
         inertia,
         stability_ari
-    from cluster_models
+    from {{ ref('int_asthma_cluster_selection') }}
 )
 
-select * from final
+select * from rate_models  -- noqa: AM07 (union by name fills the other kind's columns)
+union all by name
+select * from cluster_models
