@@ -85,13 +85,18 @@ def test_collapsed_cell_fit_in_the_mart_equals_a_patient_level_fit(clean_build):
 
 
 def test_rerunning_the_models_on_the_same_inputs_gives_identical_tables(clean_build, tmp_path):
-    marts = [
-        "intermediate.int_asthma_cluster_selection",
-        "marts.asthma_patient_clusters",
-        "marts.asthma_admission_rate_ratios",
-        "marts.asthma_model_diagnostics",
-    ]
-    before = {m: clean_build.df(f"select * from {m}") for m in marts}
+    # Tables have no row order: compare each sorted by its primary key.
+    marts = {
+        "intermediate.int_asthma_cluster_selection": ["k"],
+        "marts.asthma_patient_clusters": ["patient_key"],
+        "marts.asthma_admission_rate_ratios": ["model_name", "model_family", "term", "level"],
+        "marts.asthma_model_diagnostics": ["model_id"],
+    }
+
+    def snapshot(table, key):
+        return clean_build.df(f"select * from {table}").sort_values(key).reset_index(drop=True)
+
+    before = {m: snapshot(m, key) for m, key in marts.items()}
     r = dbt(
         ["run", "--select", "int_asthma_cluster_selection+", "--exclude", "resource_type:unit_test"],
         clean_build.db,
@@ -99,8 +104,8 @@ def test_rerunning_the_models_on_the_same_inputs_gives_identical_tables(clean_bu
         {"raw_dir": str(clean_build.raw_dir)},
     )
     assert r.returncode == 0, r.stdout[-3000:]
-    for m in marts:
-        pd.testing.assert_frame_equal(before[m], clean_build.df(f"select * from {m}"))
+    for m, key in marts.items():
+        pd.testing.assert_frame_equal(before[m], snapshot(m, key))
 
 
 # Demographic terms whose planted IRR the primary adjusted model should recover: IMD (4),
