@@ -24,10 +24,10 @@ cleaned as (
         {{ clean_code('provider_code') }} as provider_code,
         {{ parse_date('admission_date') }} as admission_date,
         {{ parse_date('discharge_date') }} as discharge_date,
-        lower({{ clean_text('admission_method') }}) as admission_method,
+        {{ extract_value('admission_method', 'admission_method') }} as admission_method,
         -- HES writes codes without the dot; accept either.
         replace({{ clean_code('primary_diagnosis') }}, '.', '') as primary_diagnosis,
-        lower({{ clean_text('discharge_destination') }}) as discharge_destination
+        {{ extract_value('discharge_destination', 'discharge_destination') }} as discharge_destination
     from source
 ),
 
@@ -59,11 +59,10 @@ final as (
             when admission_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
                 then 'date outside study window: admission_date'
             when discharge_date < admission_date then 'discharge before admission'
-            when admission_method not in ('emergency', 'elective', 'transfer') then 'unknown code: admission_method'
+            when admission_method is null then 'unknown code: admission_method'
             when not regexp_full_match(primary_diagnosis, '[A-Z][0-9]{2}[0-9X]?[0-9]?')
                 then 'unknown code: primary_diagnosis'
-            when discharge_destination not in ('home', 'transfer', 'died', 'other')
-                then 'unknown code: discharge_destination'
+            when discharge_destination is null then 'unknown code: discharge_destination'
             when not is_registered then 'patient not on the clean register'
         end as quarantine_reason
     from checked

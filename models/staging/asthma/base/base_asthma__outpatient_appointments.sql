@@ -18,10 +18,7 @@ cleaned as (
         {{ parse_date('appointment_date') }} as appointment_date,
         {{ clean_text('treatment_specialty_code') }} as treatment_specialty_code,
         {{ clean_text('treatment_specialty') }} as treatment_specialty,
-        case lower({{ clean_text('attendance') }})
-            when 'attended' then 'Attended'
-            when 'did not attend' then 'Did not attend'
-        end as attendance
+        {{ extract_value('attendance', 'attendance') }} as attendance
     from source
 ),
 

@@ -20,10 +20,7 @@ cleaned as (
         {{ clean_text('patient_id') }} as patient_id,
         {{ pseudonymise('patient_id') }} as patient_key,
         {{ parse_date('date_of_birth') }} as date_of_birth,
-        case {{ clean_code('sex') }}
-            when 'M' then 'M' when 'MALE' then 'M' when '1' then 'M'
-            when 'F' then 'F' when 'FEMALE' then 'F' when '2' then 'F'
-        end as sex,
+        {{ extract_value('sex', 'sex') }} as sex,
         {{ clean_code('sex') }} as sex_as_recorded,
         -- A blank ethnicity is "not known" (99), not an error.
         coalesce({{ clean_code('ethnic_category') }}, '99') as ethnic_category_code,

@@ -1,0 +1,13 @@
+{#-
+    The canonical value of a coded text field, looked up in ref_asthma_extract_values after
+    trimming and lower-casing; NULL when the value is not listed (staging quarantines it).
+-#}
+{% macro extract_value(field, column) -%}
+    (
+        select extract_values.value
+        from {{ ref('ref_asthma_extract_values') }} as extract_values
+        where
+            extract_values.field = '{{ field }}'
+            and extract_values.value_as_recorded = lower({{ clean_text(column) }})
+    )
+{%- endmacro %}
