@@ -377,12 +377,6 @@ class Cat:
     def to_arrow(self) -> pa.Array:
         return pa.array(self.categories.tolist(), type=pa.string()).take(pa.array(self.codes))
 
-    @staticmethod
-    def concat(parts: list[Cat]) -> Cat:
-        cats = np.concatenate([p.categories for p in parts])
-        offsets = np.cumsum([0] + [p.categories.size for p in parts[:-1]])
-        return Cat(cats, np.concatenate([p.codes + o for p, o in zip(parts, offsets)]))
-
 
 # ----------------------------------------------------------------------------------------------
 # One chunk of patients and all of their events
