@@ -1,14 +1,23 @@
-"""Hospital clinical risk against ZIP income: OLS with HC3 robust standard errors.
+"""Hospital risk scores against ZIP income: OLS with HC3 robust standard errors, per score.
 
-* ``log_income``: normalised clinical risk ~ log(median household income).
-* ``log_income_controls``: the same with hospital type, ownership and emergency services.
-* ``trend``: per income tier (and overall) OLS of risk on income in $1,000s: the slope and
+For every score of ``hospital_scores`` (one row per hospital x score), on the hospitals with a
+score and a matched income (Census top- and bottom-coded incomes left out unless asked for):
+
+* ``log_income``: risk score ~ log(median household income), all states and territories.
+* ``log_income_no_territories``: the same without PR, GU, VI, MP and AS.
+* ``log_income_controls``: ``log_income`` plus hospital type, ownership and emergency services.
+* ``trend``: per income tier (and overall) OLS of the score on income in $1,000s: the slope and
   intercept of each trend line of the income-vs-risk scatter plot.
-* ``correlation``: Pearson and Spearman correlation of risk with log income, 95% CIs by Fisher's
-  z (Spearman with the Bonett-Wright variance 1 + rho^2 / 2).
+* ``correlation``: Pearson and Spearman correlation of the score with log income, 95% CIs by
+  Fisher's z (Spearman with the Bonett-Wright variance 1 + rho^2 / 2).
+
+A score (or a model) with too few hospitals gets one ``no_estimate`` row that says why, never an
+exception: a missing Complications file must not stop the build.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,6 +26,8 @@ from scipy import stats
 
 Z95 = stats.norm.ppf(0.975)
 COLUMNS = [
+    "score_name",
+    "is_headline",
     "row_type",
     "model_name",
     "income_tier",
@@ -30,39 +41,90 @@ COLUMNS = [
     "n",
     "covariance_type",
     "x_unit",
+    "includes_territories",
+    "includes_coded_incomes",
+    "coded_incomes_excluded",
+    "no_estimate_reason",
 ]
+NEEDED = {
+    "score_name",
+    "is_headline",
+    "risk_score",
+    "median_household_income",
+    "income_tier",
+    "is_income_coded",
+    "is_territory",
+    "hospital_type",
+    "hospital_ownership",
+    "has_emergency_services",
+}
 
 
-def analysis_frame(hospitals: pd.DataFrame) -> pd.DataFrame:
-    need = {
-        "clinical_risk_score",
-        "median_household_income",
-        "income_tier",
-        "hospital_type",
-        "hospital_ownership",
-        "has_emergency_services",
-    }
-    missing = need - set(hospitals.columns)
+@dataclass(frozen=True)
+class RegressionConfig:
+    include_coded_incomes: bool = False
+    min_hospitals: int = 10
+
+    @classmethod
+    def from_mapping(cls, m: dict | None) -> RegressionConfig:
+        m = m or {}
+
+        def flag(v) -> bool:
+            return str(v).strip().lower() in ("1", "true", "yes")
+
+        return cls(
+            include_coded_incomes=flag(m.get("include_coded_incomes", False)),
+            min_hospitals=int(m.get("min_hospitals", 10)),
+        )
+
+
+def analysis_frame(scores: pd.DataFrame, config: RegressionConfig) -> tuple[pd.DataFrame, int]:
+    """Hospitals of one score that enter the regression, and how many coded incomes were left out."""
+    missing = NEEDED - set(scores.columns)
     if missing:
-        raise KeyError(f"hospital table is missing column(s): {', '.join(sorted(missing))}")
-    df = hospitals.dropna(subset=["clinical_risk_score", "median_household_income"]).copy()
+        raise KeyError(f"hospital score table is missing column(s): {', '.join(sorted(missing))}")
+    df = scores.dropna(subset=["risk_score", "median_household_income"])
     df = df[df["median_household_income"] > 0]
+    coded = df["is_income_coded"].fillna(False).astype(bool)
+    excluded = 0 if config.include_coded_incomes else int(coded.sum())
+    if not config.include_coded_incomes:
+        df = df[~coded]
+    df = df.copy()
     df["log_income"] = np.log(df["median_household_income"].astype(float))
     df["income_thousands"] = df["median_household_income"].astype(float) / 1000
     df["emergency_services"] = df["has_emergency_services"].fillna(False).astype(float)
-    return df.reset_index(drop=True)
+    df["is_territory"] = df["is_territory"].fillna(False).astype(bool)
+    return df.sort_values("facility_id" if "facility_id" in df else "log_income").reset_index(drop=True), excluded
 
 
 def _dummies(df: pd.DataFrame, column: str) -> pd.DataFrame:
     """Treatment dummies with the most common level as reference (ties: first alphabetically)."""
-    counts = df[column].value_counts()
+    values = df[column].fillna("(missing)")
+    counts = values.value_counts()
     reference = sorted(counts[counts == counts.max()].index)[0]
-    levels = sorted(set(df[column]) - {reference})
-    return pd.DataFrame({f"{column}={lv}": (df[column] == lv).astype(float) for lv in levels}, index=df.index)
+    levels = sorted(set(values) - {reference})
+    return pd.DataFrame({f"{column}={lv}": (values == lv).astype(float) for lv in levels}, index=df.index)
 
 
-def _ols_rows(y, x: pd.DataFrame, row_type: str, model_name: str, tier, x_unit: str) -> list[dict]:
-    res = sm.OLS(y, x).fit(cov_type="HC3")
+def _no_estimate(model_name: str, reason: str, tier=None, n: int = 0) -> dict:
+    return {"row_type": "no_estimate", "model_name": model_name, "income_tier": tier, "n": n, "no_estimate_reason": reason}
+
+
+def _fit_problem(y, x: pd.DataFrame, min_n: int) -> str | None:
+    if len(y) < max(min_n, x.shape[1] + 2):
+        return f"too few hospitals: {len(y)} with a score and an income (need at least {max(min_n, x.shape[1] + 2)})"
+    if float(np.std(x.drop(columns=["intercept"]).to_numpy()[:, 0])) == 0:
+        return "income does not vary across the hospitals"
+    if float(np.std(np.asarray(y, dtype=float))) == 0:
+        return "the score does not vary across the hospitals"
+    return None
+
+
+def _ols_rows(y, x: pd.DataFrame, row_type: str, model_name: str, tier, x_unit: str, min_n: int) -> list[dict]:
+    problem = _fit_problem(y, x, min_n)
+    if problem:
+        return [_no_estimate(model_name, problem, tier, len(y))]
+    res = sm.OLS(np.asarray(y, dtype=float), x).fit(cov_type="HC3")
     ci = res.conf_int()
     return [
         {
@@ -84,8 +146,10 @@ def _ols_rows(y, x: pd.DataFrame, row_type: str, model_name: str, tier, x_unit: 
     ]
 
 
-def correlation_rows(x: np.ndarray, y: np.ndarray) -> list[dict]:
+def correlation_rows(x: np.ndarray, y: np.ndarray, min_n: int = 10) -> list[dict]:
     n = len(x)
+    if n < max(min_n, 4) or np.std(x) == 0 or np.std(y) == 0:
+        return [_no_estimate("correlation", f"too few hospitals or no variation: n = {n}", None, n)]
     rows = []
     pearson = stats.pearsonr(x, y)[0]
     spearman = stats.spearmanr(x, y)[0]
@@ -114,24 +178,70 @@ def correlation_rows(x: np.ndarray, y: np.ndarray) -> list[dict]:
     return rows
 
 
-def income_regression(hospitals: pd.DataFrame) -> pd.DataFrame:
-    df = analysis_frame(hospitals)
-    y = df["clinical_risk_score"].astype(float)
+def _score_rows(df: pd.DataFrame, config: RegressionConfig) -> list[dict]:
+    k = config.min_hospitals
+    y = df["risk_score"].astype(float)
     rows: list[dict] = []
-    x = sm.add_constant(df[["log_income"]]).rename(columns={"const": "intercept"})
-    rows += _ols_rows(y, x, "coefficient", "log_income", None, "log dollars")
-    controls = pd.concat(
-        [x, _dummies(df, "hospital_type"), _dummies(df, "hospital_ownership"), df[["emergency_services"]]], axis=1
-    )
-    # Drop constant columns and exact duplicates (VA and DoD hospitals are both a type and an
-    # ownership), which would make the design singular.
-    controls = controls.loc[:, controls.std() > 0]
-    controls = controls.loc[:, ~controls.T.duplicated()].assign(intercept=1.0)
-    rows += _ols_rows(y, controls, "coefficient", "log_income_controls", None, "log dollars")
+    x = sm.add_constant(df[["log_income"]], has_constant="add").rename(columns={"const": "intercept"})
+    rows += _ols_rows(y, x, "coefficient", "log_income", None, "log dollars", k)
+    states = df[~df["is_territory"]]
+    xs = sm.add_constant(states[["log_income"]], has_constant="add").rename(columns={"const": "intercept"})
+    for r in _ols_rows(states["risk_score"], xs, "coefficient", "log_income_no_territories", None, "log dollars", k):
+        rows.append({**r, "includes_territories": False})
+    if len(df) >= k:
+        controls = pd.concat(
+            [x, _dummies(df, "hospital_type"), _dummies(df, "hospital_ownership"), df[["emergency_services"]]], axis=1
+        )
+        # Drop constant columns and exact duplicates (VA and DoD hospitals are both a type and an
+        # ownership), which would make the design singular.
+        controls = controls.loc[:, controls.std() > 0]
+        controls = controls.loc[:, ~controls.T.duplicated()].assign(intercept=1.0)
+        if "log_income" in controls:
+            rows += _ols_rows(y, controls, "coefficient", "log_income_controls", None, "log dollars", k)
+        else:
+            rows.append(_no_estimate("log_income_controls", "income does not vary across the hospitals", None, len(df)))
+    else:
+        rows.append(_no_estimate("log_income_controls", f"too few hospitals: {len(df)}", None, len(df)))
     for tier, grp in [("All", df), *sorted(df.groupby("income_tier"), key=lambda kv: kv[0])]:
-        if len(grp) < 3:
-            continue
-        xt = sm.add_constant(grp[["income_thousands"]]).rename(columns={"const": "intercept"})
-        rows += _ols_rows(grp["clinical_risk_score"].astype(float), xt, "trend", "trend_line", tier, "$1,000")
-    rows += correlation_rows(df["log_income"].to_numpy(), y.to_numpy())
-    return pd.DataFrame(rows, columns=COLUMNS)
+        xt = sm.add_constant(grp[["income_thousands"]], has_constant="add").rename(columns={"const": "intercept"})
+        rows += _ols_rows(grp["risk_score"], xt, "trend", "trend_line", tier, "$1,000", 3)
+    rows += correlation_rows(df["log_income"].to_numpy(), y.to_numpy(), k)
+    return rows
+
+
+def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = None) -> pd.DataFrame:
+    """The regression mart: every model of every score, or a row saying why there is none."""
+    config = config or RegressionConfig()
+    out: list[dict] = []
+    for score_name, group in sorted(scores.groupby("score_name"), key=lambda kv: kv[0]):
+        df, excluded = analysis_frame(group, config)
+        headline = bool(group["is_headline"].fillna(False).any())
+        reasons = group.get("score_reason")
+        rows = _score_rows(df, config) if len(df) else []
+        if not len(df):
+            why = "no hospital has this score and a matched income"
+            if reasons is not None and reasons.notna().any():
+                why += f" ({reasons.dropna().value_counts().index[0]})"
+            rows = [_no_estimate("log_income", why)]
+        for r in rows:
+            out.append(
+                {
+                    "includes_territories": True,
+                    **r,
+                    "score_name": score_name,
+                    "is_headline": headline,
+                    "includes_coded_incomes": config.include_coded_incomes,
+                    "coded_incomes_excluded": excluded,
+                }
+            )
+    frame = pd.DataFrame(out, columns=COLUMNS)
+    for col in ("is_headline", "includes_territories", "includes_coded_incomes"):
+        frame[col] = frame[col].astype(bool)
+    for col in ("n", "coded_incomes_excluded"):
+        frame[col] = frame[col].fillna(0).astype("int64")
+    for col in ("score_name", "row_type", "model_name", "income_tier", "term", "covariance_type", "x_unit",
+                "no_estimate_reason"):
+        frame[col] = frame[col].astype("string")
+    for col in ("estimate", "std_error", "ci_lower", "ci_upper", "p_value", "r_squared"):
+        frame[col] = frame[col].astype("float64")
+    return frame

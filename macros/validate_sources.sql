@@ -13,7 +13,9 @@
             {%- set path = src.meta.get('extract_path', src.meta.external_location) -%}
             {%- set label = src.source_name ~ '.' ~ src.name -%}
             {%- set found = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
-            {%- if found == 0 -%}
+            {%- if found == 0 and src.meta.get('optional') -%}
+                {#- An optional extract may be absent: its models build with no rows and say why. -#}
+            {%- elif found == 0 -%}
                 {%- do problems.append("extract " ~ label ~ ": file not found: " ~ path
                     ~ " (set var raw_dir, or " ~ src.name ~ "_path, to the folder or file)") -%}
             {%- else -%}

@@ -2,7 +2,9 @@
 -- ZCTA (PO boxes, single organisations) or whose ZCTA income is not computable ("-") falls
 -- back to the median over the computable ZCTAs sharing the ZIP's first three digits; the method
 -- used is on every row. Income tiers come from ref_income_tiers; quintiles from the national
--- distribution of ZCTA incomes (1 = lowest income).
+-- distribution of ZCTA incomes (1 = lowest income). Census top- and bottom-coded medians
+-- ("250,000+", "2,500-") are bounds, not measurements: income_coding says which a hospital has,
+-- so the regression can leave them out (var regression_include_coded_incomes).
 with
 
 hospitals as (
@@ -41,6 +43,12 @@ matched as (
         zctas.median_household_income as zcta_median_income,
         zctas.is_top_coded,
         zctas.is_bottom_coded,
+        case
+            when zctas.median_household_income is null then null
+            when zctas.is_top_coded then 'top-coded'
+            when zctas.is_bottom_coded then 'bottom-coded'
+            else 'estimate'
+        end as zcta_income_coding,
         zip3_medians.zip3_median_income,
         coalesce(zctas.median_household_income, zip3_medians.zip3_median_income) as median_household_income,
         case
@@ -57,6 +65,12 @@ matched as (
 final as (
     select
         matched.*,
+        case
+            when matched.income_match_method = 'zcta' then matched.zcta_income_coding
+            when matched.income_match_method like 'zip3_median%' then 'zip3 median'
+        end as income_coding,
+        coalesce(matched.income_match_method = 'zcta' and matched.zcta_income_coding != 'estimate', false)
+            as is_income_coded,
         tiers.income_tier,
         tiers.tier_order as income_tier_order,
         case

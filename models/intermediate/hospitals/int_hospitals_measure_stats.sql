@@ -1,8 +1,10 @@
--- Per measure: hospitals reporting, mean and SD of the score (the standardisation constants of
--- int_hospitals_measure_scores), and the national rate it is published against.
+-- Per measure the reference seed lists: hospitals reporting a score, its mean and SD (the
+-- national standardisation constants of the measure score), its star-rating group and the
+-- national rate it is published against.
 select
     measures.measure_id,
     measures.measure_group,
+    measures.star_rating_group,
     measures.national_rate,
     count(scores.score) as hospitals_reporting,
     avg(scores.score) as measure_mean,
@@ -10,4 +12,4 @@ select
 from {{ ref('ref_cms_complication_measures') }} as measures
 left join {{ ref('stg_cms__complications_and_deaths') }} as scores
     on measures.measure_id = scores.measure_id
-group by measures.measure_id, measures.measure_group, measures.national_rate
+group by measures.measure_id, measures.measure_group, measures.star_rating_group, measures.national_rate

@@ -1,34 +1,45 @@
--- One row per income tier: hospitals, mean normalised clinical risk with a 95% CI (normal
--- approximation), and the gap to the highest-income tier, absolute (risk SD units) and in % of
--- the mean ratio of scores to national rates.
+-- One row per score x income tier: hospitals, mean risk score with a 95% CI (normal
+-- approximation: mean +/- z * SD / sqrt(n)), the gap to the highest-income tier with its 95% CI
+-- (difference of independent means), and a relative gap: the tier's share of measures rated worse
+-- than the national rate against the highest tier's share, in %.
 with
 
 hospitals as (
-    select * from {{ ref('hospital_equity') }}
+    select * from {{ ref('hospital_scores') }}
     where income_tier is not null
 ),
 
 tiers as (
     select
+        score_name,
+        any_value(score_label) as score_label,
+        bool_or(is_headline) as is_headline,
+        any_value(score_unit) as score_unit,
         income_tier,
         any_value(income_tier_order) as tier_order,
         count(*) as hospitals,
-        count(clinical_risk_score) as scored_hospitals,
-        avg(clinical_risk_score) as mean_risk,
-        stddev_samp(clinical_risk_score) as sd_risk,
-        avg(mean_ratio_to_national) as mean_ratio_to_national,
-        avg(median_household_income) as mean_income
+        count(risk_score) as scored_hospitals,
+        avg(median_household_income) as mean_income,
+        avg(risk_score) as mean_risk,
+        stddev_samp(risk_score) as sd_risk,
+        stddev_samp(risk_score) / sqrt(count(risk_score)) as se_risk,
+        sum(measures_worse) filter (where is_scored) as measures_worse,
+        sum(measures_counted) filter (where is_scored) as measures_counted
     from hospitals
-    group by income_tier
+    group by score_name, income_tier
 ),
 
 highest as (
     select * from tiers
-    qualify tier_order = max(tier_order) over ()
+    qualify tier_order = max(tier_order) over (partition by score_name)
 ),
 
 final as (
     select
+        tiers.score_name,
+        tiers.score_label,
+        tiers.is_headline,
+        tiers.score_unit,
         tiers.income_tier,
         tiers.tier_order,
         tiers.hospitals,
@@ -36,15 +47,31 @@ final as (
         tiers.mean_income,
         tiers.mean_risk,
         tiers.sd_risk,
-        tiers.mean_risk - 1.959963984540054 * tiers.sd_risk / sqrt(tiers.scored_hospitals) as mean_risk_lower_95,
-        tiers.mean_risk + 1.959963984540054 * tiers.sd_risk / sqrt(tiers.scored_hospitals) as mean_risk_upper_95,
-        tiers.mean_ratio_to_national,
+        tiers.se_risk,
+        tiers.mean_risk - {{ var('z_95') }} * tiers.se_risk as mean_risk_lower_95,
+        tiers.mean_risk + {{ var('z_95') }} * tiers.se_risk as mean_risk_upper_95,
+        'normal approximation' as ci_method,
         highest.income_tier as highest_tier,
         tiers.mean_risk - highest.mean_risk as gap_to_highest_tier,
-        (tiers.mean_ratio_to_national - highest.mean_ratio_to_national)
-        / highest.mean_ratio_to_national * 100 as gap_to_highest_tier_pct
+        sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2) as gap_se,
+        case when tiers.income_tier != highest.income_tier then
+            tiers.mean_risk - highest.mean_risk
+            - {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
+        end as gap_lower_95,
+        case when tiers.income_tier != highest.income_tier then
+            tiers.mean_risk - highest.mean_risk
+            + {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
+        end as gap_upper_95,
+        tiers.measures_worse,
+        tiers.measures_counted,
+        tiers.measures_worse / nullif(tiers.measures_counted, 0) as share_measures_worse,
+        (
+            tiers.measures_worse / nullif(tiers.measures_counted, 0)
+            / nullif(highest.measures_worse / nullif(highest.measures_counted, 0), 0)
+            - 1
+        ) * 100 as gap_to_highest_tier_pct
     from tiers
-    cross join highest
+    inner join highest on tiers.score_name = highest.score_name
 )
 
 select * from final

@@ -1,9 +1,12 @@
 -- Every row of CMS Complications and Deaths, cleaned, with the first reason (if any) it cannot
--- be used. A suppressed score is NULL, never 0, and score_status says why.
+-- be used. A suppressed score is NULL, never 0, and score_status says why. The file is optional:
+-- absent, this model has no rows. A measure the reference seed does not list (a newer CMS measure
+-- such as the hybrid hospital-wide mortality measure) is kept and flagged, not quarantined; only
+-- the seed's measures enter a score.
 with
 
 source as (
-    select * from {{ source('hospitals_raw', 'complications_and_deaths') }}
+    {{ read_extract('hospitals_raw', 'complications_and_deaths') }}
 ),
 
 measures as (
@@ -53,7 +56,6 @@ final as (
         case
             when facility_id is null then 'null key: Facility ID'
             when measure_id is null then 'null key: Measure ID'
-            when not is_known_measure then 'unknown code: Measure ID'
             when rows_with_key > 1 then 'duplicate key: Facility ID x Measure ID'
             when not is_known_hospital then 'hospital not in the clean general information file'
         end as quarantine_reason

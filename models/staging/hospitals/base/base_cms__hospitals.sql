@@ -1,6 +1,8 @@
 -- Every row of the CMS Hospital General Information file, cleaned, with the first reason (if
 -- any) it cannot be used. Ids are text with leading zeros restored (Facility ID to 6 characters,
--- ZIP to 5); "Not Available" becomes NULL with a status column saying so.
+-- ZIP to 5); "Not Available" becomes NULL with a status column saying so. A hospital type the
+-- reference seed does not know (older releases carry "Not Available") is kept and flagged
+-- (is_known_type): every hospital of the file reaches hospital_equity.
 {% set groups = [('mort', 'MORT'), ('safety', 'Safety'), ('readm', 'READM')] %}
 with
 
@@ -77,7 +79,6 @@ final as (
             when facility_id is null then 'null key: Facility ID'
             when rows_with_key > 1 then 'duplicate key: Facility ID'
             when not is_known_state then 'unknown code: State'
-            when not is_known_type then 'unknown code: Hospital Type'
             when not regexp_full_match(zip_code, '[0-9]{5}') then 'unparseable: ZIP Code'
             when overall_rating not between 1 and 5 then 'out of range: Hospital overall rating'
         end as quarantine_reason

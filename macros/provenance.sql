@@ -1,0 +1,76 @@
+{#-
+    Where every extract came from. A file is `synthetic` when a manifest.json beside it (written
+    by `python -m generators`) lists the file's SHA-256, and `supplied` otherwise (a real extract
+    put in its place). check_extract_origins runs at the start of every build: when one analysis
+    (one source, such as hospitals_raw) reads synthetic and supplied files together, the run stops
+    naming both files, unless var allow_mixed_origins is true. data_provenance lists them all.
+-#}
+
+{% macro extract_files() -%}
+    {%- set files = [] -%}
+    {%- for src in graph.sources.values() if src.meta.get('extract_path') -%}
+        {%- do files.append({
+            'source_name': src.source_name,
+            'table_name': src.name,
+            'path': src.meta.extract_path,
+            'location': src.meta.external_location,
+            'optional': src.meta.get('optional', false),
+        }) -%}
+    {%- endfor -%}
+    {{- return(files | sort(attribute='source_name,table_name')) -}}
+{%- endmacro %}
+
+{% macro sql_string(text) -%}
+    '{{ text | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro manifest_path(path) -%}
+    {%- set parts = path.rsplit('/', 1) -%}
+    {{- return((parts[0] if parts | length > 1 else '.') ~ '/manifest.json') -}}
+{%- endmacro %}
+
+{#- {path, exists, size, sha256, last_modified, origin} of one file, by queries run now. -#}
+{% macro file_origin(path) -%}
+    {%- set info = {'path': path, 'exists': false, 'origin': 'absent'} -%}
+    {%- if extract_file_exists(path) -%}
+        {%- set blob = run_query("select size, sha256(content), cast(last_modified as varchar) from read_blob("
+            ~ sql_string(path) ~ ")").rows[0] -%}
+        {%- do info.update({'exists': true, 'size': blob[0], 'sha256': blob[1], 'last_modified': blob[2]}) -%}
+        {%- set manifest = manifest_path(path) -%}
+        {%- set listed = false -%}
+        {%- if extract_file_exists(manifest) -%}
+            {%- set listed = run_query("select contains(content, " ~ sql_string(blob[1]) ~ ") from read_text("
+                ~ sql_string(manifest) ~ ")").columns[0].values()[0] -%}
+        {%- endif -%}
+        {%- do info.update({'origin': 'synthetic' if listed else 'supplied'}) -%}
+    {%- endif -%}
+    {{- return(info) -}}
+{%- endmacro %}
+
+{% macro check_extract_origins() %}
+    {%- if execute and flags.WHICH in ('build', 'run') and not var('allow_mixed_origins') -%}
+        {%- set by_source = {} -%}
+        {%- for f in extract_files() -%}
+            {%- set info = file_origin(f.path) -%}
+            {%- if info.exists -%}
+                {%- do by_source.setdefault(f.source_name, []).append((info.origin, f.table_name, f.path)) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- for source_name, files in by_source.items() -%}
+            {%- set synthetic = files | selectattr(0, 'equalto', 'synthetic') | list -%}
+            {%- set supplied = files | selectattr(0, 'equalto', 'supplied') | list -%}
+            {%- if synthetic and supplied -%}
+                {{ exceptions.raise_compiler_error(
+                    "Mixed data origins in " ~ source_name ~ ": supplied (real) file(s) "
+                    ~ supplied | map(attribute=2) | join(', ')
+                    ~ " would be analysed together with synthetic (generated) file(s) "
+                    ~ synthetic | map(attribute=2) | join(', ')
+                    ~ ". Point each path var (for example " ~ synthetic[0][1] ~ "_path) at the real file"
+                    ~ " (an optional extract may be left out by pointing its var at a path that does not exist),"
+                    ~ " or set var allow_mixed_origins: true to analyse them together on purpose"
+                    ~ " (the report then shows a banner).") }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    select 1 as extract_origins_checked
+{% endmacro %}

@@ -1,0 +1,182 @@
+-- Every hospital score, one row per clean hospital x score of ref_hospital_scores, following the
+-- CMS Overall Star Rating method where it applies (doc block hospital_scores_method):
+--   1. group values (int_hospitals_group_inputs) oriented so that higher = worse;
+--   2. a group counts when the hospital reports at least min_measures_per_group measures in it;
+--   3. each group is standardised nationally: (value - mean) / SD over the hospitals for which
+--      the group counts;
+--   4. the score is the mean of the standardised groups weighted by the star-rating weights
+--      (22% each), re-normalised over the groups the hospital has;
+--   5. a hospital needs min_groups counted groups, one of them mortality or safety; otherwise
+--      the score is NULL and score_reason says why (including "no data" when the score's file is
+--      absent, header-only or has no usable value).
+-- Also the national average of each score, each hospital's difference to it, and the score
+-- re-standardised within hospital type (a view the CMS method does not take; kept for comparison).
+with
+
+hospitals as (
+    select facility_id, hospital_type from {{ ref('stg_cms__hospitals') }}
+),
+
+scores as (
+    select * from {{ ref('ref_hospital_scores') }}
+),
+
+weights as (
+    select group_code, star_rating_weight from {{ ref('ref_cms_star_rating_groups') }}
+    where in_clinical_risk_score
+),
+
+inputs as (
+    select * from {{ ref('int_hospitals_group_inputs') }}
+),
+
+-- What each score's file held: rows read, and values that could enter a score.
+extract_usage as (
+    select
+        'hospital_general_information' as source_extract,
+        (select count(*) from {{ ref('base_cms__hospitals') }}) as rows_in_extract,
+        count(*) filter (
+            where mort_worse is not null or safety_worse is not null or readm_worse is not null
+        ) as usable_values
+    from {{ ref('stg_cms__hospitals') }}
+    union all
+    select
+        'complications_and_deaths' as source_extract,
+        (select count(*) from {{ ref('base_cms__complications_and_deaths') }}) as rows_in_extract,
+        count(*) filter (where score is not null and is_known_measure) as usable_values
+    from {{ ref('stg_cms__complications_and_deaths') }}
+),
+
+counted as (
+    select
+        inputs.*,
+        weights.star_rating_weight,
+        inputs.measures_in_group >= scores.min_measures_per_group as is_group_counted
+    from inputs
+    inner join scores on inputs.score_name = scores.score_name
+    inner join weights on inputs.group_code = weights.group_code
+),
+
+group_constants as (
+    select
+        score_name,
+        group_code,
+        avg(group_value) as group_mean,
+        stddev_samp(group_value) as group_sd
+    from counted
+    where is_group_counted
+    group by score_name, group_code
+),
+
+standardised as (
+    select
+        counted.*,
+        case
+            when counted.is_group_counted
+                then (counted.group_value - group_constants.group_mean) / nullif(group_constants.group_sd, 0)
+        end as group_z
+    from counted
+    left join group_constants
+        on counted.score_name = group_constants.score_name and counted.group_code = group_constants.group_code
+),
+
+per_hospital as (
+    select
+        facility_id,
+        score_name,
+        count(*) as groups_reported,
+        count(*) filter (where is_group_counted) as groups_counted,
+        coalesce(bool_or(is_group_counted and group_code in ('MORT', 'Safety')), false) as has_outcome_group,
+        sum(measures_in_group) filter (where is_group_counted) as measures_counted,
+        sum(measures_worse) filter (where is_group_counted) as measures_worse,
+        sum(star_rating_weight * group_z) filter (where is_group_counted)
+        / sum(star_rating_weight) filter (where is_group_counted) as weighted_score,
+        max(group_value) filter (where group_code = 'MORT') as mortality_group_value,
+        max(group_value) filter (where group_code = 'Safety') as safety_group_value,
+        max(group_value) filter (where group_code = 'READM') as readmission_group_value,
+        max(group_z) filter (where group_code = 'MORT') as mortality_group_z,
+        max(group_z) filter (where group_code = 'Safety') as safety_group_z,
+        max(group_z) filter (where group_code = 'READM') as readmission_group_z
+    from standardised
+    group by facility_id, score_name
+),
+
+joined as (
+    select
+        hospitals.facility_id,
+        hospitals.hospital_type,
+        scores.score_name,
+        scores.score_label,
+        scores.source_extract,
+        scores.unit as score_unit,
+        scores.min_groups,
+        scores.min_measures_per_group,
+        coalesce(per_hospital.groups_reported, 0) as groups_reported,
+        coalesce(per_hospital.groups_counted, 0) as groups_counted,
+        coalesce(per_hospital.measures_counted, 0) as measures_counted,
+        coalesce(per_hospital.measures_worse, 0) as measures_worse,
+        per_hospital.mortality_group_value,
+        per_hospital.safety_group_value,
+        per_hospital.readmission_group_value,
+        per_hospital.mortality_group_z,
+        per_hospital.safety_group_z,
+        per_hospital.readmission_group_z,
+        case
+            when
+                per_hospital.groups_counted >= scores.min_groups
+                and per_hospital.has_outcome_group
+                then per_hospital.weighted_score
+        end as risk_score,
+        extract_usage.rows_in_extract,
+        extract_usage.usable_values
+    from hospitals
+    cross join scores
+    left join per_hospital
+        on hospitals.facility_id = per_hospital.facility_id and scores.score_name = per_hospital.score_name
+    left join extract_usage on scores.source_extract = extract_usage.source_extract
+),
+
+final as (
+    select
+        facility_id,
+        hospital_type,
+        score_name,
+        score_label,
+        score_name = '{{ var("headline_score") }}' as is_headline,
+        source_extract,
+        score_unit,
+        groups_reported,
+        groups_counted,
+        measures_counted,
+        measures_worse,
+        mortality_group_value,
+        safety_group_value,
+        readmission_group_value,
+        mortality_group_z,
+        safety_group_z,
+        readmission_group_z,
+        risk_score,
+        risk_score is not null as is_scored,
+        case
+            when risk_score is not null then null
+            when rows_in_extract = 0
+                then 'no data: the ' || source_extract || ' file is absent or has no data rows'
+            when usable_values = 0
+                then 'no data: no usable value in the ' || source_extract
+                    || ' file (every value Not Available or too few cases)'
+            else
+                'not scored: fewer than ' || min_groups || ' group(s) with at least '
+                || min_measures_per_group || ' measures, one of them mortality or safety'
+        end as score_reason,
+        avg(risk_score) over by_score as national_average_risk,
+        stddev_samp(risk_score) over by_score as national_sd_risk,
+        risk_score - avg(risk_score) over by_score as difference_to_national,
+        (risk_score - avg(risk_score) over by_score_type)
+        / nullif(stddev_samp(risk_score) over by_score_type, 0) as risk_score_within_type
+    from joined
+    window
+        by_score as (partition by score_name),
+        by_score_type as (partition by score_name, hospital_type)
+)
+
+select * from final
