@@ -107,7 +107,13 @@ def _dummies(df: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _no_estimate(model_name: str, reason: str, tier=None, n: int = 0) -> dict:
-    return {"row_type": "no_estimate", "model_name": model_name, "income_tier": tier, "n": n, "no_estimate_reason": reason}
+    return {
+        "row_type": "no_estimate",
+        "model_name": model_name,
+        "income_tier": tier,
+        "n": n,
+        "no_estimate_reason": reason,
+    }
 
 
 def _fit_problem(y, x: pd.DataFrame, min_n: int) -> str | None:
@@ -239,8 +245,16 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
         frame[col] = frame[col].astype(bool)
     for col in ("n", "coded_incomes_excluded"):
         frame[col] = frame[col].fillna(0).astype("int64")
-    for col in ("score_name", "row_type", "model_name", "income_tier", "term", "covariance_type", "x_unit",
-                "no_estimate_reason"):
+    for col in (
+        "score_name",
+        "row_type",
+        "model_name",
+        "income_tier",
+        "term",
+        "covariance_type",
+        "x_unit",
+        "no_estimate_reason",
+    ):
         frame[col] = frame[col].astype("string")
     for col in ("estimate", "std_error", "ci_lower", "ci_upper", "p_value", "r_squared"):
         frame[col] = frame[col].astype("float64")

@@ -73,158 +73,322 @@ def load(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
 
 
 # -------------------------------------------------------------------------------- hospitals
-def state_map(states: pd.DataFrame) -> Chart:
-    s = states[(states.income_tier == "All") & states.state_code.isin(TILES)].copy()
+INCOME_TICKS = [10_000, 20_000, 50_000, 100_000, 200_000]
+
+
+def _headline(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the headline score (var headline_score) of a score-keyed hospital mart."""
+    return frame[frame.is_headline.fillna(False).astype(bool)]
+
+
+def _no_data(fig: go.Figure, message: str) -> go.Figure:
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    return fig
+
+
+def state_map(states: pd.DataFrame, score_label: str) -> Chart:
+    s = _headline(states)
+    s = s[(s.income_tier == "All") & s.state_code.isin(TILES)].copy()
     s["row"] = s.state_code.map(lambda c: TILES[c][0])
     s["col"] = s.state_code.map(lambda c: TILES[c][1])
-    lim = float(np.nanmax(np.abs(s.difference_to_national))) or 1.0
-    fig = go.Figure(
+    diff = s.difference_to_national.astype(float)
+    lim = float(np.nanmax(np.abs(diff))) if diff.notna().any() else 1.0
+    scored = s.difference_to_national.notna()
+    fig = go.Figure()
+    # States with no scored hospital are grey tiles: "no data" is not zero.
+    fig.add_trace(
         go.Scatter(
-            x=s.col,
-            y=-s.row,
+            x=s.col[~scored],
+            y=-s.row[~scored],
             mode="markers+text",
-            text=s.state_code,
+            text=s.state_code[~scored],
+            name="no scored hospital",
+            marker={"symbol": "square", "size": 42, "color": "#d9d9d9"},
+            hovertemplate="%{text}: no scored hospital<extra></extra>",
+        )
+    )
+    t = s[scored]
+    fig.add_trace(
+        go.Scatter(
+            x=t.col,
+            y=-t.row,
+            mode="markers+text",
+            text=t.state_code,
+            name="difference to national",
             textfont={"color": "#111"},
             marker={
                 "symbol": "square",
                 "size": 42,
-                "color": s.difference_to_national,
+                "color": t.difference_to_national,
                 "colorscale": DIVERGING,
                 "cmin": -lim,
                 "cmax": lim,
-                "line": {"width": [3 if h else 0 for h in s.is_hotspot], "color": "#000"},
-                "colorbar": {"title": {"text": "Risk vs national<br>(SD units)"}},
+                "line": {"width": [3 if h else 0 for h in t.is_hotspot], "color": "#000"},
+                "colorbar": {"title": {"text": "Score vs national<br>(SD units)"}},
             },
-            customdata=np.stack([s.state_name, s.mean_risk, s.hospitals, s.scored_hospitals], axis=-1),
-            hovertemplate="%{customdata[0]}<br>mean risk %{customdata[1]:.2f} SD<br>"
+            customdata=np.stack([t.state_name, t.mean_risk, t.hospitals, t.scored_hospitals], axis=-1)
+            if len(t)
+            else None,
+            hovertemplate="%{customdata[0]}<br>mean score %{customdata[1]:.2f}<br>"
             "%{customdata[3]} of %{customdata[2]} hospitals scored<extra></extra>",
         )
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
+    if not len(t):
+        _no_data(fig, f"No hospital has the {score_label}")
     return Chart(
         "state_map",
-        "Mean clinical risk by state against the national average",
+        f"Mean {score_label} by state against the national average",
         _layout(fig, "", height=520),
-        "Each tile is a state (territories on the bottom row); colour = the state's mean normalised "
-        "clinical risk minus the national average (red = worse). A black border marks a hotspot: worse "
-        "than national with at least 5 scored hospitals. States with few scored hospitals are noisy.",
+        "Each tile is a state (territories on the bottom row); colour = the state's mean score minus the "
+        "national mean (red = worse, blue = better; grey = no scored hospital). A black border marks a "
+        "hotspot: above the 95% funnel limit for its number of scored hospitals, with at least the minimum "
+        "number of hospitals.",
     )
 
 
-def income_scatter(hospitals: pd.DataFrame, regression: pd.DataFrame) -> Chart:
-    h = hospitals.dropna(subset=["clinical_risk_score", "median_household_income"])
+def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: str) -> Chart:
+    h = _headline(scores).dropna(subset=["risk_score", "median_household_income"])
+    reg = _headline(regression)
     fig = go.Figure()
+    coded = h.is_income_coded.fillna(False).astype(bool)
     for tier in ["Low", "Mid", "High"]:
-        t = h[h.income_tier == tier]
+        t = h[(h.income_tier == tier) & ~coded]
         fig.add_trace(
             go.Scatter(
-                x=t.median_household_income / 1000,
-                y=t.clinical_risk_score,
+                x=t.median_household_income,
+                y=t.risk_score,
                 mode="markers",
                 name=f"{tier} income",
                 marker={"size": 4, "opacity": 0.45, "color": TIER_COLOURS[tier]},
             )
         )
-        line = regression[(regression.row_type == "trend") & (regression.income_tier == tier)].set_index("term")
-        if not line.empty:
-            xs = np.linspace(t.median_household_income.min(), t.median_household_income.max(), 2) / 1000
+        line = reg[(reg.row_type == "trend") & (reg.income_tier == tier)].set_index("term")
+        if len(t) and {"intercept", "income_thousands"} <= set(line.index):
+            xs = np.linspace(t.median_household_income.min(), t.median_household_income.max(), 2)
             fig.add_trace(
                 go.Scatter(
                     x=xs,
-                    y=line.estimate["intercept"] + line.estimate["income_thousands"] * xs,
+                    y=line.estimate["intercept"] + line.estimate["income_thousands"] * xs / 1000,
                     mode="lines",
                     name=f"{tier} trend",
                     line={"color": TIER_COLOURS[tier], "width": 3},
                 )
             )
-    coef = regression[(regression.model_name == "log_income")].set_index("term").estimate
-    xs = np.linspace(h.median_household_income.min(), h.median_household_income.max(), 200)
-    fig.add_trace(
-        go.Scatter(
-            x=xs / 1000,
-            y=coef["intercept"] + coef["log_income"] * np.log(xs),
-            mode="lines",
-            name="OLS on log income (all)",
-            line={"color": "#000", "dash": "dash", "width": 2},
+    if coded.any():
+        c = h[coded]
+        fig.add_trace(
+            go.Scatter(
+                x=c.median_household_income,
+                y=c.risk_score,
+                mode="markers",
+                name="Census-coded income (bound; not in the regression)",
+                marker={"size": 9, "symbol": "x-open", "color": "#000"},
+            )
         )
+    main_fit = reg[(reg.row_type == "coefficient") & (reg.model_name == "log_income")].set_index("term")
+    caption = "One point per scored hospital. "
+    if len(h) and {"intercept", "log_income"} <= set(main_fit.index):
+        xs = np.linspace(h.median_household_income.min(), h.median_household_income.max(), 200)
+        coef = main_fit.estimate
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=coef["intercept"] + coef["log_income"] * np.log(xs),
+                mode="lines",
+                name="OLS on log income (all)",
+                line={"color": "#000", "dash": "dash", "width": 2},
+            )
+        )
+        slope = main_fit.loc["log_income"]
+        caption += (
+            f"Lines: OLS per income tier and over all hospitals on log income: {slope.estimate:.2f} SD per "
+            f"log-dollar (95% CI {slope.ci_lower:.2f} to {slope.ci_upper:.2f}, HC3, n = {int(slope.n):,}), "
+            f"R\u00b2 = {slope.r_squared:.3f}. "
+        )
+    else:
+        reason = reg.no_estimate_reason.dropna()
+        _no_data(fig, "No estimate: " + (reason.iloc[0] if len(reason) else "no scored hospital"))
+        caption += "No regression estimate for this score. "
+    caption += (
+        "Income is the ZCTA's ACS median (or its ZIP3 median when the ZIP has none); incomes the Census publishes "
+        "only as a bound (250,000+ or 2,500-) are drawn as crosses and left out of the regression. Association, "
+        "not causation."
     )
-    fig.update_xaxes(type="log")
-    slope = regression[(regression.model_name == "log_income") & (regression.term == "log_income")].iloc[0]
+    fig.update_xaxes(
+        type="log", tickvals=INCOME_TICKS, ticktext=[f"${v // 1000:,}k" for v in INCOME_TICKS], range=[4, 5.5]
+    )
     return Chart(
         "income_scatter",
-        "ZIP income against clinical risk",
+        f"ZIP income against the {score_label}",
         _layout(
-            fig,
-            "",
-            "Median household income of the hospital's ZIP ($1,000, log scale)",
-            "Clinical risk (SD within hospital type; higher = worse)",
+            fig, "", "Median household income of the hospital's ZIP (log scale)", "Score (SD units; higher = worse)"
         ),
-        f"One point per scored hospital. Lines: OLS per income tier (income in $1,000s) and over all "
-        f"hospitals on log income: {slope.estimate:.2f} SD per log-dollar (95% CI {slope.ci_lower:.2f} to "
-        f"{slope.ci_upper:.2f}, HC3), R\u00b2 = {slope.r_squared:.3f}. Income is the ZCTA's (or its ZIP3 "
-        "median when the ZIP has none); association, not causation.",
+        caption,
     )
 
 
 def tier_bars(tiers: pd.DataFrame) -> Chart:
-    t = tiers.sort_values("tier_order")
-    fig = go.Figure(
-        go.Bar(
-            x=t.income_tier,
-            y=t.mean_risk,
-            marker_color=[TIER_COLOURS[x] for x in t.income_tier],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": t.mean_risk_upper_95 - t.mean_risk,
-                "arrayminus": t.mean_risk - t.mean_risk_lower_95,
-            },
-            text=[f"n={n}" for n in t.scored_hospitals],
-            textposition="outside",
+    fig = go.Figure()
+    labels = tiers.drop_duplicates("score_name").sort_values("is_headline", ascending=False)
+    for i, (_, sc) in enumerate(labels.iterrows()):
+        t = tiers[tiers.score_name == sc.score_name].sort_values("tier_order")
+        if t.mean_risk.isna().all():
+            continue
+        fig.add_trace(
+            go.Bar(
+                name=sc.score_label + (" (headline)" if sc.is_headline else ""),
+                x=t.income_tier,
+                y=t.mean_risk,
+                marker_color=OKABE_ITO[i % len(OKABE_ITO)],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": t.mean_risk_upper_95 - t.mean_risk,
+                    "arrayminus": t.mean_risk - t.mean_risk_lower_95,
+                },
+                text=[f"{m:+.2f} (n={n})" for m, n in zip(t.mean_risk, t.scored_hospitals)],
+                textposition="outside",
+            )
         )
-    )
+    fig.update_layout(barmode="group")
+    if not fig.data:
+        _no_data(fig, "No hospital has a score")
+    empty = tiers.groupby("score_name").mean_risk.apply(lambda m: m.isna().all())
+    missing = [r.score_label for _, r in labels.iterrows() if empty[r.score_name]]
     return Chart(
         "tier_bars",
-        "Mean clinical risk by income tier",
+        "Mean hospital score by income tier, every score side by side",
         _layout(
-            fig,
-            "",
-            "ZIP income tier (Low < $50k, Mid $50k-$100k, High >= $100k)",
-            "Mean clinical risk (SD units, 95% CI)",
+            fig, "", "ZIP income tier (Low < $50k, Mid $50k-$100k, High >= $100k)", "Mean score (SD units, 95% CI)"
         ),
-        "Bars: mean normalised clinical risk of the scored hospitals in each tier with 95% confidence "
-        "intervals (normal approximation). The national average is 0 by construction.",
+        "Bars: mean score of the scored hospitals in each tier with 95% confidence intervals (normal "
+        "approximation); 0 is about the national average; higher = worse."
+        + (f" Not shown, no data: {', '.join(missing)}." if missing else ""),
     )
 
 
-def hotspot_heatmap(states: pd.DataFrame) -> Chart:
-    s = states[states.income_tier.isin(["Low", "Mid", "High"])]
+def funnel_plot(states: pd.DataFrame, score_label: str) -> Chart:
+    s = _headline(states)
+    s = s[(s.income_tier == "All") & (s.scored_hospitals > 0)].sort_values("scored_hospitals")
+    fig = go.Figure()
+    if len(s):
+        centre = float(s.national_average_risk.iloc[0])
+        sd = float(s.national_sd_risk.iloc[0])
+        n = np.linspace(1, max(float(s.scored_hospitals.max()), 2.0), 200)
+        for z, label, dash in ((1.959963984540054, "95% limits", "dash"), (3.090232306167813, "99.8% limits", "dot")):
+            for sign in (1, -1):
+                fig.add_trace(
+                    go.Scatter(
+                        x=n,
+                        y=centre + sign * z * sd / np.sqrt(n),
+                        mode="lines",
+                        name=label,
+                        showlegend=sign == 1,
+                        line={"color": "#555", "dash": dash, "width": 1},
+                    )
+                )
+        fig.add_hline(y=centre, line={"color": "#000", "width": 1})
+        colour = np.where(s.is_worse_99_8, "#D55E00", np.where(s.is_worse_95, "#E69F00", "#0072B2"))
+        fig.add_trace(
+            go.Scatter(
+                x=s.scored_hospitals,
+                y=s.mean_risk,
+                mode="markers+text",
+                text=s.state_code,
+                textposition="top center",
+                name="state",
+                marker={"size": 8, "color": colour},
+                hovertemplate="%{text}: mean %{y:.2f}, %{x} scored hospitals<extra></extra>",
+            )
+        )
+    else:
+        _no_data(fig, f"No hospital has the {score_label}")
+    fig.update_xaxes(type="log", tickvals=[1, 2, 5, 10, 20, 50, 100, 200, 500])
+    return Chart(
+        "funnel",
+        f"Funnel plot: states' mean {score_label} against their number of hospitals",
+        _layout(fig, "", "Scored hospitals in the state (log scale)", "Mean score (SD units)", height=480),
+        "Each point is a state. The funnel lines are the national mean +/- 1.96 and 3.09 national SDs / sqrt(n): "
+        "a state above the upper 95% line (orange) or 99.8% line (red) is worse than national beyond what chance "
+        "would give a state with that many hospitals.",
+    )
+
+
+def hotspot_heatmap(states: pd.DataFrame, min_hospitals: int) -> Chart:
+    s = _headline(states)
+    s = s[s.income_tier.isin(["Low", "Mid", "High"])]
     grid = s.pivot(index="state_code", columns="income_tier", values="difference_to_national")
     grid = grid.reindex(columns=["Low", "Mid", "High"]).sort_index(ascending=False)
     hot = s.pivot(index="state_code", columns="income_tier", values="is_hotspot").reindex_like(grid)
-    lim = float(np.nanmax(np.abs(grid.to_numpy()))) or 1.0
+    enough = s.pivot(index="state_code", columns="income_tier", values="meets_min_hospitals").reindex_like(grid)
+    shown = grid.where(enough.fillna(False).to_numpy(dtype=bool))
+    # The colour scale comes from cells with enough hospitals: two-hospital cells do not set it.
+    finite = shown.to_numpy(dtype=float)
+    lim = float(np.nanmax(np.abs(finite))) if np.isfinite(finite).any() else 1.0
+    few = grid.notna() & shown.isna()
     fig = go.Figure(
-        go.Heatmap(
-            z=grid.to_numpy(),
-            x=list(grid.columns),
-            y=list(grid.index),
-            colorscale=DIVERGING,
-            zmin=-lim,
-            zmax=lim,
-            text=np.where(hot.fillna(False).to_numpy(dtype=bool), "\u25cf", ""),
-            texttemplate="%{text}",
-            colorbar={"title": {"text": "Risk vs national"}},
-            hoverongaps=False,
-        )
+        [
+            go.Heatmap(
+                z=np.where(few.to_numpy(), 0.0, np.nan),
+                x=list(grid.columns),
+                y=list(grid.index),
+                colorscale=[[0, "#d9d9d9"], [1, "#d9d9d9"]],
+                showscale=False,
+                hoverinfo="skip",
+                name=f"fewer than {min_hospitals} scored hospitals",
+            ),
+            go.Heatmap(
+                z=shown.to_numpy(),
+                x=list(grid.columns),
+                y=list(grid.index),
+                colorscale=DIVERGING,
+                zmin=-lim,
+                zmax=lim,
+                text=np.where(hot.fillna(False).to_numpy(dtype=bool), "\u25cf", ""),
+                texttemplate="%{text}",
+                colorbar={"title": {"text": "Score vs national"}},
+                hoverongaps=False,
+            ),
+        ]
     )
     return Chart(
         "hotspots",
         "State x income tier hotspots",
         _layout(fig, "", "ZIP income tier", "State", height=1100),
-        "Colour: mean clinical risk of the state's hospitals in the tier minus the national average. "
-        "\u25cf marks a hotspot (worse than national with at least 5 scored hospitals); a dot in the Mid "
-        "column marks states where even Mid-income hospitals fall below the national average.",
+        "Colour: mean score of the state's hospitals in the tier minus the national mean, for cells with at least "
+        f"{min_hospitals} scored hospitals; light grey: fewer; white: no hospital. \u25cf marks a hotspot (above the "
+        "95% funnel limit). A dot in the Mid column marks states where even Mid-income hospitals are worse than "
+        "national.",
+    )
+
+
+def score_table(tiers: pd.DataFrame, regression: pd.DataFrame) -> str:
+    """Every score side by side: scored hospitals, Low-High gap with CI, income slope with CI, or why not."""
+    rows = []
+    for name, t in tiers.groupby("score_name", sort=True):
+        first = t.iloc[0]
+        low = t[t.income_tier == "Low"]
+        mine = regression[regression.score_name == name]
+        reg = mine[(mine.model_name == "log_income") & (mine.term == "log_income")]
+        why = mine[mine.row_type == "no_estimate"].no_estimate_reason
+        gap = "no data"
+        if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
+            g = low.iloc[0]
+            gap = f"{g.gap_to_highest_tier:+.2f} ({g.gap_lower_95:+.2f} to {g.gap_upper_95:+.2f})"
+        slope = "no estimate: " + (why.dropna().iloc[0] if len(why.dropna()) else "no data")
+        if len(reg):
+            r = reg.iloc[0]
+            slope = f"{r.estimate:+.3f} ({r.ci_lower:+.3f} to {r.ci_upper:+.3f}), n = {int(r.n):,}"
+        rows.append(
+            f"<tr><td>{html.escape(str(first.score_label))}{' (headline)' if first.is_headline else ''}</td>"
+            f"<td>{int(t.scored_hospitals.sum()):,}</td><td>{html.escape(gap)}</td><td>{html.escape(slope)}</td></tr>"
+        )
+    return (
+        '<table class="scores"><thead><tr><th>Score</th><th>Scored hospitals with income</th>'
+        "<th>Low - High income tier gap, SD units (95% CI)</th><th>Slope per log-dollar of income (95% CI)</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
 
@@ -339,18 +503,31 @@ def sii_chart(indices: pd.DataFrame) -> Chart:
 
 
 # -------------------------------------------------------------------------------- page
-def kpis(hospitals: pd.DataFrame, tiers: pd.DataFrame) -> str:
-    scored = hospitals[hospitals.is_scored]
-    low = tiers.set_index("income_tier").loc["Low"] if "Low" in set(tiers.income_tier) else None
-    gap = f"{low.gap_to_highest_tier:+.2f} SD ({low.gap_to_highest_tier_pct:+.1f}%)" if low is not None else "n/a"
+def kpis(hospitals: pd.DataFrame, tiers: pd.DataFrame, regression: pd.DataFrame, score_label: str) -> str:
+    scored = hospitals[hospitals.is_scored.fillna(False).astype(bool)]
+    low = _headline(tiers)
+    low = low[low.income_tier == "Low"]
+    if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
+        r = low.iloc[0]
+        gap = f"{r.gap_to_highest_tier:+.2f} SD"
+        gap_note = (
+            f"mean {score_label}, Low- minus High-income tier (95% CI {r.gap_lower_95:+.2f} to {r.gap_upper_95:+.2f}); "
+            "positive = low-income hospitals worse"
+        )
+    else:
+        gap, gap_note = "no data", f"no hospital has the {score_label}"
+    slope = _headline(regression)
+    slope = slope[(slope.model_name == "log_income") & (slope.term == "log_income")]
+    if len(slope):
+        r = slope.iloc[0]
+        slope_value = f"{r.estimate:+.2f}"
+        slope_note = f"SD of score per log-dollar of ZIP income (95% CI {r.ci_lower:+.2f} to {r.ci_upper:+.2f}; HC3)"
+    else:
+        slope_value, slope_note = "no estimate", "too few scored hospitals with an income"
     tiles = [
-        ("Hospitals", f"{len(hospitals):,}", f"{len(scored):,} with a clinical risk score"),
-        (
-            "National average risk",
-            f"{scored.clinical_risk_score.mean():.2f}",
-            "normalised within hospital type, so 0 by construction",
-        ),
-        ("Performance gap", gap, "Low- vs High-income tier: mean risk (and mean score vs national rates)"),
+        ("Hospitals", f"{len(hospitals):,}", f"{len(scored):,} with the {score_label}"),
+        ("Income gap", gap, gap_note),
+        ("Income slope", slope_value, slope_note),
     ]
     return "".join(
         f'<div class="kpi"><div class="kpi-label">{html.escape(a)}</div><div class="kpi-value">{html.escape(b)}</div>'
@@ -359,15 +536,43 @@ def kpis(hospitals: pd.DataFrame, tiers: pd.DataFrame) -> str:
     )
 
 
+def provenance_html(provenance: pd.DataFrame) -> tuple[str, str]:
+    """The data's origin and vintage for the header, and a banner when one analysis mixes origins."""
+    p = provenance[provenance.file_exists.fillna(False).astype(bool)]
+    parts = []
+    for source, g in p.groupby("source_name", sort=True):
+        origins = ", ".join(sorted(set(g.origin)))
+        vintages = "; ".join(sorted({f"{r.extract_name}: {r.vintage}" for r in g.itertuples()}))
+        parts.append(f"<li><b>{html.escape(source)}</b>: {html.escape(origins)}. {html.escape(vintages)}</li>")
+    absent = provenance[~provenance.file_exists.fillna(False).astype(bool)]
+    if len(absent):
+        parts.append("<li>Not supplied (optional): " + html.escape(", ".join(sorted(absent.extract_name))) + "</li>")
+    banner = ""
+    mixed = p[p.has_mixed_origins.fillna(False).astype(bool)]
+    if len(mixed):
+        banner = (
+            '<div class="banner">Mixed data: '
+            + html.escape("; ".join(f"{r.extract_name} is {r.origin} ({r.file_path})" for r in mixed.itertuples()))
+            + ". Synthetic and real files are analysed together (var allow_mixed_origins); the results describe "
+            "neither.</div>"
+        )
+    return '<ul class="provenance">' + "".join(parts) + "</ul>", banner
+
+
 def build_charts(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Chart], list[Chart]]:
     hospitals, tiers = load(con, "hospital_equity"), load(con, "hospital_income_tiers")
     states, regression = load(con, "hospital_state_performance"), load(con, "hospital_income_regression")
+    scores = load(con, "hospital_scores")
     ineq, idx = load(con, "asthma_inequalities"), load(con, "asthma_inequality_indices")
+    headline = _headline(tiers)
+    score_label = str(headline.score_label.iloc[0]) if len(headline) else "headline score"
+    min_hospitals = int(states.min_hospitals_for_hotspot.max()) if len(states) else 0
     hospital_charts = [
-        state_map(states),
-        income_scatter(hospitals, regression),
+        state_map(states, score_label),
+        income_scatter(scores, regression, score_label),
         tier_bars(tiers),
-        hotspot_heatmap(states),
+        funnel_plot(states, score_label),
+        hotspot_heatmap(states, min_hospitals),
     ]
     asthma_charts = [
         cluster_profiles(load(con, "asthma_cluster_profiles")),
@@ -388,7 +593,8 @@ def build_charts(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Chart], list
         ),
         sii_chart(idx),
     ]
-    return kpis(hospitals, tiers), hospital_charts, asthma_charts
+    kpi_html = kpis(hospitals, tiers, regression, score_label) + score_table(tiers, regression)
+    return kpi_html, hospital_charts, asthma_charts
 
 
 CSS = """
@@ -400,11 +606,17 @@ border-radius:8px;padding:14px}.kpi-label{font-size:13px;color:#555}.kpi-value{f
 .kpi-note{font-size:12px;color:#666}.chart{background:#fff;border:1px solid #ddd;border-radius:8px;margin:18px 0;
 padding:8px 12px}.chart h3{margin:6px 0}.caption{font-size:13px;color:#444;margin:4px 0 8px}
 footer{font-size:12px;color:#666;padding:16px 32px}
+.stamp{font-size:13px;margin-top:8px}.provenance{font-size:13px;margin:4px 0 0 0}
+.banner{background:#fff3cd;border:2px solid #D55E00;color:#5c2b00;padding:10px 14px;border-radius:6px;margin:12px 0;
+font-weight:600}table.scores{border-collapse:collapse;margin:14px 0;font-size:13px;background:#fff}
+table.scores td,table.scores th{border:1px solid #ddd;padding:6px 8px;text-align:left}
 """
 
 
-def render(con: duckdb.DuckDBPyConnection) -> str:
+def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
     kpi_html, hospital_charts, asthma_charts = build_charts(con)
+    provenance, banner = provenance_html(load(con, "data_provenance"))
+    built_at = built_at or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
     def section(charts: list[Chart]) -> str:
         out = []
@@ -426,14 +638,16 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{CSS}</style><script type="text/javascript">{get_plotlyjs()}</script></head>
 <body><header><h1>Health equity report</h1><div>U.S. hospital clinical risk by ZIP income, and asthma
-utilisation and inequalities. Built from the marts of the health-equity warehouse.</div></header>
-<main>
+utilisation and inequalities. Built from the marts of the health-equity warehouse.</div>
+<div class="stamp">Report built {html.escape(built_at)}. Data read:</div>{provenance}</header>
+<main>{banner}
 <h2>U.S. hospitals</h2><div class="kpis">{kpi_html}</div>
 {section(hospital_charts)}
 <h2>Asthma</h2>
 {section(asthma_charts)}
-</main><footer>Synthetic data unless the warehouse was pointed at real extracts. Small counts are suppressed in
-the asthma marts. Every figure is computed in the dbt project; see the dbt docs for definitions and sources.</footer>
+</main><footer>The header lists which files were read and whether each is synthetic or supplied. Small counts
+are suppressed in the asthma marts. Every figure is computed in the dbt project; see the dbt docs for definitions
+and sources.</footer>
 </body></html>
 """
 

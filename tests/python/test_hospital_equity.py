@@ -16,29 +16,6 @@ from health_equity.hospital_regression import income_regression
 GI = "Hospital_General_Information.csv"
 
 
-def expected_normalised_slope(build) -> float:
-    """The planted latent slope carried through the warehouse's own (published) linear maps:
-    score_m = rate_m (1 + cv (loading * latent + noise)) is standardised within measure (SD_m),
-    averaged over the hospital's measures, then divided by its type's SD. So d(risk)/d(latent) for
-    a hospital = mean over its measures of cv * loading * rate_m / SD_m, over SD_type."""
-    t = build.truth["hospitals"]
-    model = t["measure_score_model"]
-    stats = build.df("select * from intermediate.int_hospitals_measure_stats").set_index("measure_id")
-    scores = build.df(
-        "select facility_id, measure_id from staging.stg_cms__complications_and_deaths where score is not null"
-    )
-    he = build.df("select facility_id, type_sd_measure_score from marts.hospital_equity where is_scored")
-    s = scores.merge(he, on="facility_id")
-    s["d"] = (
-        model["cv"]
-        * model["loading"]
-        * stats.loc[s.measure_id, "national_rate"].to_numpy()
-        / stats.loc[s.measure_id, "measure_sd"].to_numpy()
-    )
-    per_hospital = s.groupby("facility_id").d.mean() / s.groupby("facility_id").type_sd_measure_score.first()
-    return t["income_slope"] * per_hospital.mean()
-
-
 def test_every_hospital_of_the_extract_is_in_hospital_equity(clean_build):
     n = clean_build.manifest["files"]["Hospital_General_Information"]["rows"]
     he = clean_build.df("select * from marts.hospital_equity")
@@ -51,53 +28,86 @@ def test_every_hospital_of_the_extract_is_in_hospital_equity(clean_build):
     assert set(he.loc[he.hospital_type == "Psychiatric", "is_scored"]) == {False}
 
 
-def test_fitted_income_slope_contains_the_planted_slope_and_has_its_sign(clean_build):
-    reg = clean_build.df("select * from marts.hospital_income_regression").set_index(["model_name", "term"])
-    row = reg.loc[("log_income", "log_income")]
-    planted = expected_normalised_slope(clean_build)
-    assert clean_build.truth["hospitals"]["income_slope"] < 0 and planted < 0
-    assert row.ci_lower <= planted <= row.ci_upper, (planted, row.ci_lower, row.ci_upper)
-    assert row.estimate < 0 and row.ci_upper < 0
-    assert reg.loc[("log_income_controls", "log_income")].ci_upper < 0
+def test_every_score_tracks_the_planted_latent_risk_and_the_planted_income_slope(clean_build):
+    """The generator plants a latent risk per hospital (higher = worse) that falls with income; each
+    score must rank hospitals like the latent risk, and its income slope must have the planted sign."""
+    latent = pd.DataFrame(clean_build.truth["hospitals"]["hospital_latent_risk"])
+    assert clean_build.truth["hospitals"]["income_slope"] < 0
+    he = clean_build.df("select * from marts.hospital_equity").merge(latent, on="facility_id")
+    for score in ("hgi_group_score", "measure_score"):
+        rho = he[[score, "latent_risk"]].dropna().corr(method="spearman").iloc[0, 1]
+        assert rho > 0.7, (score, rho)  # measured: 0.81 and 0.95 on the default data
+    reg = clean_build.df("select * from marts.hospital_income_regression").set_index(["score_name", "model_name", "term"])
+    for score in ("hgi_group_score", "measure_score"):
+        for model in ("log_income", "log_income_no_territories", "log_income_controls"):
+            row = reg.loc[(score, model, "log_income")]
+            assert row.estimate < 0 and row.ci_upper < 0, (score, model, row.estimate, row.ci_upper)
+
+
+def test_the_headline_is_the_general_information_score_and_every_score_sits_side_by_side(clean_build):
+    he = clean_build.df("select * from marts.hospital_equity")
+    np.testing.assert_array_equal(he.clinical_risk_score.to_numpy(), he.hgi_group_score.to_numpy())
+    for mart in ("hospital_income_tiers", "hospital_state_performance", "hospital_income_regression"):
+        m = clean_build.df(f"select score_name, is_headline from marts.{mart}")
+        assert set(m.score_name) == {"hgi_group_score", "measure_score"}, mart
+        assert set(m[m.is_headline].score_name) == {"hgi_group_score"}, mart
 
 
 def test_regression_matches_the_package_and_an_independent_fit(clean_build):
-    he = clean_build.df("select * from marts.hospital_equity")
+    scores = clean_build.df("select * from marts.hospital_scores")
     mart = clean_build.df("select * from marts.hospital_income_regression")
-    pd.testing.assert_frame_equal(income_regression(he), mart, check_dtype=False)
-    d = he.dropna(subset=["clinical_risk_score", "median_household_income"])
-    x = np.column_stack([np.ones(len(d)), np.log(d.median_household_income)])
-    beta, *_ = np.linalg.lstsq(x, d.clinical_risk_score.to_numpy(), rcond=None)
-    resid = d.clinical_risk_score.to_numpy() - x @ beta
-    h = np.einsum("ij,jk,ik->i", x, np.linalg.inv(x.T @ x), x)
-    bread = np.linalg.inv(x.T @ x)
-    hc3 = bread @ (x.T * (resid / (1 - h)) ** 2) @ x @ bread
-    row = mart[(mart.model_name == "log_income") & (mart.term == "log_income")].iloc[0]
-    assert row.estimate == pytest.approx(beta[1], abs=1e-9)
-    assert row.std_error == pytest.approx(np.sqrt(hc3[1, 1]), rel=1e-9)
-    for tier, grp in d.groupby("income_tier"):
-        t = mart[(mart.row_type == "trend") & (mart.income_tier == tier)].set_index("term").estimate
-        fit = sm.OLS(grp.clinical_risk_score, sm.add_constant(grp.median_household_income / 1000)).fit()
-        assert t["income_thousands"] == pytest.approx(fit.params.iloc[1], abs=1e-9)
+    pd.testing.assert_frame_equal(income_regression(scores), mart, check_dtype=False)
+    for score, d in scores.groupby("score_name"):
+        d = d.dropna(subset=["risk_score", "median_household_income"])
+        d = d[~d.is_income_coded.astype(bool)]
+        x = np.column_stack([np.ones(len(d)), np.log(d.median_household_income)])
+        beta, *_ = np.linalg.lstsq(x, d.risk_score.to_numpy(), rcond=None)
+        resid = d.risk_score.to_numpy() - x @ beta
+        h = np.einsum("ij,jk,ik->i", x, np.linalg.inv(x.T @ x), x)
+        bread = np.linalg.inv(x.T @ x)
+        hc3 = bread @ (x.T * (resid / (1 - h)) ** 2) @ x @ bread
+        m = mart[mart.score_name == score]
+        row = m[(m.model_name == "log_income") & (m.term == "log_income")].iloc[0]
+        assert row.estimate == pytest.approx(beta[1], abs=1e-9)
+        assert row.std_error == pytest.approx(np.sqrt(hc3[1, 1]), rel=1e-9)
+        for tier, grp in d.groupby("income_tier"):
+            t = m[(m.row_type == "trend") & (m.income_tier == tier)].set_index("term").estimate
+            fit = sm.OLS(grp.risk_score, sm.add_constant(grp.median_household_income / 1000)).fit()
+            assert t["income_thousands"] == pytest.approx(fit.params.iloc[1], abs=1e-9)
+
+
+def test_a_score_with_too_few_hospitals_gets_a_row_saying_why_not_an_exception(clean_build):
+    scores = clean_build.df("select * from marts.hospital_scores")
+    few = scores[scores.score_name == "measure_score"].dropna(subset=["risk_score"]).head(5)
+    out = income_regression(pd.concat([few, scores[scores.score_name == "hgi_group_score"]]))
+    m = out[out.score_name == "measure_score"]
+    assert set(m.row_type) == {"no_estimate"} and m.no_estimate_reason.str.contains("too few hospitals").all()
+    assert (out[out.score_name == "hgi_group_score"].row_type == "coefficient").any()
 
 
 def test_tiers_and_states_match_an_independent_aggregation(clean_build):
-    he = clean_build.df("select * from marts.hospital_equity")
-    tiers = clean_build.df("select * from marts.hospital_income_tiers").set_index("income_tier")
-    g = he.dropna(subset=["income_tier"]).groupby("income_tier").clinical_risk_score
-    np.testing.assert_allclose(tiers.loc[g.mean().index, "mean_risk"], g.mean(), rtol=1e-9)
-    gap = tiers.loc["Low", "mean_risk"] - tiers.loc["High", "mean_risk"]
-    assert tiers.loc["Low", "gap_to_highest_tier"] == pytest.approx(gap, abs=1e-12)
-    assert gap > 0  # planted: lower income, higher risk
-    national = he.clinical_risk_score.mean()
-    st = clean_build.df("select * from marts.hospital_state_performance")
-    for _, r in st[st.income_tier == "All"].sample(10, random_state=1).iterrows():
-        sub = he[he.state_code == r.state_code]
-        assert r.hospitals == len(sub)
-        scored = sub.clinical_risk_score.dropna()
-        assert r.is_hotspot == bool(len(scored) >= 5 and scored.mean() > national)
-    mid = st[(st.income_tier == "Mid") & st.is_hotspot].state_code
-    assert set(mid) == set(st[st.has_mid_tier_hotspot].state_code)
+    scores = clean_build.df("select * from marts.hospital_scores")
+    tiers_all = clean_build.df("select * from marts.hospital_income_tiers")
+    st_all = clean_build.df("select * from marts.hospital_state_performance")
+    for score, he in scores.groupby("score_name"):
+        tiers = tiers_all[tiers_all.score_name == score].set_index("income_tier")
+        g = he.dropna(subset=["income_tier"]).groupby("income_tier").risk_score
+        np.testing.assert_allclose(tiers.loc[g.mean().index, "mean_risk"], g.mean(), rtol=1e-9)
+        gap = tiers.loc["Low", "mean_risk"] - tiers.loc["High", "mean_risk"]
+        assert tiers.loc["Low", "gap_to_highest_tier"] == pytest.approx(gap, abs=1e-12)
+        assert gap > 0 and tiers.loc["Low", "gap_lower_95"] > 0  # planted: lower income, higher risk
+        scored = he.risk_score.dropna()
+        national, sd = scored.mean(), scored.std(ddof=1)
+        st = st_all[st_all.score_name == score]
+        for _, r in st[st.income_tier == "All"].iterrows():
+            sub = he[he.state_code == r.state_code]
+            assert r.hospitals == len(sub)
+            s = sub.risk_score.dropna()
+            upper = national + 1.959963984540054 * sd / np.sqrt(len(s)) if len(s) else np.nan
+            assert r.is_worse_95 == bool(len(s) and s.mean() > upper)
+            assert r.is_hotspot == bool(len(s) >= 5 and s.mean() > upper)
+        mid = st[(st.income_tier == "Mid") & st.is_hotspot].state_code
+        assert set(mid) == set(st[st.has_mid_tier_hotspot].state_code)
 
 
 def _rebuild_with(clean_build, tmp_path, transform) -> duckdb.DuckDBPyConnection:
@@ -125,8 +135,12 @@ def test_match_rate_stays_high_when_zips_and_ids_lost_their_leading_zeros(clean_
     con = _rebuild_with(clean_build, tmp_path, strip)
     rates = con.sql("select * from marts.hospital_income_match_rates").df()
     assert rates.overall_match_rate.iloc[0] > 0.95
-    original = clean_build.df("select facility_id, income_match_method, clinical_risk_score from marts.hospital_equity")
-    rebuilt = con.sql("select facility_id, income_match_method, clinical_risk_score from marts.hospital_equity").df()
+    original = clean_build.df(
+        "select facility_id, income_match_method, clinical_risk_score, measure_score from marts.hospital_equity"
+    )
+    rebuilt = con.sql(
+        "select facility_id, income_match_method, clinical_risk_score, measure_score from marts.hospital_equity"
+    ).df()
     pd.testing.assert_frame_equal(
         original.sort_values("facility_id").reset_index(drop=True),
         rebuilt.sort_values("facility_id").reset_index(drop=True),
@@ -160,7 +174,13 @@ def test_hospital_faults_are_quarantined_or_repaired(faulty_build):
             assert he.loc[row["Facility ID"], "state_code"] == f["original"]
         elif f["kind"] == "duplicate_id":
             assert (q.record_key == row["Facility ID"]).sum() == 2
-    unknown = [f for f in faults if f["kind"] == "unknown_code"]
-    assert (q.quarantine_reason == "unknown code: Measure ID").sum() == len(unknown)
+    # A measure id the seed does not list is kept and counted, not quarantined, and never scored.
+    unknown = [f for f in faults if f["kind"] == "unknown_code" and f["column"] == "Measure ID"]
+    assert unknown
+    cov = faulty_build.df("select * from marts.hospital_measure_coverage").set_index("measure_id")
+    for code in {f["injected"] for f in unknown}:
+        assert not cov.loc[code, "in_reference_seed"] and not cov.loc[code, "used_in_score"]
+    assert cov.loc[~cov.in_reference_seed, "rows_read"].sum() == len(unknown)
+    assert not (q.quarantine_reason == "unknown code: Measure ID").any()
     rec = faulty_build.df("select * from marts.data_quality_reconciliation")
     assert rec.is_reconciled.all()

@@ -57,6 +57,7 @@ limits as (
         national.national_sd_risk,
         by_group.mean_risk - national.national_average_risk as difference_to_national,
         national.national_sd_risk / sqrt(nullif(by_group.scored_hospitals, 0)) as funnel_se,
+        {{ var('hotspot_min_hospitals') }} as min_hospitals_for_hotspot,
         by_group.scored_hospitals >= {{ var('hotspot_min_hospitals') }} as meets_min_hospitals
     from by_group
     inner join national on by_group.score_name = national.score_name

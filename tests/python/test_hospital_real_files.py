@@ -1,0 +1,264 @@
+"""The hospital analysis on the real public CMS and Census files (tests/fixtures/real), as a user
+with the General Information and ACS files and no Complications file runs it.
+
+An independent pandas computation from the raw files (below, sharing no code with the warehouse)
+reproduces the headline score's tier means, the income slope and the state funnel flags to 1e-9.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, dbt, generate
+
+from health_equity import report
+
+REAL = REPO / "tests" / "fixtures" / "real"
+ACS = REAL / "ACSDT5Y2020.B19013-Data.csv"
+LAYOUTS = {
+    "2025": REAL / "Hospital_General_Information_2025.csv",
+    "2024-02": REAL / "Hospital_General_Information_2024-02.csv",
+}
+HOSPITAL_SELECTION = ["build", "--select", "source:hospitals_raw+", "data_provenance"]
+Z95, Z998 = 1.959963984540054, 3.090232306167813
+WEIGHT = 0.22  # star-rating weight of each outcome group (equal, so it cancels in the mean)
+
+
+def real_vars(asthma_raw: Path, hgi: Path, complications: Path, **extra) -> dict:
+    return {
+        "raw_dir": str(asthma_raw),
+        "hospital_general_information_path": str(hgi),
+        "acs_income_path": str(ACS),
+        "complications_and_deaths_path": str(complications),
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def asthma_raw(tmp_path_factory) -> Path:
+    """Generated asthma extracts (the hospital files come from tests/fixtures/real)."""
+    raw = tmp_path_factory.mktemp("real_asthma") / "raw"
+    gen = generate(raw, "--patients", "2000", "--hospitals", "600", "--seed", "11", "--quiet")
+    assert gen.returncode == 0, gen.stderr
+    return raw
+
+
+@pytest.fixture(scope="session")
+def real_2025(tmp_path_factory, asthma_raw):
+    """The whole `dbt build` with the real 2025 General Information file, the real ACS file and no
+    Complications file."""
+    work = tmp_path_factory.mktemp("real_2025")
+    db = work / "w.duckdb"
+    r = dbt(["build"], db, work, real_vars(asthma_raw, LAYOUTS["2025"], work / "no-such-file.csv"))
+    assert r.returncode == 0, r.stdout[-5000:]
+    return db
+
+
+@pytest.fixture(scope="session")
+def real_layout(request, tmp_path_factory, asthma_raw, real_2025):
+    """The hospital marts rebuilt for one real layout on a copy of the full 2025 warehouse."""
+    layout = request.param
+    if layout == "2025":
+        return layout, real_2025
+    work = tmp_path_factory.mktemp(f"real_{layout}")
+    db = work / "w.duckdb"
+    shutil.copy(real_2025, db)
+    r = dbt(HOSPITAL_SELECTION, db, work, real_vars(asthma_raw, LAYOUTS[layout], work / "none.csv"))
+    assert r.returncode == 0, r.stdout[-5000:]
+    return layout, db
+
+
+def query(db: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(sql).df()
+
+
+# ----------------------------------------------------------------------- independent computation
+def independent_hgi_scores(hgi_path: Path) -> pd.DataFrame:
+    """The General Information group score and ZIP income of every hospital, from the raw files
+    with pandas only: group value (worse - better) / measures, groups with >= 3 measures,
+    standardised nationally, equal star-rating weights over the groups a hospital has, >= 2 groups
+    one of them mortality or safety."""
+    gi = pd.read_csv(hgi_path, dtype=str, keep_default_na=False)
+    out = pd.DataFrame(
+        {
+            "facility_id": gi["Facility ID"].str.strip().str.upper().str.zfill(6),
+            "state_code": gi["State"].str.strip().str.upper(),
+            "zip": gi["ZIP Code"].str.strip().str.split("-").str[0].str.zfill(5),
+        }
+    )
+    z = {}
+    for code, label in (("MORT", "MORT"), ("Safety", "Safety"), ("READM", "READM")):
+        num = lambda c: pd.to_numeric(gi[c].str.strip(), errors="coerce")  # noqa: E731
+        facility = num(f"Count of Facility {label} Measures")
+        worse, better = num(f"Count of {label} Measures Worse"), num(f"Count of {label} Measures Better")
+        value = (worse - better) / facility
+        counted = (facility >= 3) & worse.notna() & better.notna()
+        v = value.where(counted)
+        z[code] = (v - v.mean()) / v.std(ddof=1)
+    zf = pd.DataFrame(z)
+    n_groups = zf.notna().sum(axis=1)
+    outcome = zf[["MORT", "Safety"]].notna().any(axis=1)
+    score = (zf * WEIGHT).sum(axis=1, min_count=1) / (zf.notna() * WEIGHT).sum(axis=1)
+    out["score"] = score.where((n_groups >= 2) & outcome)
+
+    acs = pd.read_csv(ACS, dtype=str, keep_default_na=False)
+    acs = acs[acs["GEO_ID"] != "Geography"]
+    e = acs["B19013_001E"].str.strip()
+    coded = e.str.endswith("+") | (e.str.endswith("-") & (e != "-"))
+    income = pd.to_numeric(e.str.rstrip("+-").str.replace(",", ""), errors="coerce").where(e != "-")
+    zcta = pd.DataFrame({"zip": acs["GEO_ID"].str[-5:], "zcta_income": income, "coded": coded})
+    zip3 = zcta.dropna(subset=["zcta_income"]).groupby(zcta["zip"].str[:3]).zcta_income.median()
+    out = out.merge(zcta, on="zip", how="left")
+    out["income"] = out.zcta_income.fillna(out.zip.str[:3].map(zip3))
+    out["coded"] = out.zcta_income.notna() & out.coded.fillna(False).astype(bool)
+    out["tier"] = pd.cut(out.income, [0, 50_000, 100_000, np.inf], right=False, labels=["Low", "Mid", "High"])
+    return out
+
+
+# ----------------------------------------------------------------------------------------- tests
+@pytest.mark.parametrize("real_layout", ["2025", "2024-02"], indirect=True)
+def test_every_hospital_of_the_real_file_is_kept_and_matched(real_layout):
+    layout, db = real_layout
+    raw_ids = set(pd.read_csv(LAYOUTS[layout], dtype=str)["Facility ID"].str.zfill(6))
+    he = query(db, "select * from marts.hospital_equity")
+    assert set(he.facility_id) == raw_ids and he.facility_id.is_unique
+    matched = (he.income_match_method != "unmatched").mean()
+    assert matched >= 0.99, matched
+    # The headline is the General Information score; the Complications score says why it is missing.
+    assert (he.headline_score_name == "hgi_group_score").all()
+    np.testing.assert_array_equal(he.clinical_risk_score.to_numpy(), he.hgi_group_score.to_numpy())
+    assert he.measure_score.isna().all()
+    assert he.measure_score_reason.str.startswith("no data: the complications_and_deaths file is absent").all()
+    prov = query(db, "select * from marts.data_provenance").set_index("extract_name")
+    assert prov.loc["hospital_general_information", "origin"] == "supplied"
+    assert prov.loc["hospital_general_information", "rows_read"] == len(raw_ids)
+    assert prov.loc["complications_and_deaths", "origin"] == "absent"
+    assert prov.loc["acs_median_household_income", "vintage"] == "ACS 5-year estimates 2016-2020"
+
+
+@pytest.mark.parametrize("real_layout", ["2025", "2024-02"], indirect=True)
+def test_headline_tiers_slope_and_state_flags_equal_an_independent_computation(real_layout):
+    layout, db = real_layout
+    ind = independent_hgi_scores(LAYOUTS[layout])
+    he = query(db, "select facility_id, clinical_risk_score, median_household_income from marts.hospital_equity")
+    merged = he.merge(ind, on="facility_id")
+    assert len(merged) == len(ind)
+    np.testing.assert_allclose(merged.clinical_risk_score, merged.score, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(merged.median_household_income, merged.income, rtol=0, atol=1e-6)
+
+    tiers = query(db, "select * from marts.hospital_income_tiers where is_headline").set_index("income_tier")
+    means = ind.dropna(subset=["tier"]).groupby("tier", observed=True).score.mean()
+    for tier, mean in means.items():
+        assert tiers.loc[tier, "mean_risk"] == pytest.approx(mean, abs=1e-9)
+    assert tiers.loc["Low", "gap_to_highest_tier"] == pytest.approx(means["Low"] - means["High"], abs=1e-9)
+
+    d = ind.dropna(subset=["score", "income"])
+    d = d[(d.income > 0) & ~d.coded]
+    x = np.column_stack([np.ones(len(d)), np.log(d.income)])
+    beta, *_ = np.linalg.lstsq(x, d.score.to_numpy(), rcond=None)
+    reg = query(db, "select * from marts.hospital_income_regression where is_headline")
+    row = reg[(reg.model_name == "log_income") & (reg.term == "log_income")].iloc[0]
+    assert row.estimate == pytest.approx(beta[1], abs=1e-9)
+    with_income = ind.dropna(subset=["score", "income"])
+    assert row.n == len(d) and row.coded_incomes_excluded == int(with_income.coded.sum())
+    # On the real files the signal the original dashboard claimed holds: lower income, higher risk.
+    assert row.estimate < 0 and row.ci_upper < 0
+    assert tiers.loc["Low", "mean_risk"] > tiers.loc["High", "mean_risk"]
+
+    states = query(db, "select * from marts.hospital_state_performance where is_headline and income_tier = 'All'")
+    scored = ind.dropna(subset=["score"])
+    centre, sd = scored.score.mean(), scored.score.std(ddof=1)
+    for _, s in states.iterrows():
+        sub = scored[scored.state_code == s.state_code].score
+        if len(sub) == 0:
+            assert pd.isna(s.mean_risk) and not s.is_worse_95
+            continue
+        assert s.mean_risk == pytest.approx(sub.mean(), abs=1e-9)
+        assert s.funnel_upper_95 == pytest.approx(centre + Z95 * sd / np.sqrt(len(sub)), abs=1e-9)
+        assert bool(s.is_worse_95) == bool(sub.mean() > centre + Z95 * sd / np.sqrt(len(sub)))
+        assert bool(s.is_worse_99_8) == bool(sub.mean() > centre + Z998 * sd / np.sqrt(len(sub)))
+    assert states.is_worse_95.any()
+
+
+def test_the_score_follows_the_cms_star_ratings_on_the_real_file(real_2025):
+    """External validity: the published overall star rating (CMS's own summary) falls as the
+    headline score rises."""
+    by_star = query(
+        real_2025,
+        "select overall_rating, avg(clinical_risk_score) as m from marts.hospital_equity "
+        "where overall_rating is not null group by 1 order by 1",
+    )
+    assert list(by_star.overall_rating) == [1, 2, 3, 4, 5]
+    assert np.all(np.diff(by_star.m.to_numpy()) < 0), by_star
+
+
+def test_report_on_the_real_files_shows_origin_and_both_scores(real_2025, tmp_path):
+    out = tmp_path / "report.html"
+    assert report.main(["--db", str(real_2025), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "hospitals_raw</b>: supplied" in page
+    assert "ACS 5-year estimates 2016-2020" in page
+    assert "Not supplied (optional): complications_and_deaths" in page
+    assert "no estimate: no hospital has this score" in page
+    assert 'class="banner"' not in page
+
+
+def _rebuild(real_2025, asthma_raw, tmp_path, complications: Path, **extra) -> tuple[Path, str]:
+    """The hospital models rebuilt on a copy of the real warehouse; the report must render."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(real_2025, db)
+    r = dbt(HOSPITAL_SELECTION, db, tmp_path, real_vars(asthma_raw, LAYOUTS["2025"], complications, **extra))
+    assert r.returncode == 0, r.stdout[-5000:]
+    out = tmp_path / "report.html"
+    assert report.main(["--db", str(db), "--out", str(out)]) == 0
+    return db, out.read_text()
+
+
+def test_a_header_only_complications_file_builds_with_the_score_null_and_a_reason(real_2025, asthma_raw, tmp_path):
+    header = (asthma_raw / "Complications_and_Deaths-Hospital.csv").read_text().splitlines()[0]
+    cd = tmp_path / "Complications_and_Deaths-Hospital.csv"
+    cd.write_text(header + "\n")
+    db, _ = _rebuild(real_2025, asthma_raw, tmp_path, cd)
+    he = query(db, "select * from marts.hospital_equity")
+    assert he.measure_score.isna().all() and he.hgi_group_score.notna().any()
+    assert he.measure_score_reason.str.startswith("no data: the complications_and_deaths file is absent").all()
+    reg = query(db, "select * from marts.hospital_income_regression where score_name = 'measure_score'")
+    assert list(reg.row_type) == ["no_estimate"] and reg.no_estimate_reason.notna().all()
+
+
+def test_an_all_not_available_complications_file_builds_with_the_score_null(real_2025, asthma_raw, tmp_path):
+    header = pd.read_csv(asthma_raw / "Complications_and_Deaths-Hospital.csv", dtype=str, nrows=0).columns
+    ids = pd.read_csv(LAYOUTS["2025"], dtype=str)["Facility ID"].head(300)
+    measures = pd.read_csv(REPO / "seeds" / "reference" / "ref_cms_complication_measures.csv").measure_id
+    cd = pd.DataFrame(
+        [{c: "Not Available" for c in header} | {"Facility ID": i, "Measure ID": m} for i in ids for m in measures]
+    )
+    path = tmp_path / "cd_all_na.csv"
+    cd.to_csv(path, index=False)
+    db, _ = _rebuild(real_2025, asthma_raw, tmp_path, path)
+    he = query(db, "select * from marts.hospital_equity")
+    assert he.measure_score.isna().all() and he.hgi_group_score.notna().any()
+    assert he.measure_score_reason.str.startswith("no data: no usable value").all()
+    cov = query(db, "select * from marts.hospital_measure_coverage")
+    assert (cov[cov.in_reference_seed].rows_with_score == 0).all()
+
+
+def test_real_general_information_with_a_generated_complications_file_stops_naming_both(
+    real_2025, asthma_raw, tmp_path
+):
+    generated = asthma_raw / "Complications_and_Deaths-Hospital.csv"
+    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, real_vars(asthma_raw, LAYOUTS["2025"], generated))
+    assert r.returncode != 0
+    message = r.stdout
+    assert "Mixed data origins in hospitals_raw" in message
+    assert str(LAYOUTS["2025"]) in message and str(generated) in message
+    assert "allow_mixed_origins" in message
+    # Allowed on purpose, it builds and the report carries a banner naming the mix.
+    _, page = _rebuild(real_2025, asthma_raw, tmp_path, generated, allow_mixed_origins=True)
+    assert 'class="banner">Mixed data' in page
