@@ -210,7 +210,7 @@ def _score_rows(df: pd.DataFrame, config: RegressionConfig) -> list[dict]:
         rows.append(_no_estimate("log_income_controls", f"too few hospitals: {len(df)}", None, len(df)))
     for tier, grp in [("All", df), *sorted(df.groupby("income_tier"), key=lambda kv: kv[0])]:
         xt = sm.add_constant(grp[["income_thousands"]], has_constant="add").rename(columns={"const": "intercept"})
-        rows += _ols_rows(grp["risk_score"], xt, "trend", "trend_line", tier, "$1,000", 3)
+        rows += _ols_rows(grp["risk_score"], xt, "trend", "trend_line", tier, "$1,000", k)
     rows += correlation_rows(df["log_income"].to_numpy(), y.to_numpy(), k)
     return rows
 

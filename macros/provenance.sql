@@ -15,6 +15,7 @@
             'path': src.meta.extract_path,
             'location': src.meta.external_location,
             'optional': src.meta.get('optional', false),
+            'path_var': src.meta.get('path_var', src.name ~ '_path'),
         }) -%}
     {%- endfor -%}
     {{- return(files | sort(attribute='source_name,table_name')) -}}
@@ -53,7 +54,7 @@
         {%- for f in extract_files() -%}
             {%- set info = file_origin(f.path) -%}
             {%- if info.exists -%}
-                {%- do by_source.setdefault(f.source_name, []).append((info.origin, f.table_name, f.path)) -%}
+                {%- do by_source.setdefault(f.source_name, []).append((info.origin, f.path_var, f.path)) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- for source_name, files in by_source.items() -%}
@@ -65,7 +66,8 @@
                     ~ supplied | map(attribute=2) | join(', ')
                     ~ " would be analysed together with synthetic (generated) file(s) "
                     ~ synthetic | map(attribute=2) | join(', ')
-                    ~ ". Point each path var (for example " ~ synthetic[0][1] ~ "_path) at the real file"
+                    ~ ". Point the path var of each synthetic file (" ~ synthetic | map(attribute=1) | join(', ')
+                    ~ ") at the real file"
                     ~ " (an optional extract may be left out by pointing its var at a path that does not exist),"
                     ~ " or set var allow_mixed_origins: true to analyse them together on purpose"
                     ~ " (the report then shows a banner).") }}
