@@ -57,6 +57,7 @@ def test_the_headline_is_the_general_information_score_and_every_score_sits_side
 def test_regression_matches_the_package_and_an_independent_fit(clean_build):
     scores = clean_build.df("select * from marts.hospital_scores")
     mart = clean_build.df("select * from marts.hospital_income_regression")
+
     def plain(df: pd.DataFrame) -> pd.DataFrame:  # one missing-value marker for pandas and DuckDB frames
         return df.astype(object).where(df.notna(), None)
 

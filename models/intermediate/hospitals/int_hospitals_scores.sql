@@ -14,7 +14,10 @@
 with
 
 hospitals as (
-    select facility_id, hospital_type from {{ ref('stg_cms__hospitals') }}
+    select
+        facility_id,
+        hospital_type
+    from {{ ref('stg_cms__hospitals') }}
 ),
 
 scores as (
@@ -22,7 +25,10 @@ scores as (
 ),
 
 weights as (
-    select group_code, star_rating_weight from {{ ref('ref_cms_star_rating_groups') }}
+    select
+        group_code,
+        star_rating_weight
+    from {{ ref('ref_cms_star_rating_groups') }}
     where in_clinical_risk_score
 ),
 
@@ -162,7 +168,8 @@ final as (
             when rows_in_extract = 0
                 then 'no data: the ' || source_extract || ' file is absent or has no data rows'
             when usable_values = 0
-                then 'no data: no usable value in the ' || source_extract
+                then
+                    'no data: no usable value in the ' || source_extract
                     || ' file (every value Not Available or too few cases)'
             else
                 'not scored: fewer than ' || min_groups || ' group(s) with at least '

@@ -54,13 +54,15 @@ final as (
         highest.income_tier as highest_tier,
         tiers.mean_risk - highest.mean_risk as gap_to_highest_tier,
         sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2) as gap_se,
-        case when tiers.income_tier != highest.income_tier then
-            tiers.mean_risk - highest.mean_risk
-            - {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
+        case
+            when tiers.income_tier != highest.income_tier then
+                tiers.mean_risk - highest.mean_risk
+                - {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
         end as gap_lower_95,
-        case when tiers.income_tier != highest.income_tier then
-            tiers.mean_risk - highest.mean_risk
-            + {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
+        case
+            when tiers.income_tier != highest.income_tier then
+                tiers.mean_risk - highest.mean_risk
+                + {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
         end as gap_upper_95,
         tiers.measures_worse,
         tiers.measures_counted,
