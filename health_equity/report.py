@@ -541,9 +541,10 @@ def provenance_html(provenance: pd.DataFrame) -> tuple[str, str]:
     p = provenance[provenance.file_exists.fillna(False).astype(bool)]
     parts = []
     for source, g in p.groupby("source_name", sort=True):
-        origins = ", ".join(sorted(set(g.origin)))
-        vintages = "; ".join(sorted({f"{r.extract_name}: {r.vintage}" for r in g.itertuples()}))
-        parts.append(f"<li><b>{html.escape(source)}</b>: {html.escape(origins)}. {html.escape(vintages)}</li>")
+        described = []
+        for (origin, vintage), files in g.groupby(["origin", "vintage"], sort=True):
+            described.append(f"{', '.join(sorted(files.extract_name))}: {origin}, {vintage}")
+        parts.append(f"<li><b>{html.escape(source)}</b>: {html.escape('; '.join(described))}</li>")
     absent = provenance[~provenance.file_exists.fillna(False).astype(bool)]
     if len(absent):
         parts.append("<li>Not supplied (optional): " + html.escape(", ".join(sorted(absent.extract_name))) + "</li>")

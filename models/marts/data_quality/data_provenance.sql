@@ -50,7 +50,7 @@ final as (
                 then 'ACS 5-year estimates '
                 || (cast(regexp_extract(file_path, 'ACSDT5Y(\d{4})', 1) as integer) - 4)
                 || '-' || regexp_extract(file_path, 'ACSDT5Y(\d{4})', 1)
-            when file_exists then 'supplied file, modified ' || strftime(file_modified_at, '%Y-%m-%d')
+            when file_exists then 'file modified ' || strftime(file_modified_at, '%Y-%m-%d')
             else 'not supplied'
         end as vintage,
         count(distinct origin) filter (where file_exists) over (partition by source_name) > 1 as has_mixed_origins
