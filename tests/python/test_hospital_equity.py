@@ -190,3 +190,40 @@ def test_hospital_faults_are_quarantined_or_repaired(faulty_build):
     assert not (q.quarantine_reason == "unknown code: Measure ID").any()
     rec = faulty_build.df("select * from marts.data_quality_reconciliation")
     assert rec.is_reconciled.all()
+
+
+def test_coded_incomes_are_left_out_of_the_regression_unless_the_var_puts_them_back(clean_build):
+    from health_equity.hospital_regression import RegressionConfig
+
+    scores = clean_build.df("select * from marts.hospital_scores")
+    scores = scores[scores.score_name == "hgi_group_score"].copy()
+    # Mark ten scored hospitals with an income as Census-coded: they leave the default fit only.
+    pick = scores.dropna(subset=["risk_score", "median_household_income"]).index[:10]
+    scores.loc[pick, "is_income_coded"] = True
+    default = income_regression(scores)
+    back = income_regression(scores, RegressionConfig.from_mapping({"include_coded_incomes": "true"}))
+
+    def fit(frame):
+        return frame[(frame.model_name == "log_income") & (frame.term == "log_income")].iloc[0]
+
+    already = int(scores.dropna(subset=["risk_score", "median_household_income"]).is_income_coded.sum()) - 10
+    assert fit(back).n - fit(default).n == 10 + already
+    assert fit(default).coded_incomes_excluded == 10 + already and fit(back).coded_incomes_excluded == 0
+    assert bool(fit(back).includes_coded_incomes) and not bool(fit(default).includes_coded_incomes)
+
+
+def test_the_headline_score_is_a_var(clean_build, tmp_path):
+    db = tmp_path / "w.duckdb"
+    shutil.copy(clean_build.db, db)
+    r = dbt(
+        ["run", "--select", "int_hospitals_scores+"],
+        db,
+        tmp_path,
+        {"raw_dir": str(clean_build.raw_dir), "headline_score": "measure_score"},
+    )
+    assert r.returncode == 0, r.stdout[-3000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        he = con.sql("select clinical_risk_score, measure_score, headline_score_name from marts.hospital_equity").df()
+        tiers = con.sql("select score_name from marts.hospital_income_tiers where is_headline").df()
+    np.testing.assert_array_equal(he.clinical_risk_score.to_numpy(), he.measure_score.to_numpy())
+    assert set(he.headline_score_name) == {"measure_score"} and set(tiers.score_name) == {"measure_score"}
