@@ -28,26 +28,18 @@ by_group as (
         any_value(state_name) as state_name,
         any_value(census_region) as census_region,
         bool_or(is_territory) as is_territory,
-        coalesce(income_tier, 'Unmatched') as income_tier,
+        case
+            when grouping(coalesce(income_tier, 'Unmatched')) = 1 then 'All'
+            else coalesce(income_tier, 'Unmatched')
+        end as income_tier,
         count(*) as hospitals,
         count(risk_score) as scored_hospitals,
         avg(risk_score) as mean_risk
     from hospitals
-    group by score_name, state_code, coalesce(income_tier, 'Unmatched')
-    union all
-    select
-        score_name,
-        bool_or(is_headline) as is_headline,
-        state_code,
-        any_value(state_name) as state_name,
-        any_value(census_region) as census_region,
-        bool_or(is_territory) as is_territory,
-        'All' as income_tier,
-        count(*) as hospitals,
-        count(risk_score) as scored_hospitals,
-        avg(risk_score) as mean_risk
-    from hospitals
-    group by score_name, state_code
+    group by grouping sets (
+        (score_name, state_code, coalesce(income_tier, 'Unmatched')),
+        (score_name, state_code)
+    )
 ),
 
 limits as (
