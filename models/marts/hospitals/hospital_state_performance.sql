@@ -36,7 +36,7 @@ by_group as (
         count(risk_score) as scored_hospitals,
         avg(risk_score) as mean_risk
     from hospitals
-    group by grouping sets (
+    group by grouping sets (  -- noqa: PRS
         (score_name, state_code, coalesce(income_tier, 'Unmatched')),
         (score_name, state_code)
     )
