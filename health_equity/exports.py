@@ -17,8 +17,11 @@ import duckdb
 from health_equity._cli import add_db_argument, require_db
 
 SCHEMA = "marts"
-# Types Tableau Hyper rejects or pandas cannot carry exactly: exported as DOUBLE.
-WIDE_NUMERIC = ("DECIMAL", "HUGEINT", "UHUGEINT", "UBIGINT")
+# Types Tableau Hyper rejects or pandas cannot carry exactly. DuckDB's sum() of integers is a
+# 128-bit HUGEINT: counts are exported as BIGINT (so BI tools see whole numbers, not floats);
+# DECIMAL becomes DOUBLE.
+WIDE_INTEGER = ("HUGEINT", "UHUGEINT", "UBIGINT")
+WIDE_NUMERIC = ("DECIMAL",)
 
 
 def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -29,13 +32,15 @@ def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def export_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """select list casting wide numerics to DOUBLE (Hyper has no DECIMAL(38,x) or HUGEINT)."""
+    """select list casting 128-bit integers to BIGINT and DECIMAL to DOUBLE (Hyper has neither)."""
     cols = con.sql(
         "select column_name, data_type from information_schema.columns "
         f"where table_schema = '{SCHEMA}' and table_name = '{table}' order by ordinal_position"
     ).fetchall()
 
     def column(name: str, data_type: str) -> str:
+        if data_type.upper().startswith(WIDE_INTEGER):
+            return f'cast("{name}" as bigint) as "{name}"'
         if data_type.upper().startswith(WIDE_NUMERIC):
             return f'cast("{name}" as double) as "{name}"'
         if data_type.strip('"').upper() == "NULL":  # an all-NULL column with no type: text

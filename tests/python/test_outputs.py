@@ -73,6 +73,20 @@ def test_every_mart_is_exported_to_parquet_with_its_rows(clean_build, exported):
     with duckdb.connect() as con:
         types = con.sql(f"describe select * from '{exported}/asthma_inequalities.parquet'").df().column_type
     assert not types.str.contains("DECIMAL|HUGEINT").any()
+    # Counts stay whole numbers: every integer column of every mart is an integer in its file.
+    for m in marts:
+        with duckdb.connect() as con:
+            described = con.sql(f"describe select * from '{exported}/{m}.parquet'").fetchall()
+        exported_types = {r[0]: r[1] for r in described}
+        source_types = dict(
+            clean_build.query(
+                "select column_name, data_type from information_schema.columns "
+                f"where table_schema = 'marts' and table_name = '{m}'"
+            )
+        )
+        for col, t in source_types.items():
+            if t in ("BIGINT", "INTEGER", "HUGEINT", "SMALLINT"):
+                assert exported_types[col] in ("BIGINT", "INTEGER", "SMALLINT"), (m, col, t, exported_types[col])
 
 
 def test_the_hyper_file_reads_back_with_the_marts_row_counts(clean_build, exported):
