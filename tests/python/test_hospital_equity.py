@@ -227,3 +227,23 @@ def test_the_headline_score_is_a_var(clean_build, tmp_path):
         tiers = con.sql("select score_name from marts.hospital_income_tiers where is_headline").df()
     np.testing.assert_array_equal(he.clinical_risk_score.to_numpy(), he.measure_score.to_numpy())
     assert set(he.headline_score_name) == {"measure_score"} and set(tiers.score_name) == {"measure_score"}
+
+
+def test_the_python_regression_mart_has_the_types_a_contract_would_enforce(clean_build):
+    """dbt contracts do not apply to Python models: the types are checked here instead."""
+    types = dict(
+        clean_build.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'hospital_income_regression'"
+        )
+    )
+    expected = {
+        **dict.fromkeys(
+            ["score_name", "row_type", "model_name", "income_tier", "term", "covariance_type", "x_unit"], "VARCHAR"
+        ),
+        "no_estimate_reason": "VARCHAR",
+        **dict.fromkeys(["estimate", "std_error", "ci_lower", "ci_upper", "p_value", "r_squared"], "DOUBLE"),
+        **dict.fromkeys(["n", "coded_incomes_excluded"], "BIGINT"),
+        **dict.fromkeys(["is_headline", "includes_territories", "includes_coded_incomes"], "BOOLEAN"),
+    }
+    assert types == expected

@@ -93,8 +93,8 @@ per_hospital as (
         count(*) as groups_reported,
         count(*) filter (where is_group_counted) as groups_counted,
         coalesce(bool_or(is_group_counted and group_code in ('MORT', 'Safety')), false) as has_outcome_group,
-        sum(measures_in_group) filter (where is_group_counted) as measures_counted,
-        sum(measures_worse) filter (where is_group_counted) as measures_worse,
+        cast(sum(measures_in_group) filter (where is_group_counted) as bigint) as measures_counted,
+        cast(sum(measures_worse) filter (where is_group_counted) as bigint) as measures_worse,
         sum(star_rating_weight * group_z) filter (where is_group_counted)
         / sum(star_rating_weight) filter (where is_group_counted) as weighted_score,
         max(group_value) filter (where group_code = 'MORT') as mortality_group_value,

@@ -23,8 +23,8 @@ tiers as (
         avg(risk_score) as mean_risk,
         stddev_samp(risk_score) as sd_risk,
         stddev_samp(risk_score) / sqrt(count(risk_score)) as se_risk,
-        sum(measures_worse) filter (where is_scored) as measures_worse,
-        sum(measures_counted) filter (where is_scored) as measures_counted
+        cast(sum(measures_worse) filter (where is_scored) as bigint) as measures_worse,
+        cast(sum(measures_counted) filter (where is_scored) as bigint) as measures_counted
     from hospitals
     group by score_name, income_tier
 ),

@@ -23,6 +23,7 @@ national as (
 by_group as (
     select
         score_name,
+        any_value(score_label) as score_label,
         bool_or(is_headline) as is_headline,
         state_code,
         any_value(state_name) as state_name,
