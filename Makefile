@@ -33,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## create .venv from requirements.txt (once)
 
-# Test-only pins: the browser driver (uses the OS Chromium) and the optional Hyper writer.
+# Test-only pins: the browser driver (uses the OS Chromium).
 $(TEST_STAMP): $(STAMP) requirements-test.txt
 	@echo "==> adding test dependencies to $(VENV)"
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-test.txt
@@ -63,7 +63,7 @@ docs: venv ## dbt docs generate: target/index.html and one self-contained target
 	$(DBT) docs generate $(DBT_FLAGS) --static
 	$(BIN)/python -m health_equity.docs_site target/static_index.html target/index.html
 
-exports: venv ## every mart to exports/<mart>.parquet (and .hyper with the tableau extra)
+exports: venv ## every mart to exports/<mart>.parquet, exports/health_equity.hyper and a Tableau .tds per analysis
 	@echo "==> exports"
 	$(BIN)/python -m health_equity.exports --db health_equity.duckdb --out exports
 

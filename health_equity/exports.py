@@ -1,7 +1,9 @@
-"""Export every mart to Parquet (and, with the `tableau` extra, one Tableau Hyper file).
+"""Export every mart to Parquet, one Tableau Hyper file, and a Tableau data source per analysis.
 
 Each file is written to a temporary name in the same folder and renamed into place, so a reader
-never sees half a file. Usage: ``python -m health_equity.exports --db health_equity.duckdb --out exports``.
+never sees half a file. The .tds files (health_equity.tableau) carry the dbt docs' descriptions,
+field roles, formats and the relationships between marts. Usage:
+``python -m health_equity.exports --db health_equity.duckdb --out exports``.
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ def write_parquet(con: duckdb.DuckDBPyConnection, table: str, out: Path) -> Path
     return final
 
 
-def write_hyper(con: duckdb.DuckDBPyConnection, tables: list[str], out: Path) -> Path:
-    import pantab  # the optional `tableau` extra
+def write_hyper(con: duckdb.DuckDBPyConnection, tables: list[str], out: Path, manifest: Path | None = None) -> Path:
+    import pantab
+
+    from health_equity.tableau import write_datasources
 
     # Arrow keeps DuckDB's types, typed NULLs included (a pandas detour turns all-NULL columns
     # into a type Hyper rejects).
@@ -70,6 +74,7 @@ def write_hyper(con: duckdb.DuckDBPyConnection, tables: list[str], out: Path) ->
     tmp.unlink(missing_ok=True)
     pantab.frames_to_hyper(frames, tmp)
     os.replace(tmp, final)
+    write_datasources(frames, out, manifest)
     return final
 
 
@@ -89,12 +94,18 @@ def main(argv: list[str] | None = None) -> int:
         "--hyper",
         choices=["auto", "yes", "no"],
         default="auto",
-        help="write exports/health_equity.hyper: auto = when pantab is installed (default)",
+        help="write exports/health_equity.hyper and the .tds files: auto = when pantab is installed (default)",
+    )
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        default=Path("target/manifest.json"),
+        help="dbt manifest whose docs become the Tableau field descriptions (default target/manifest.json)",
     )
     args = p.parse_args(argv)
     require_db(p, args.db)
     if args.hyper == "yes" and not hyper_available():
-        p.exit(2, f"{p.prog}: error: --hyper yes needs the tableau extra: pip install '.[tableau]'\n")
+        p.exit(2, f"{p.prog}: error: --hyper yes needs pantab (in requirements.txt)\n")
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with duckdb.connect(str(args.db), read_only=True) as con:
@@ -105,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             write_parquet(con, t, args.out)
         hyper = None
         if args.hyper == "yes" or (args.hyper == "auto" and hyper_available()):
-            hyper = write_hyper(con, tables, args.out)
-    note = f" and {hyper.name}" if hyper else " (no Hyper file: pip install '.[tableau]' for one)"
+            hyper = write_hyper(con, tables, args.out, args.manifest)
+    note = f", {hyper.name} and the Tableau .tds files" if hyper else " (no Hyper file: pip install pantab)"
     print(
         f"exported {len(tables)} marts to {args.out}/ as Parquet{note} in {time.perf_counter() - started:.1f}s",
         file=sys.stderr,

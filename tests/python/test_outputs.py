@@ -56,7 +56,12 @@ def open_in_browser(url: str, shot: str, settle_ms: int = 1000):
 @pytest.fixture(scope="module")
 def exported(clean_build, tmp_path_factory):
     out = tmp_path_factory.mktemp("exports")
-    assert exports.main(["--db", str(clean_build.db), "--out", str(out), "--hyper", "yes"]) == 0
+    manifest = clean_build.db.parent / "target" / "manifest.json"
+    assert manifest.exists()
+    assert (
+        exports.main(["--db", str(clean_build.db), "--out", str(out), "--hyper", "yes", "--manifest", str(manifest)])
+        == 0
+    )
     return out
 
 
@@ -96,6 +101,66 @@ def test_the_hyper_file_reads_back_with_the_marts_row_counts(clean_build, export
     counts = {k[-1] if isinstance(k, tuple) else str(k): len(v) for k, v in frames.items()}
     for (m,) in clean_build.query("select table_name from information_schema.tables where table_schema = 'marts'"):
         assert counts[m] == clean_build.query(f"select count(*) from marts.{m}")[0][0], m
+
+
+def test_each_tableau_data_source_matches_the_hyper_file_it_points_at(clean_build, exported):
+    """Every field of every .tds exists in the Hyper table it names, with a matching type; roles,
+    aggregations and descriptions come through; relationships join fields that exist."""
+    import xml.etree.ElementTree as ET
+
+    import pantab
+
+    hyper = {
+        k[-1]: v.schema
+        for k, v in pantab.frames_from_hyper(exported / "health_equity.hyper", return_type="pyarrow").items()
+    }
+    tds = sorted(exported.glob("*.tds"))
+    assert {p.name for p in tds} == {
+        "health_equity_asthma.tds",
+        "health_equity_hospitals.tds",
+        "health_equity_data_quality.tds",
+    }
+    expected_type = {
+        "string": "string",
+        "large_string": "string",
+        "int64": "integer",
+        "int32": "integer",
+        "int16": "integer",
+        "double": "real",
+        "bool": "boolean",
+        "date32[day]": "date",
+    }
+    tables_seen = set()
+    for path in tds:
+        root = ET.parse(path).getroot()
+        conn = root.find("connection/named-connections/named-connection/connection")
+        assert conn.get("class") == "hyper" and conn.get("dbname") == "health_equity.hyper"
+        records = {r.findtext("local-name"): r for r in root.iter("metadata-record")}
+        columns = {c.get("name"): c for c in root.findall("column")}
+        assert set(records) == set(columns) and records
+        for local, rec in records.items():
+            table = rec.findtext("parent-name").strip("[]")
+            tables_seen.add(table)
+            field = hyper[table].field(rec.findtext("remote-name"))
+            t = str(field.type).split("[")[0] if "timestamp" in str(field.type) else str(field.type)
+            assert expected_type.get(t, "datetime") == rec.findtext("local-type") == columns[local].get("datatype"), (
+                local
+            )
+            col = columns[local]
+            if col.get("datatype") in ("integer", "real") and col.get("role") == "measure":
+                assert col.get("aggregation") == ("Sum" if col.get("datatype") == "integer" else "Avg")
+        for rel in root.iter("relationship"):
+            ends = [e.get("op") for e in rel.iter("expression") if e.get("op") not in ("=", "AND")]
+            assert ends and all(e in records for e in ends), ends
+    assert tables_seen == set(hyper)
+    hospitals = ET.parse(exported / "health_equity_hospitals.tds").getroot()
+    facility = hospitals.find("column[@name='[facility_id]']")
+    assert facility.get("role") == "dimension" and "CMS Certification Number" in facility.findtext(
+        "desc/formatted-text/run"
+    )
+    assert len(list(hospitals.iter("relationship"))) >= 3
+    asthma = ET.parse(exported / "health_equity_asthma.tds").getroot()
+    assert any("patient_key" in (e.get("op") or "") for e in asthma.iter("expression"))
 
 
 def test_a_failed_export_leaves_the_previous_file_whole(clean_build, tmp_path, monkeypatch):
