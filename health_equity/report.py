@@ -301,7 +301,11 @@ def forest_plot(rr: pd.DataFrame) -> Chart:
             )
         )
     fig.add_vline(x=1, line_dash="dot", line_color="#555")
-    fig.update_xaxes(type="log")
+    fig.update_xaxes(
+        type="log",
+        tickvals=[0.125, 0.25, 0.5, 1, 2, 4, 8, 16],
+        ticktext=["0.125", "0.25", "0.5", "1", "2", "4", "8", "16"],
+    )
     fig.update_yaxes(tickvals=list(position.values()), ticktext=list(position), range=[0.4, len(order) + 0.6])
     buttons = [
         {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from health_equity import clusters as C
 from health_equity import rates as R
+from health_equity import report
 
 DEMO_SALT = "health-equity-demo-salt"
 
@@ -238,3 +241,42 @@ def test_lr_test_picks_the_negative_binomial_and_alpha_matches_the_planted_dispe
     ref["cluster"] = "controlled"
     fit = R.fit_model(sim, "cluster_adjusted", ["cluster", *R.DEMOGRAPHIC], levels, ref, cfg)
     assert fit.alpha_ci_lower.iloc[0] <= truth["frailty_alpha"] <= fit.alpha_ci_upper.iloc[0]
+
+
+def test_a_model_without_enough_patients_says_why_and_the_build_goes_on(clean_build, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(clean_build.db, db)
+    r = dbt(
+        ["build", "--select", "asthma_admission_rate_ratios+", "--exclude", "resource_type:unit_test"],
+        db,
+        tmp_path,
+        {"raw_dir": str(clean_build.raw_dir), "rate_model_min_patients": 10**9},
+    )
+    assert r.returncode == 0, r.stdout[-3000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        rr = con.sql("select * from marts.asthma_admission_rate_ratios").df()
+        diag = con.sql("select * from marts.asthma_model_diagnostics where model_type = 'rate ratio'").df()
+    assert len(rr) == 6 and (rr.term == "no estimate").all() and rr.irr.isna().all()
+    assert rr.estimate_status.str.fullmatch(
+        r"not estimated: \d+ patients in the model, fewer than min_patients \(1000000000\)"
+    ).all()
+    assert len(diag) == 6 and not diag.is_primary.any()
+
+
+def test_forest_plot_leads_with_the_total_model_and_offers_the_others(clean_build):
+    rr = clean_build.df("select * from marts.asthma_admission_rate_ratios")
+    chart = report.forest_plot(rr)
+    traces = chart.figure.data
+    assert [t.name.rsplit(", ", 1)[0] for t in traces] == list(report.FOREST_MODELS.values())
+    assert traces[0].visible is True and all(t.visible == "legendonly" for t in traces[1:])
+    total = rr[(rr.model_name == "total") & rr.is_primary & (rr.term != "intercept")]
+    np.testing.assert_allclose(sorted(traces[0].x), sorted(total.irr))
+    assert traces[0].name.endswith(total.model_family.iloc[0].replace("_", " "))
+    buttons = chart.figure.layout.updatemenus[0].buttons
+    assert [b.args[0]["visible"] for b in buttons] == [
+        [True, False, False],
+        [False, True, False],
+        [False, False, True],
+        [True, True, True],
+    ]
+    assert "total-effect" in chart.caption
