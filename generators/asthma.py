@@ -89,6 +89,12 @@ ETHNIC_CATEGORY_SHARE = {
     "R": 0.008, "S": 0.016, "Z": 0.015, "99": 0.006,
 }  # fmt: skip
 N_LSOA = 32_844  # IoD2019, 2011 LSOAs
+# Asthma registers skew deprived (decile 1 = most deprived); a share of patients in minority
+# ethnic groups (not White, not "Not stated or unknown") live MINORITY_DECILE_SHIFT deciles
+# more deprived.
+DECILE_P = np.linspace(1.3, 0.7, 10) / np.linspace(1.3, 0.7, 10).sum()
+P_MINORITY_DECILE_SHIFT = 0.3
+MINORITY_DECILE_SHIFT = 3
 
 SCHEMAS = {
     "patients": pa.schema(
@@ -186,6 +192,90 @@ OTHER_EMERGENCY_ICD = ["J189", "I219", "J440", "R074", "N390"]
 ELECTIVE_ICD = ["K802", "M170", "H251", "N390", "K409"]
 
 
+def _ethnicity_group_share() -> dict[str, float]:
+    """Share of patients in each ethnicity group (ETHNIC_CATEGORY_SHARE through the reference seed)."""
+    rows = reference.load("ref_ethnicity_groups")
+    total = sum(ETHNIC_CATEGORY_SHARE[r["ethnic_category_code"]] for r in rows)
+    out: dict[str, float] = {}
+    for r in rows:
+        g = r["ethnicity_group"]
+        out[g] = out.get(g, 0.0) + ETHNIC_CATEGORY_SHARE[r["ethnic_category_code"]] / total
+    return out
+
+
+def _imd_quintile_share(minority: bool) -> np.ndarray:
+    """P(IMD quintile 1..5) for a patient of a minority group or not, as generate_chunk draws it."""
+    p = DECILE_P.copy()
+    if minority:
+        shifted = np.zeros(10)
+        for d in range(10):
+            shifted[max(0, d - MINORITY_DECILE_SHIFT)] += p[d]
+        p = (1 - P_MINORITY_DECILE_SHIFT) * p + P_MINORITY_DECILE_SHIFT * shifted
+    return p.reshape(5, 2).sum(axis=1)  # quintile = (decile + 1) // 2
+
+
+def _phenotype_probability(imd_quintile: int, group: str) -> np.ndarray:
+    logit = PHENOTYPE_INTERCEPT + PHENOTYPE_PER_IMD_STEP * (5 - imd_quintile)
+    logit = logit + np.array([0.0, 1.0, 1.0]) * PHENOTYPE_ETHNICITY_SHIFT[group]
+    prob = np.exp(logit)
+    return prob / prob.sum()
+
+
+def total_effect_irr() -> dict:
+    """Total (marginal over phenotype and frailty) rate ratios of IMD quintile, ethnicity, age and sex.
+
+    Analytic. Given (IMD quintile q, ethnicity group e, age band a, sex s) the expected admission
+    rate is base * IRR_IMD[q] * IRR_eth[e] * IRR_age[a] * IRR_sex[s] * M(q, e), where
+    M(q, e) = sum over phenotypes of P(phenotype | q, e) * IRR_phenotype (the gamma frailty has
+    mean 1 and the admission and readmission probabilities are constant, so they cancel from every
+    ratio). M depends on q and e jointly, so no single log-linear model holds exactly; the value
+    recorded is what a Poisson regression on IMD, ethnicity, age and sex converges to at this
+    population (its pseudo-true parameter): the root of the expected score equations. Age band
+    and sex are drawn independently of (q, e) and person-time does not depend on (q, e), so those
+    equations separate: age and sex keep their planted IRRs, and the IMD and ethnicity IRRs solve
+    a Poisson fit of M-weighted rates on the 5 x 6 (q, e) cells weighted by P(q, e), by Newton's
+    method to 1e-12.
+    """
+    groups = list(IRR_ETHNICITY)
+    share = _ethnicity_group_share()
+    minority = {g: g not in ("White", "Not stated or unknown") for g in groups}
+    cells = [(q, g) for q in range(1, 6) for g in groups]
+    weight = np.array([share[g] * _imd_quintile_share(minority[g])[q - 1] for q, g in cells])
+    phen_irr = np.array([IRR_PHENOTYPE[p] for p in PHENOTYPES])
+    mixing = np.array([_phenotype_probability(q, g) @ phen_irr for q, g in cells])
+    rate = np.array([IRR_IMD[q] * IRR_ETHNICITY[g] for q, g in cells]) * mixing
+    # Design: intercept, IMD 1-4 against 5, ethnicity against White.
+    cols = [np.ones(len(cells))]
+    cols += [np.array([q == k for q, _ in cells], dtype=float) for k in range(1, 5)]
+    cols += [np.array([g == h for _, g in cells], dtype=float) for h in groups[1:]]
+    x = np.column_stack(cols)
+    beta = np.zeros(x.shape[1])
+    beta[0] = np.log(np.sum(weight * rate) / np.sum(weight))
+    for _ in range(100):
+        mu = np.exp(x @ beta)
+        step = np.linalg.solve(x.T @ (x * (weight * mu)[:, None]), x.T @ (weight * (rate - mu)))
+        beta += step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    irr = np.exp(beta)
+    return {
+        "description": (
+            "Total (marginal) rate ratios of emergency asthma admissions by IMD quintile, "
+            "ethnicity group, age band and sex, not conditioning on phenotype: what a follow-up "
+            "window regression on these four covariates alone (the 'total' model) should "
+            "recover. Derived analytically; see generators.asthma.total_effect_irr."
+        ),
+        "reference": {"imd_quintile": 5, "ethnicity_group": "White", "age_band": "18-54", "sex": "M"},
+        "imd_quintile": {str(q): float(irr[q]) for q in range(1, 5)} | {"5": 1.0},
+        "ethnicity_group": {"White": 1.0} | {g: float(irr[4 + i]) for i, g in enumerate(groups[1:], start=1)},
+        "age_band": IRR_AGE,
+        "sex": IRR_SEX,
+        "phenotype_mixing_by_imd_quintile_white": {
+            str(q): float(_phenotype_probability(q, "White") @ phen_irr) for q in range(1, 6)
+        },
+    }
+
+
 def truth() -> dict:
     """The planted parameters, as written to truth.json."""
     return {
@@ -220,7 +310,14 @@ def truth() -> dict:
             "sex": IRR_SEX,
         },
         "base_exacerbation_rate_per_person_year": BASE_EXACERBATION_RATE,
+        "total_effect_irr": total_effect_irr(),
         "frailty_alpha": FRAILTY_ALPHA,
+        "frailty_alpha_description": (
+            "Variance of the gamma frailty (mean 1) that multiplies each patient's exacerbation "
+            "rate, drawn afresh per window: the NB2 alpha of exacerbation counts given phenotype "
+            "and covariates. Admission counts given the covariates are more dispersed than this: "
+            "they also mix over phenotype and add planted 30-day readmissions (a compound count)."
+        ),
         "p_admit_per_exacerbation": P_ADMIT_PER_EXACERBATION,
         "p_ocs_per_exacerbation": P_OCS_PER_EXACERBATION,
         "p_readmit_30d": P_READMIT_30D,
@@ -398,11 +495,9 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     eth_group = pools.eth_group[eth_idx]
     # Asthma registers skew deprived; minority groups a little more so.
     minority = ~np.isin(eth_group, ["White", "Not stated or unknown"])
-    dec_p = np.linspace(1.3, 0.7, 10)
-    dec_p /= dec_p.sum()
-    decile = rng.choice(10, size=n, p=dec_p) + 1
-    shift = minority & (rng.random(n) < 0.3)
-    decile[shift] = np.maximum(1, decile[shift] - 3)
+    decile = rng.choice(10, size=n, p=DECILE_P) + 1
+    shift = minority & (rng.random(n) < P_MINORITY_DECILE_SHIFT)
+    decile[shift] = np.maximum(1, decile[shift] - MINORITY_DECILE_SHIFT)
     lsoa_by_decile = [np.flatnonzero(pools.lsoa_decile == d) for d in range(1, 11)]
     lsoa_idx = np.empty(n, dtype=np.int64)
     for d in range(1, 11):

@@ -1,15 +1,42 @@
-"""Emergency-admission rate ratios: Poisson GLM with a person-time offset, negative binomial
-when overdispersed (DOMAIN.md section 5).
+"""Emergency-admission rate ratios: three models, each named by the question it answers, each
+fitted as Poisson and as negative binomial (NB2), the family chosen by a likelihood-ratio test.
 
-* The Poisson GLM is fitted on collapsed covariate cells (summed events and person-time per
-  combination of covariate values). With categorical covariates (and a count covariate taking a
-  few values) the cells are sufficient statistics: the estimates and standard errors equal the
-  patient-level fit. Goodness of fit (Pearson chi2/df, log-likelihood, AIC) is computed at
-  patient level from the fitted rates, since it does not collapse.
-* Dispersion = Pearson chi2 / residual df. Above ``dispersion_threshold`` a negative binomial
-  (NB2) is fitted at patient level: alpha is estimated by the discrete NB model, then passed to
-  the GLM family (``sm.families.NegativeBinomial()`` alone fixes alpha = 1 and only warns).
+Models (outcome: follow-up emergency asthma admissions; offset: log follow-up person-years):
+
+* ``total`` = IMD quintile + ethnicity group + age band + sex. The inequality estimate: how much
+  higher is the admission rate of one group than of the reference group of the same other
+  demographics, whatever the route (more deprived people more often have poorly controlled,
+  high-utilisation asthma; that route is part of the inequality).
+* ``cluster_adjusted`` = the same + utilisation cluster + baseline emergency admissions. Within a
+  utilisation cluster and at equal baseline admissions, how much higher is the rate? The clusters
+  are built from baseline utilisation that lies on the path from deprivation, age and ethnicity
+  to admission, so this is a within-cluster (direct) effect, smaller than the total one.
+* ``original_notebook`` = utilisation cluster + baseline emergency admissions, as the source
+  analysis (MinMax k-means, then a Poisson regression of follow-up emergency admissions on
+  cluster and prior admissions). How much does the rate differ between utilisation clusters?
+
+Fits:
+
+* Poisson: GLM on collapsed covariate cells (summed events and person-time per combination of
+  covariate values). The cells are sufficient statistics for the Poisson likelihood: estimates
+  and standard errors equal the patient-level fit.
+* Negative binomial (NB2, Var = mu + alpha mu^2): the NB likelihood does not collapse over
+  patients with different counts or person-time, but it does collapse over patients with the
+  same covariates, the same count and the same person-time. It is fitted by exact maximum
+  likelihood on those unique rows with frequency weights (at 1M patients about a tenth as many
+  rows). alpha maximises the profile log-likelihood (for each alpha the GLM with that alpha is
+  fitted by IRLS); its 95% CI is the profile-likelihood interval (twice the drop in
+  log-likelihood below the 0.95 quantile of chi2(1); the lower limit is 0 when alpha -> 0 stays
+  inside). Coefficient SEs are from the expected information of the GLM at the estimated alpha
+  (beta and alpha are orthogonal in NB2, so this equals the joint-information SE
+  asymptotically), as statsmodels' GLM with a fixed-alpha NegativeBinomial family reports.
+* Family test: LR = 2 (logL_NB - logL_Poisson), both at patient level. alpha = 0 is on the
+  boundary of the parameter space, so under H0 (Poisson) LR follows a 50:50 mixture of chi2(0)
+  and chi2(1): p = 0.5 P(chi2(1) > LR) (Self & Liang 1987). The negative binomial is primary when
+  p < ``lr_test_level``; otherwise the Poisson is.
 * IRR = exp(beta); 95% CI = exp(beta +/- 1.96 SE); Wald p-values.
+* A model with too few patients or no events (or whose fit fails) writes one row per family
+  saying why there is no estimate, and the others go on.
 """
 
 from __future__ import annotations
@@ -19,23 +46,46 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 OUTCOME = "followup_emergency_admissions"
 EXPOSURE = "followup_person_years"
 BASELINE = "baseline_emergency_admissions"
 CATEGORICAL = ["cluster", "imd_quintile", "ethnicity_group", "age_band", "sex"]
+DEMOGRAPHIC = ["imd_quintile", "ethnicity_group", "age_band", "sex"]
 MODELS = {
-    "adjusted": ["cluster", "imd_quintile", "ethnicity_group", "age_band", "sex", BASELINE],
-    # The original notebook's model: cluster and prior admissions only.
-    "original": ["cluster", BASELINE],
+    "total": DEMOGRAPHIC,
+    "cluster_adjusted": ["cluster", *DEMOGRAPHIC, BASELINE],
+    "original_notebook": ["cluster", BASELINE],
 }
+MODEL_QUESTIONS = {
+    "total": (
+        "Total effect (the inequality estimate): how many times the reference group's admission "
+        "rate does each deprivation, ethnicity, age and sex group have, each adjusted for the "
+        "other three demographics only, whatever the route (including more poorly controlled, "
+        "high-utilisation asthma)."
+    ),
+    "cluster_adjusted": (
+        "Within-cluster effect: the same rate ratios among patients in the same utilisation "
+        "cluster with the same baseline emergency admissions. Clusters and baseline admissions "
+        "lie on the path from deprivation, ethnicity and age to admission, so these ratios leave "
+        "out the part of the inequality that runs through them."
+    ),
+    "original_notebook": (
+        "As the source analysis: how the admission rate differs between utilisation clusters "
+        "(MinMax-scaled k-means on baseline utilisation) at equal baseline emergency admissions; "
+        "no demographic terms."
+    ),
+}
+FAMILIES = ["poisson", "negative_binomial"]
 DEFAULT_REFERENCE = {"imd_quintile": "5", "ethnicity_group": "White", "age_band": "18-54", "sex": "M"}
+ALPHA_BOUNDS = (1e-8, 100.0)  # search range of the NB2 alpha
 
 
 @dataclass(frozen=True)
 class RateModelConfig:
-    dispersion_threshold: float = 1.5
+    lr_test_level: float = 0.05
+    min_patients: int = 100
     reference: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REFERENCE))
     confidence: float = 0.95
 
@@ -50,7 +100,8 @@ class RateModelConfig:
             {k.removeprefix("reference_"): str(v) for k, v in values.items() if k.startswith("reference_")}
         )
         return cls(
-            dispersion_threshold=float(values.get("dispersion_threshold", cfg.dispersion_threshold)),
+            lr_test_level=float(values.get("lr_test_level", cfg.lr_test_level)),
+            min_patients=int(values.get("min_patients", cfg.min_patients)),
             reference=reference,
             confidence=float(values.get("confidence", cfg.confidence)),
         )
@@ -85,7 +136,7 @@ def reference_levels(df: pd.DataFrame, cfg: RateModelConfig) -> dict[str, str]:
     return ref
 
 
-def design(df: pd.DataFrame, covariates: list[str], levels: dict[str, list[str]], ref: dict[str, str]) -> pd.DataFrame:
+def design(df: pd.DataFrame, covariates: list[str], levels, ref: dict[str, str]) -> pd.DataFrame:
     """Intercept + treatment dummies (reference dropped) + numeric covariates, named term=level."""
     cols = {"intercept": np.ones(len(df))}
     for c in covariates:
@@ -108,6 +159,11 @@ def collapse(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
     )
 
 
+def unique_rows(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+    """Patients with identical covariates, count and person-time as one row with a weight."""
+    return df.groupby([*covariates, OUTCOME, EXPOSURE], observed=True, sort=True).size().rename("weight").reset_index()
+
+
 def fit_poisson_cells(df: pd.DataFrame, covariates: list[str], levels, ref):
     cells = collapse(df, covariates)
     x = design(cells, covariates, levels, ref)
@@ -115,26 +171,50 @@ def fit_poisson_cells(df: pd.DataFrame, covariates: list[str], levels, ref):
     return sm.GLM(cells["events"], x, family=sm.families.Poisson(), offset=np.log(cells["person_years"])).fit(tol=1e-12)
 
 
-def patient_fit_stats(df: pd.DataFrame, x: pd.DataFrame, params: pd.Series, family: str, alpha: float | None):
-    """Pearson chi2 / df, log-likelihood and AIC at patient level for fitted coefficients."""
-    y = df[OUTCOME].to_numpy()
-    mu = np.exp(x.to_numpy() @ params.to_numpy() + np.log(df[EXPOSURE].to_numpy()))
+def poisson_loglik(y, mu, w) -> float:
+    return float(np.sum(w * (y * np.log(mu) - mu - special.gammaln(y + 1))))
+
+
+def _log_rising_factorial(r: float, y: np.ndarray) -> np.ndarray:
+    """log Gamma(y + r) - log Gamma(r) = sum_{j < y} log(r + j) for integer counts y; exact where
+    the difference of two gammaln values loses precision (large r, alpha near 0)."""
+    out = np.zeros(len(y))
+    for j in range(int(y.max()) if len(y) else 0):
+        out += np.where(y > j, np.log(r + j), 0.0)
+    return out
+
+
+def nb2_loglik(y, mu, alpha: float, w) -> float:
+    """NB2 log-likelihood, Var = mu + alpha mu^2 (r = 1/alpha), summed with frequency weights."""
+    r = 1.0 / alpha
+    return float(
+        np.sum(
+            w
+            * (
+                _log_rising_factorial(r, y)
+                - special.gammaln(y + 1)
+                - r * np.log1p(mu / r)
+                + y * (np.log(mu) - np.log(r + mu))
+            )
+        )
+    )
+
+
+def patient_fit_stats(rows: pd.DataFrame, x: pd.DataFrame, params: pd.Series, family: str, alpha: float | None):
+    """Pearson chi2 / df, log-likelihood and AIC at patient level (``rows`` carry a ``weight``:
+    identical patients once, weighted; a patient-level frame without it counts each row once)."""
+    y = rows[OUTCOME].to_numpy()
+    w = rows["weight"].to_numpy() if "weight" in rows else np.ones(len(rows))
+    mu = np.exp(x.to_numpy() @ params.to_numpy() + np.log(rows[EXPOSURE].to_numpy()))
     k = len(params)
     if family == "poisson":
-        pearson = np.sum((y - mu) ** 2 / mu)
-        ll = np.sum(y * np.log(mu) - mu - special.gammaln(y + 1))
+        pearson = np.sum(w * (y - mu) ** 2 / mu)
+        ll = poisson_loglik(y, mu, w)
     else:
-        pearson = np.sum((y - mu) ** 2 / (mu + alpha * mu**2))
-        r = 1 / alpha
-        ll = np.sum(
-            special.gammaln(y + r)
-            - special.gammaln(r)
-            - special.gammaln(y + 1)
-            + r * np.log(r / (r + mu))
-            + y * np.log(mu / (r + mu))
-        )
+        pearson = np.sum(w * (y - mu) ** 2 / (mu + alpha * mu**2))
+        ll = nb2_loglik(y, mu, alpha, w)
         k += 1  # alpha is estimated
-    df_resid = len(y) - len(params)
+    df_resid = int(w.sum()) - len(params)
     return {
         "pearson_chi2": float(pearson),
         "dispersion": float(pearson / df_resid),
@@ -144,16 +224,87 @@ def patient_fit_stats(df: pd.DataFrame, x: pd.DataFrame, params: pd.Series, fami
     }
 
 
-def fit_negative_binomial(df: pd.DataFrame, x: pd.DataFrame):
-    """NB2: alpha from the discrete model, then the GLM with that alpha (DOMAIN.md section 5)."""
-    offset = np.log(df[EXPOSURE].to_numpy())
-    start = sm.GLM(df[OUTCOME], x, family=sm.families.Poisson(), offset=offset).fit().params
-    discrete = sm.NegativeBinomial(df[OUTCOME], x, offset=offset, loglike_method="nb2").fit(
-        start_params=np.append(start.to_numpy(), 0.5), disp=0, maxiter=200, method="bfgs"
+@dataclass
+class GlmResult:
+    """Coefficients, standard errors and Wald p-values of a fit (named like the design columns)."""
+
+    params: pd.Series
+    bse: pd.Series
+    pvalues: pd.Series
+
+
+@dataclass
+class NegativeBinomialFit:
+    result: GlmResult  # coefficients at the estimated alpha
+    alpha: float
+    alpha_ci: tuple[float, float]
+    log_likelihood: float
+
+
+def nb2_irls(y, x: np.ndarray, offset, w, alpha: float, start, tol: float = 1e-10, maxiter: int = 100):
+    """Coefficients of the NB2 GLM (log link) at fixed alpha by iteratively reweighted least squares,
+    and the expected information X'WX (W = w mu / (1 + alpha mu)) at the solution."""
+    beta = np.asarray(start, dtype=float).copy()
+    for _ in range(maxiter):
+        eta = x @ beta + offset
+        mu = np.exp(eta)
+        wt = w * mu / (1 + alpha * mu)
+        info = x.T @ (x * wt[:, None])
+        step = np.linalg.solve(info, x.T @ (w * (y - mu) / (1 + alpha * mu)))
+        beta = beta + step
+        if np.max(np.abs(step)) < tol:
+            break
+    mu = np.exp(x @ beta + offset)
+    info = x.T @ (x * (w * mu / (1 + alpha * mu))[:, None])
+    return beta, info
+
+
+def fit_negative_binomial(rows: pd.DataFrame, x: pd.DataFrame, start, confidence: float = 0.95):
+    """NB2 by exact maximum likelihood on weighted unique rows: profile over alpha (module doc)."""
+    y = rows[OUTCOME].to_numpy(dtype=float)
+    w = rows["weight"].to_numpy(dtype=float) if "weight" in rows else np.ones(len(rows))
+    offset = np.log(rows[EXPOSURE].to_numpy(dtype=float))
+    xm = x.to_numpy(dtype=float)
+    state = {"start": np.asarray(start, dtype=float)}
+    cache: dict[float, tuple[float, np.ndarray, np.ndarray]] = {}
+
+    def fit_at(alpha: float):
+        if alpha not in cache:
+            beta, info = nb2_irls(y, xm, offset, w, alpha, state["start"])
+            state["start"] = beta
+            cache[alpha] = (nb2_loglik(y, np.exp(xm @ beta + offset), alpha, w), beta, info)
+        return cache[alpha]
+
+    lo, hi = np.log(ALPHA_BOUNDS[0]), np.log(ALPHA_BOUNDS[1])
+    opt = optimize.minimize_scalar(
+        lambda t: -fit_at(float(np.exp(t)))[0], bounds=(lo, hi), method="bounded", options={"xatol": 1e-7}
     )
-    alpha = float(discrete.params["alpha"])
-    glm = sm.GLM(df[OUTCOME], x, family=sm.families.NegativeBinomial(alpha=alpha), offset=offset).fit()
-    return glm, alpha
+    alpha = float(np.exp(opt.x))
+    ll_max = fit_at(alpha)[0]
+    # Profile-likelihood interval: logL(alpha) = logL_max - chi2_1(conf) / 2.
+    drop = stats.chi2.ppf(confidence, 1) / 2
+
+    def gap(t: float) -> float:
+        return fit_at(float(np.exp(t)))[0] - (ll_max - drop)
+
+    lower = 0.0 if gap(lo) > 0 else float(np.exp(optimize.brentq(gap, lo, opt.x, xtol=1e-9)))
+    upper = np.inf if gap(hi) > 0 else float(np.exp(optimize.brentq(gap, opt.x, hi, xtol=1e-9)))
+    ll_max, beta, info = fit_at(alpha)
+    se = np.sqrt(np.diag(np.linalg.inv(info)))
+    names = list(x.columns)
+    result = GlmResult(
+        params=pd.Series(beta, index=names),
+        bse=pd.Series(se, index=names),
+        pvalues=pd.Series(2 * stats.norm.sf(np.abs(beta / se)), index=names),
+    )
+    return NegativeBinomialFit(result, alpha, (lower, float(upper)), ll_max)
+
+
+def lr_test(ll_nb: float, ll_poisson: float) -> tuple[float, float]:
+    """Boundary-corrected LR test of NB2 against Poisson: (statistic, p)."""
+    lr = max(0.0, 2.0 * (ll_nb - ll_poisson))
+    p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
+    return lr, p
 
 
 def _term_rows(res, ref: dict[str, str], confidence: float) -> pd.DataFrame:
@@ -184,37 +335,129 @@ def _term_rows(res, ref: dict[str, str], confidence: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+COLUMNS = [
+    "model_name",
+    "model_family",
+    "term",
+    "level",
+    "reference_level",
+    "estimate",
+    "std_error",
+    "irr",
+    "ci_lower",
+    "ci_upper",
+    "p_value",
+    "is_primary",
+    "estimate_status",
+    "model_question",
+    "covariates",
+    "n",
+    "events",
+    "person_years",
+    "poisson_dispersion",
+    "dispersion",
+    "log_likelihood",
+    "aic",
+    "poisson_aic",
+    "negative_binomial_aic",
+    "alpha",
+    "alpha_ci_lower",
+    "alpha_ci_upper",
+    "lr_statistic",
+    "lr_p_value",
+    "lr_test_level",
+    "chosen_family",
+]
+
+
+def _no_estimate(model_name: str, covariates: list[str], df: pd.DataFrame, reason: str, cfg) -> pd.DataFrame:
+    """One row per family saying why the model has no estimate."""
+    rows = pd.DataFrame({"model_family": FAMILIES})
+    rows["model_name"] = model_name
+    rows["term"] = "no estimate"
+    rows["level"] = "no estimate"
+    rows["is_primary"] = False
+    rows["estimate_status"] = f"not estimated: {reason}"
+    rows["model_question"] = MODEL_QUESTIONS[model_name]
+    rows["covariates"] = " + ".join(covariates)
+    rows["n"] = len(df)
+    rows["events"] = float(df[OUTCOME].sum()) if len(df) else 0.0
+    rows["person_years"] = float(df[EXPOSURE].sum()) if len(df) else 0.0
+    rows["lr_test_level"] = cfg.lr_test_level
+    return rows.reindex(columns=COLUMNS)
+
+
+def fit_model(df: pd.DataFrame, model_name: str, covariates: list[str], levels, ref, cfg: RateModelConfig):
+    """Both families of one model, with the LR test; rows of the mart."""
+    cell_x = design(collapse(df, covariates), covariates, levels, ref)
+    rank = np.linalg.matrix_rank(cell_x.to_numpy())
+    if rank < cell_x.shape[1]:
+        raise np.linalg.LinAlgError(
+            f"the design has {cell_x.shape[1]} parameters but rank {rank} (a covariate does not vary)"
+        )
+    cells = fit_poisson_cells(df, covariates, levels, ref)
+    rows = unique_rows(df, covariates)
+    x = design(rows, covariates, levels, ref)
+    pstats = patient_fit_stats(rows, x, cells.params, "poisson", None)
+    nb = fit_negative_binomial(rows, x, start=cells.params.to_numpy(), confidence=cfg.confidence)
+    nstats = patient_fit_stats(rows, x, nb.result.params, "nb", nb.alpha)
+    lr, p = lr_test(nstats["log_likelihood"], pstats["log_likelihood"])
+    chosen = "negative_binomial" if p < cfg.lr_test_level else "poisson"
+    out = []
+    for family, res, st in (("poisson", cells, pstats), ("negative_binomial", nb.result, nstats)):
+        if not np.all(np.isfinite(res.bse)):
+            raise np.linalg.LinAlgError(f"{family} fit has undefined standard errors")
+        t = _term_rows(res, ref, cfg.confidence)
+        t["model_name"] = model_name
+        t["model_family"] = family
+        t["is_primary"] = family == chosen
+        t["estimate_status"] = "estimated"
+        t["model_question"] = MODEL_QUESTIONS[model_name]
+        t["covariates"] = " + ".join(covariates)
+        t["n"] = len(df)
+        t["events"] = float(df[OUTCOME].sum())
+        t["person_years"] = float(df[EXPOSURE].sum())
+        t["poisson_dispersion"] = pstats["dispersion"]
+        t["dispersion"] = st["dispersion"]
+        t["log_likelihood"] = st["log_likelihood"]
+        t["aic"] = st["aic"]
+        t["poisson_aic"] = pstats["aic"]
+        t["negative_binomial_aic"] = nstats["aic"]
+        t["alpha"] = nb.alpha
+        t["alpha_ci_lower"] = nb.alpha_ci[0]
+        t["alpha_ci_upper"] = nb.alpha_ci[1]
+        t["lr_statistic"] = lr
+        t["lr_p_value"] = p
+        t["lr_test_level"] = cfg.lr_test_level
+        t["chosen_family"] = chosen
+        out.append(t.reindex(columns=COLUMNS))
+    return pd.concat(out, ignore_index=True)
+
+
 def rate_ratios(
     patients: pd.DataFrame, clusters: pd.DataFrame, cfg: RateModelConfig = RateModelConfig()
 ) -> pd.DataFrame:
     """One row per model x family x term level, with model-level fit statistics repeated."""
     df = model_frame(patients, clusters)
-    ref = reference_levels(df, cfg)
-    levels = {c: sorted(df[c].unique()) for c in CATEGORICAL}
     out = []
+    ref = levels = None
+    if len(df) >= cfg.min_patients and df[OUTCOME].sum() > 0:
+        ref = reference_levels(df, cfg)
+        levels = {c: sorted(df[c].unique()) for c in CATEGORICAL}
     for model_name, covariates in MODELS.items():
-        x = design(df, covariates, levels, ref)
-        pois = fit_poisson_cells(df, covariates, levels, ref)
-        pstats = patient_fit_stats(df, x, pois.params, "poisson", None)
-        overdispersed = pstats["dispersion"] > cfg.dispersion_threshold
-        fits = [("poisson", pois, pstats, None)]
-        if overdispersed:
-            nb, alpha = fit_negative_binomial(df, x)
-            fits.append(("negative_binomial", nb, patient_fit_stats(df, x, nb.params, "nb", alpha), alpha))
-        for family, res, st, alpha in fits:
-            rows = _term_rows(res, ref, cfg.confidence)
-            rows.insert(0, "model_name", model_name)
-            rows.insert(1, "model_family", family)
-            rows["is_primary"] = family == ("negative_binomial" if overdispersed else "poisson")
-            rows["n"] = len(df)
-            rows["events"] = float(df[OUTCOME].sum())
-            rows["person_years"] = float(df[EXPOSURE].sum())
-            rows["poisson_dispersion"] = pstats["dispersion"]
-            rows["dispersion"] = st["dispersion"]
-            rows["dispersion_threshold"] = cfg.dispersion_threshold
-            rows["log_likelihood"] = st["log_likelihood"]
-            rows["aic"] = st["aic"]
-            rows["alpha"] = np.nan if alpha is None else alpha
-            rows["covariates"] = " + ".join(covariates)
-            out.append(rows)
-    return pd.concat(out, ignore_index=True)
+        if len(df) < cfg.min_patients:
+            reason = f"{len(df)} patients in the model, fewer than min_patients ({cfg.min_patients})"
+            out.append(_no_estimate(model_name, covariates, df, reason, cfg))
+            continue
+        if df[OUTCOME].sum() == 0:
+            out.append(_no_estimate(model_name, covariates, df, "no follow-up emergency admissions", cfg))
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                out.append(fit_model(df, model_name, covariates, levels, ref, cfg))
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            out.append(_no_estimate(model_name, covariates, df, f"fit failed ({exc})", cfg))
+    result = pd.concat(out, ignore_index=True)
+    for c in ("is_primary",):
+        result[c] = result[c].astype(bool)
+    return result

@@ -418,34 +418,89 @@ def cluster_profiles(profiles: pd.DataFrame) -> Chart:
     )
 
 
+FOREST_MODELS = {  # model_name: legend label, in the order shown; the first is the headline
+    "total": "Total effect (inequality estimate)",
+    "cluster_adjusted": "Within cluster (+ cluster, baseline admissions)",
+    "original_notebook": "Original notebook (cluster, prior admissions)",
+}
+
+
 def forest_plot(rr: pd.DataFrame) -> Chart:
-    r = rr[(rr.model_name == "adjusted") & rr.is_primary & (rr.term != "intercept")].copy()
+    """Rate ratios of each model's primary family: the `total` model is the headline (shown); the
+    cluster-adjusted and original-notebook models sit beside it, toggled by the buttons or the
+    legend, each point slightly offset so overlapping intervals stay readable."""
+    r = rr[rr.is_primary & ~rr.term.isin(["intercept", "no estimate"])].copy()
     r["label"] = (
         r.term.str.replace("_", " ")
         + ": "
         + r.level.astype(str)
         + np.where(r.reference_level.notna(), " vs " + r.reference_level.astype(str), "")
     )
-    r = r.iloc[::-1]
-    fig = go.Figure(
-        go.Scatter(
-            x=r.irr,
-            y=r.label,
-            mode="markers",
-            marker={"color": OKABE_ITO[0], "size": 9},
-            error_x={"type": "data", "symmetric": False, "array": r.ci_upper - r.irr, "arrayminus": r.irr - r.ci_lower},
-        )
+    # Rows in first-appearance order of the models (total's demographic terms first), top down.
+    order = list(
+        dict.fromkeys(r.set_index("model_name").loc[[m for m in FOREST_MODELS if m in set(r.model_name)]].label)
     )
+    position = {label: len(order) - i for i, label in enumerate(order)}
+    fig = go.Figure()
+    shown = [m for m in FOREST_MODELS if m in set(r.model_name)]
+    for i, model in enumerate(shown):
+        m = r[r.model_name == model]
+        family = m.model_family.iloc[0].replace("_", " ")
+        fig.add_trace(
+            go.Scatter(
+                x=m.irr,
+                y=m.label.map(position) + 0.22 * (1 - i),
+                mode="markers",
+                name=f"{FOREST_MODELS[model]}, {family}",
+                visible=True if i == 0 else "legendonly",
+                marker={"color": OKABE_ITO[i], "size": 9, "symbol": ["circle", "square", "diamond"][i % 3]},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": m.ci_upper - m.irr,
+                    "arrayminus": m.irr - m.ci_lower,
+                },
+                customdata=m.label,
+                hovertemplate="%{customdata}<br>IRR %{x:.2f}<extra>" + FOREST_MODELS[model] + "</extra>",
+            )
+        )
     fig.add_vline(x=1, line_dash="dot", line_color="#555")
-    fig.update_xaxes(type="log")
-    family = r.model_family.iloc[0].replace("_", " ") if len(r) else ""
+    fig.update_xaxes(
+        type="log",
+        tickvals=[0.125, 0.25, 0.5, 1, 2, 4, 8, 16],
+        ticktext=["0.125", "0.25", "0.5", "1", "2", "4", "8", "16"],
+    )
+    fig.update_yaxes(tickvals=list(position.values()), ticktext=list(position), range=[0.4, len(order) + 0.6])
+    buttons = [
+        {
+            "label": FOREST_MODELS[m].split(" (")[0],
+            "method": "restyle",
+            "args": [{"visible": [j == i for j in range(len(shown))]}],
+        }
+        for i, m in enumerate(shown)
+    ]
+    buttons.append({"label": "All models", "method": "restyle", "args": [{"visible": [True] * len(shown)}]})
+    fig = _layout(fig, "", "Incidence rate ratio (95% CI, log scale)", None, height=720)
+    fig.update_layout(
+        updatemenus=[
+            {"type": "buttons", "direction": "right", "buttons": buttons, "x": 0, "y": 1.08, "xanchor": "left"}
+        ],
+        margin={"l": 90, "r": 30, "t": 60, "b": 60},
+    )
+    total = r[r.model_name == "total"]
+    family = total.model_family.iloc[0].replace("_", " ") if len(total) else "primary"
     return Chart(
         "forest_plot",
         "Emergency asthma admission rate ratios",
-        _layout(fig, "", "Incidence rate ratio (95% CI, log scale)", None, height=620),
-        f"Adjusted {family} model of follow-up (2024) emergency asthma admissions with offset "
-        "log(person-years): each row is a rate ratio against the stated reference, adjusted for the "
-        "others. Cluster is estimated from baseline utilisation.",
+        fig,
+        f"Headline: the total-effect {family} model of follow-up (2024) emergency asthma admissions "
+        "(offset log person-years) on deprivation, ethnicity, age band and sex: each row is a rate "
+        "ratio against the stated reference, adjusted for the other three demographics only, the "
+        "inequality estimate. The buttons add the within-cluster model (also adjusted for the "
+        "utilisation cluster and baseline admissions, which lie on the path from deprivation to "
+        "admission, so its ratios are smaller) and the original notebook's model (cluster and prior "
+        "admissions). Each model's family is chosen by a likelihood-ratio test of negative binomial "
+        "against Poisson.",
     )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import optimize, stats
 
 from health_equity import rates as R
 
@@ -40,49 +41,147 @@ def simulate(n=20_000, alpha=0.0, seed=0, base=0.05):
     return df, clusters, irr
 
 
-def test_collapsed_cells_equal_the_patient_level_poisson_fit():
-    df, clusters, _ = simulate()
+def prepared(df, clusters, model="cluster_adjusted"):
     frame = R.model_frame(df, clusters)
     ref = R.reference_levels(frame, R.RateModelConfig())
     levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
-    cov = R.MODELS["adjusted"]
+    return frame, ref, levels, R.MODELS[model]
+
+
+def test_the_models_are_the_three_named_questions():
+    assert R.MODELS["total"] == ["imd_quintile", "ethnicity_group", "age_band", "sex"]
+    assert set(R.MODELS["cluster_adjusted"]) == {"cluster", *R.MODELS["total"], R.BASELINE}
+    assert R.MODELS["original_notebook"] == ["cluster", R.BASELINE]
+    assert set(R.MODEL_QUESTIONS) == set(R.MODELS)
+
+
+def test_collapsed_cells_equal_the_patient_level_poisson_fit():
+    df, clusters, _ = simulate()
+    frame, ref, levels, cov = prepared(df, clusters)
     cells = R.fit_poisson_cells(frame, cov, levels, ref)
     x = R.design(frame, cov, levels, ref)
     patient = sm.GLM(frame[R.OUTCOME], x, family=sm.families.Poisson(), offset=np.log(frame[R.EXPOSURE])).fit()
     assert len(R.collapse(frame, cov)) < len(frame) / 5
     np.testing.assert_allclose(cells.params, patient.params, rtol=0, atol=1e-8)
     np.testing.assert_allclose(cells.bse, patient.bse, rtol=0, atol=1e-8)
-    stats = R.patient_fit_stats(frame, x, cells.params, "poisson", None)
-    assert stats["pearson_chi2"] == pytest.approx(patient.pearson_chi2, rel=1e-9)
-    assert stats["log_likelihood"] == pytest.approx(patient.llf, rel=1e-9)
-    assert stats["aic"] == pytest.approx(patient.aic, rel=1e-9)
+    # Fit statistics on weighted unique rows equal the patient-level ones.
+    rows = R.unique_rows(frame, cov)
+    assert rows.weight.sum() == len(frame) and len(rows) < len(frame)
+    stats_ = R.patient_fit_stats(rows, R.design(rows, cov, levels, ref), cells.params, "poisson", None)
+    assert stats_["pearson_chi2"] == pytest.approx(patient.pearson_chi2, rel=1e-9)
+    assert stats_["log_likelihood"] == pytest.approx(patient.llf, rel=1e-9)
+    assert stats_["aic"] == pytest.approx(patient.aic, rel=1e-9)
 
 
-def test_poisson_recovers_planted_rate_ratios_and_stays_poisson_without_overdispersion():
+def test_negative_binomial_on_weighted_unique_rows_equals_statsmodels_patient_level_fit():
+    df, clusters, _ = simulate(n=8_000, alpha=0.8, base=0.8, seed=5)
+    frame, ref, levels, cov = prepared(df, clusters, "total")
+    rows = R.unique_rows(frame, cov)
+    nb = R.fit_negative_binomial(
+        rows, R.design(rows, cov, levels, ref), start=np.zeros(len(R.design(rows, cov, levels, ref).columns))
+    )
+    x = R.design(frame, cov, levels, ref)
+    offset = np.log(frame[R.EXPOSURE])
+    ref_fit = sm.NegativeBinomial(frame[R.OUTCOME], x, offset=offset, loglike_method="nb2").fit(
+        disp=0, method="newton", maxiter=100, tol=1e-12
+    )
+    assert nb.alpha == pytest.approx(ref_fit.params["alpha"], rel=1e-5)
+    np.testing.assert_allclose(nb.result.params, ref_fit.params[x.columns], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(nb.result.bse, ref_fit.bse[x.columns], rtol=1e-2)
+    assert nb.log_likelihood == pytest.approx(ref_fit.llf, abs=1e-6)
+    # The GLM at the estimated alpha (what statsmodels reports for a fixed alpha) has the same SEs.
+    glm = sm.GLM(frame[R.OUTCOME], x, family=sm.families.NegativeBinomial(alpha=nb.alpha), offset=offset).fit(tol=1e-12)
+    np.testing.assert_allclose(nb.result.bse, glm.bse, rtol=1e-6)
+    # The profile-likelihood CI: logL drops by chi2_1(0.95)/2 at each limit, computed by statsmodels.
+    for limit in nb.alpha_ci:
+        at = sm.GLM(frame[R.OUTCOME], x, family=sm.families.NegativeBinomial(alpha=limit), offset=offset)
+        llf = at.fit(tol=1e-12).llf
+        assert 2 * (nb.log_likelihood - llf) == pytest.approx(stats.chi2.ppf(0.95, 1), abs=1e-4)
+
+
+def test_lr_test_recomputed_from_an_independent_scipy_likelihood():
+    # Small NB frame with a known answer: maximise the NB2 likelihood written with scipy.stats.nbinom
+    # (mean mu, size 1/alpha) over (beta, log alpha) directly, and the Poisson one with poisson.logpmf.
+    rng = np.random.default_rng(11)
+    n = 3_000
+    x1 = rng.integers(0, 2, n)
+    t = rng.uniform(0.5, 1.5, n)
+    y = rng.poisson(0.6 * np.exp(0.7 * x1) * t * rng.gamma(2.0, 0.5, n))  # alpha = 0.5
+    df = pd.DataFrame(
+        {
+            "patient_key": [f"p{i}" for i in range(n)],
+            "imd_quintile": np.where(x1 == 1, "1", "5"),
+            "ethnicity_group": "White",
+            "age_band": "18-54",
+            "sex": "M",
+            "baseline_emergency_admissions": 0,
+            "followup_person_years": t,
+            "followup_emergency_admissions": y,
+        }
+    )
+    clusters = pd.DataFrame({"patient_key": df.patient_key, "cluster_id": 1, "cluster_label": "all"})
+    out = R.rate_ratios(df, clusters)
+    tot = out[(out.model_name == "total") & (out.model_family == "negative_binomial")]
+
+    def nb_negll(theta):
+        mu = np.exp(theta[0] + theta[1] * x1) * t
+        a = np.exp(theta[2])
+        return -stats.nbinom.logpmf(y, 1 / a, 1 / (1 + a * mu)).sum()
+
+    def pois_negll(theta):
+        return -stats.poisson.logpmf(y, np.exp(theta[0] + theta[1] * x1) * t).sum()
+
+    nb = optimize.minimize(
+        nb_negll, [0.0, 0.0, 0.0], method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 20_000}
+    )
+    po = optimize.minimize(pois_negll, [0.0, 0.0], method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-10})
+    lr = 2 * (po.fun - nb.fun)
+    assert tot.lr_statistic.iloc[0] == pytest.approx(lr, abs=1e-3)
+    assert tot.lr_p_value.iloc[0] == pytest.approx(0.5 * stats.chi2.sf(lr, 1), rel=1e-3)
+    assert tot.alpha.iloc[0] == pytest.approx(np.exp(nb.x[2]), rel=1e-3)
+    irr = tot[tot.term == "imd_quintile"].irr.iloc[0]
+    assert irr == pytest.approx(np.exp(nb.x[1]), rel=1e-4)
+    assert tot.is_primary.all() and (tot.chosen_family == "negative_binomial").all()
+    assert tot.alpha_ci_lower.iloc[0] < 0.5 < tot.alpha_ci_upper.iloc[0]
+
+
+def test_boundary_corrected_p_is_half_the_chi2_1_tail():
+    # chi2(1) exceeds 2.7055 with probability 0.10, so the mixture gives 0.05; 3.8415 gives 0.025.
+    assert R.lr_test(1.35277, 0.0)[1] == pytest.approx(0.05, abs=1e-5)
+    assert R.lr_test(-10.0 + 3.8415 / 2, -10.0) == pytest.approx((3.8415, 0.025), abs=1e-5)
+    assert R.lr_test(-5.0, -5.0) == (0.0, 1.0)  # no improvement: Poisson
+    assert R.lr_test(-5.0 - 1e-9, -5.0) == (0.0, 1.0)  # optimiser noise is clipped at 0
+
+
+def test_poisson_recovers_planted_rate_ratios_and_the_lr_test_keeps_it_without_overdispersion():
     df, clusters, irr = simulate(n=60_000)
     out = R.rate_ratios(df, clusters)
-    adj = out[(out.model_name == "adjusted")]
-    assert set(adj.model_family) == {"poisson"} and adj.is_primary.all()
-    assert adj.dispersion.iloc[0] < 1.1
-    imd = adj[adj.term == "imd_quintile"].set_index("level")
+    assert set(out.model_name) == {"total", "cluster_adjusted", "original_notebook"}
+    adj = out[out.model_name == "cluster_adjusted"]
+    assert set(adj.model_family) == {"poisson", "negative_binomial"}
+    assert (adj.chosen_family == "poisson").all() and adj.lr_p_value.iloc[0] >= 0.05
+    assert adj[adj.model_family == "poisson"].is_primary.all()
+    assert not adj[adj.model_family == "negative_binomial"].is_primary.any()
+    assert adj.dispersion.iloc[0] < 1.1 and adj.alpha_ci_lower.iloc[0] == 0.0
+    imd = adj[(adj.term == "imd_quintile") & (adj.model_family == "poisson")].set_index("level")
     for q in range(1, 5):
         assert imd.loc[str(q), "ci_lower"] < irr["imd"][q] < imd.loc[str(q), "ci_upper"]
-    cl = adj[adj.term == "cluster"].set_index("level")
+    cl = adj[(adj.term == "cluster") & (adj.model_family == "poisson")].set_index("level")
     assert cl.loc["2: mid", "ci_lower"] < 3.0 < cl.loc["2: mid", "ci_upper"]
     # The largest cluster is the reference by default.
     assert (cl.reference_level == "1: low").all()
 
 
-def test_overdispersion_switches_to_a_negative_binomial_that_estimates_alpha():
+def test_overdispersion_makes_the_negative_binomial_primary_and_estimates_alpha():
     df, clusters, irr = simulate(n=30_000, alpha=0.8, base=0.8, seed=3)
     out = R.rate_ratios(df, clusters)
-    adj = out[out.model_name == "adjusted"]
-    assert set(adj.model_family) == {"poisson", "negative_binomial"}
+    adj = out[out.model_name == "cluster_adjusted"]
     nb = adj[adj.model_family == "negative_binomial"]
     assert nb.is_primary.all() and not adj[adj.model_family == "poisson"].is_primary.any()
-    assert adj[adj.model_family == "poisson"].poisson_dispersion.iloc[0] > 1.5
-    assert nb.alpha.iloc[0] == pytest.approx(0.8, abs=0.12)
+    assert nb.lr_p_value.iloc[0] < 1e-10
+    assert nb.alpha_ci_lower.iloc[0] < 0.8 < nb.alpha_ci_upper.iloc[0]
     assert nb.dispersion.iloc[0] == pytest.approx(1.0, abs=0.1)  # NB variance fits
+    assert nb.negative_binomial_aic.iloc[0] < nb.poisson_aic.iloc[0]
     imd = nb[nb.term == "imd_quintile"].set_index("level")
     covered = sum(imd.loc[str(q), "ci_lower"] < irr["imd"][q] < imd.loc[str(q), "ci_upper"] for q in range(1, 5))
     assert covered >= 3
@@ -91,13 +190,34 @@ def test_overdispersion_switches_to_a_negative_binomial_that_estimates_alpha():
     assert (nb[nb.term == "imd_quintile"].std_error.to_numpy() > pois.std_error.to_numpy()).all()
 
 
+def test_too_few_patients_or_no_events_write_a_row_that_says_why():
+    df, clusters, _ = simulate(n=40)
+    out = R.rate_ratios(df, clusters)
+    assert len(out) == 6 and (out.term == "no estimate").all() and not out.is_primary.any()
+    assert out.estimate_status.str.contains("40 patients in the model, fewer than min_patients").all()
+    assert out.irr.isna().all()
+    df, clusters, _ = simulate(n=500)
+    df["followup_emergency_admissions"] = 0
+    out = R.rate_ratios(df, clusters)
+    assert len(out) == 6 and out.estimate_status.str.contains("no follow-up emergency admissions").all()
+    # A model whose design cannot be estimated (no patient had a baseline admission) says so and
+    # the model without that covariate is still estimated.
+    df, clusters, _ = simulate(n=3000, base=0.3)
+    df["baseline_emergency_admissions"] = 0
+    out = R.rate_ratios(df, clusters)
+    status = out.groupby("model_name").estimate_status.first()
+    assert status["total"] == "estimated"
+    for m in ("cluster_adjusted", "original_notebook"):
+        assert status[m].startswith("not estimated: fit failed (the design has") and "rank" in status[m]
+
+
 def test_references_are_configurable_and_checked():
     df, clusters, _ = simulate(n=5000)
-    cfg = R.RateModelConfig.from_mapping({"reference_imd_quintile": 1, "dispersion_threshold": "2.5"})
+    cfg = R.RateModelConfig.from_mapping({"reference_imd_quintile": 1, "lr_test_level": "0.01", "min_patients": "10"})
     out = R.rate_ratios(df, clusters, cfg)
     assert (out[out.term == "imd_quintile"].reference_level == "1").all()
     assert (out[out.term == "imd_quintile"].irr < 1).all()
-    assert out.dispersion_threshold.iloc[0] == 2.5
+    assert out.lr_test_level.iloc[0] == 0.01 and cfg.min_patients == 10
     with pytest.raises(ValueError, match="reference level 'Martian'"):
         R.rate_ratios(df, clusters, R.RateModelConfig.from_mapping({"reference_ethnicity_group": "Martian"}))
     with pytest.raises(KeyError, match="followup_person_years"):

@@ -1,5 +1,6 @@
-"""Rate ratios of follow-up emergency asthma admissions (Poisson GLM with a person-time offset;
-negative binomial beside it when overdispersed). Thin: see health_equity.rates."""
+"""Rate ratios of follow-up emergency asthma admissions: the total, cluster-adjusted and
+original-notebook models, each as Poisson and negative binomial, the family chosen by a
+boundary-corrected likelihood-ratio test. Thin: see health_equity.rates."""
 
 from health_equity.rates import RateModelConfig, rate_ratios
 

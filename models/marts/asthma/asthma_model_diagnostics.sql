@@ -1,5 +1,6 @@
--- One row per model: the admission models (n, Pearson dispersion, family, AIC, alpha, which is
--- primary) and each k-means fit tried (silhouette, inertia, stability of the chosen k).
+-- One row per model: the admission models, per family (n, Pearson dispersion, alpha and its CI,
+-- the LR test of negative binomial against Poisson, the family it picks, AIC of both families)
+-- and each k-means fit tried (silhouette, inertia, stability of the chosen k).
 -- Columns a kind of model does not have are NULL (union by name).
 with
 
@@ -10,15 +11,24 @@ rate_models as (
         model_name,
         model_family,
         is_primary,
+        estimate_status,
+        model_question,
         n,
         events,
         person_years,
         covariates,
         poisson_dispersion,
         dispersion,
-        dispersion_threshold,
         aic,
-        alpha
+        poisson_aic,
+        negative_binomial_aic,
+        alpha,
+        alpha_ci_lower,
+        alpha_ci_upper,
+        lr_statistic,
+        lr_p_value,
+        lr_test_level,
+        chosen_family
     from {{ ref('asthma_admission_rate_ratios') }}
 ),
 
