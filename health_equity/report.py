@@ -666,7 +666,52 @@ footer{font-size:12px;color:#666;padding:16px 32px}
 .banner{background:#fff3cd;border:2px solid #D55E00;color:#5c2b00;padding:10px 14px;border-radius:6px;margin:12px 0;
 font-weight:600}table.scores{border-collapse:collapse;margin:14px 0;font-size:13px;background:#fff}
 table.scores td,table.scores th{border:1px solid #ddd;padding:6px 8px;text-align:left}
+details.data{font-size:12px;margin:4px 0 8px}details.data table{border-collapse:collapse;max-height:320px;display:block;
+overflow:auto}details.data td,details.data th{border:1px solid #e3e3e3;padding:2px 6px;text-align:right}
 """
+
+
+TABLE_ROWS = 5000  # a data table lists at most this many points (the scatter has one per hospital)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return f"{value:,.4g}"
+    return str(value)
+
+
+def chart_table(fig: go.Figure) -> str:
+    """The numbers behind a chart, read from its own traces, as an HTML table (hidden until opened)."""
+    rows: list[tuple] = []
+    for trace in fig.data:
+        name = trace.name or ""
+        if trace.type == "heatmap" and trace.z is not None:
+            for i, y in enumerate(trace.y or []):
+                for j, x in enumerate(trace.x or []):
+                    z = trace.z[i][j]
+                    if z is not None and not (isinstance(z, float) and np.isnan(z)):
+                        rows.append((name, x, y, z))
+        elif getattr(trace, "x", None) is not None and getattr(trace, "y", None) is not None:
+            xs, ys = list(trace.x), list(trace.y)
+            if trace.type == "scatter" and trace.mode == "lines" and len(xs) > 2:
+                continue  # fitted or limit lines: their parameters are in the marts, not points
+            for x, y in zip(xs, ys):
+                rows.append((name, x, y, None))
+    if not rows:
+        return ""
+    shown = rows[:TABLE_ROWS]
+    has_z = any(r[3] is not None for r in shown)
+    head = "<tr><th>series</th><th>x</th><th>y</th>" + ("<th>value</th>" if has_z else "") + "</tr>"
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in (r if has_z else r[:3])) + "</tr>" for r in shown
+    )
+    more = f" (first {TABLE_ROWS:,} of {len(rows):,})" if len(rows) > TABLE_ROWS else ""
+    return (
+        f'<details class="data"><summary>Data table{more}</summary>'
+        f'<table class="data"><thead>{head}</thead><tbody>{body}</tbody></table></details>'
+    )
 
 
 def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
@@ -685,7 +730,7 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
             )
             out.append(
                 f'<section class="chart" data-chart="{c.name}"><h3>{html.escape(c.title)}</h3>{div}'
-                f'<p class="caption">{html.escape(c.caption)}</p></section>'
+                f'<p class="caption">{html.escape(c.caption)}</p>{chart_table(c.figure)}</section>'
             )
         return "\n".join(out)
 

@@ -227,6 +227,19 @@ def test_the_static_docs_site_opens_offline_without_console_errors(docs_site_fil
     assert not errors, errors
 
 
+def _tick_value(label: str) -> float | None:
+    """A tick label as a number: "$50k" is 50000, "1.5" is 1.5, "−0.5" (plotly's minus) is -0.5;
+    None for a category label."""
+    text = label.replace("\u2212", "-").replace(",", "").replace("$", "").strip()
+    scale = 1.0
+    if text.endswith("k"):
+        text, scale = text[:-1], 1e3
+    try:
+        return float(text) * scale
+    except ValueError:
+        return None
+
+
 def test_the_report_renders_every_chart_with_data_in_a_real_browser(clean_build, tmp_path):
     out = tmp_path / "report.html"
     assert report.main(["--db", str(clean_build.db), "--out", str(out)]) == 0
@@ -240,7 +253,21 @@ def test_the_report_renders_every_chart_with_data_in_a_real_browser(clean_build,
                     traces: gd ? gd.data.length : 0,
                     marks: gd ? gd.querySelectorAll(
                         'path.point, .bars path, .heatmaplayer image, path.js-line').length : 0,
-                    xtitle: gd && gd.layout.xaxis && gd.layout.xaxis.title ? gd.layout.xaxis.title.text || '' : ''};
+                    xtitle: gd && gd.layout.xaxis && gd.layout.xaxis.title ? gd.layout.xaxis.title.text || '' : '',
+                    // Every axis's tick labels in screen order, and whether each axis title fits the chart.
+                    ticks: gd ? [...gd.querySelectorAll('.xaxislayer-above, .yaxislayer-above')].map(layer => {
+                        const isX = layer.classList.contains('xaxislayer-above');
+                        return [...layer.querySelectorAll('text')]
+                            .map(t => ({text: t.textContent, pos: isX ? t.getBoundingClientRect().x
+                                                                       : -t.getBoundingClientRect().y}))
+                            .sort((a, b) => a.pos - b.pos).map(t => t.text);
+                    }) : [],
+                    clipped: gd ? [...gd.querySelectorAll('.g-xtitle, .g-ytitle, .g-x2title, .g-y2title')]
+                        .filter(t => t.getBBox().width > 0).filter(t => {
+                            const r = t.getBoundingClientRect(), box = gd.getBoundingClientRect();
+                            return r.left < box.left - 1 || r.right > box.right + 1
+                                || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+                        }).map(t => t.textContent) : []};
         })""")
         for c in charts:
             page.locator(f'section[data-chart="{c["name"]}"]').screenshot(
@@ -264,6 +291,14 @@ def test_the_report_renders_every_chart_with_data_in_a_real_browser(clean_build,
     for c in charts:
         assert c["traces"] > 0 and c["marks"] > 0, c
         assert c["title"] and len(c["caption"]) > 40, c
+    # Axis titles sit inside their chart, and numeric tick labels read in order along each axis
+    # (a log axis labelled "4 5 ... 9 1 2 3" or "2 ... 9 100 2" fails here).
+    for c in charts:
+        assert not c["clipped"], (c["name"], c["clipped"])
+        for labels in c["ticks"]:
+            values = [_tick_value(t) for t in labels]
+            if len(labels) > 1 and all(v is not None for v in values):
+                assert all(a < b for a, b in zip(values, values[1:])), (c["name"], labels)
     # Every chart but the tile map has a labelled value axis.
     assert all(c["xtitle"] for c in charts if c["name"] != "state_map"), charts
     assert kpis == 3
