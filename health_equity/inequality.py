@@ -1,6 +1,7 @@
 """Slope and relative index of inequality, as PHE/OHID compute them.
 
-Port of ``PHEindicatormethods::phe_sii`` (R/SII_function.R, R/utils.R::FindXValues): quantiles ordered from most deprived (1) to least deprived; population shares
+Port of ``PHEindicatormethods::phe_sii`` (R/SII_function.R, R/utils.R::FindXValues): quantiles
+ordered from most deprived (1) to least deprived; population shares
 a_i = n_i / sum(n); relative rank (ridit) b_i = cumulative share of the groups before + a_i / 2;
 weighted least squares of the value y on b with weights a (``lm(y*sqrt(a) ~ sqrt(a) + b*sqrt(a) - 1)``).
 SII = fitted(b=1) - fitted(b=0) = slope, so it is negative when an adverse outcome is higher in

@@ -87,7 +87,7 @@
     case
         when {{ suppressed }} then 'suppressed: small count, or hidden to protect one'
         {%- if base > 1 %}
-            else 'published: counts rounded to the nearest {{ base }}; figures from unrounded counts'
+            else 'published: counts rounded to the nearest {{ base }}; figures that could give a count back use the rounded counts'
         {%- else %}
             else 'published: exact counts'
         {%- endif %}

@@ -18,7 +18,7 @@ SMALL = ["--patients", "4000", "--hospitals", "600", "--seed", "7", "--quiet"]
 # What `make build` generates: the "default data" the statistical checks are stated on.
 DEFAULT = ["--scale", "small", "--seed", "42", "--quiet"]
 # Enough patients for every planted effect to show its sign.
-MEDIUM = ["--patients", "60000", "--hospitals", "600", "--seed", "42", "--quiet"]
+MEDIUM = ["--patients", "100000", "--hospitals", "600", "--seed", "42", "--quiet"]
 
 
 def generate(out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -99,7 +99,7 @@ def clean_build(tmp_path_factory) -> Build:
 
 @pytest.fixture(scope="session")
 def medium_build(tmp_path_factory) -> Build:
-    """`dbt build` on 60,000 patients; must succeed."""
+    """`dbt build` on 100,000 patients; must succeed."""
     b = build(tmp_path_factory.mktemp("medium"), *MEDIUM)
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
@@ -109,5 +109,13 @@ def medium_build(tmp_path_factory) -> Build:
 def faulty_build(tmp_path_factory) -> Build:
     """`dbt build` on data with injected faults; must still succeed (faults are quarantined)."""
     b = build(tmp_path_factory.mktemp("faulty"), *SMALL, "--fault-rate", "0.01")
+    assert b.result.returncode == 0, b.result.stdout[-5000:]
+    return b
+
+
+@pytest.fixture(scope="session")
+def strict_disclosure_build(tmp_path_factory) -> Build:
+    """`dbt build` on 4,000 patients with suppress_below = 30: many small cells to protect."""
+    b = build(tmp_path_factory.mktemp("strict_disclosure"), *SMALL, vars_={"suppress_below": 30})
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b

@@ -83,7 +83,16 @@ def test_by_outcome_orders_quintiles_and_flags_missing_values():
     for q, v in zip(range(1, 6), [50.0, 40, 30, 20, 10]):
         rows.append(("imd_quintile", str(q), "a", "rate per 1,000 person-years", "per 1,000", v, 1.0, 100.0))
         rows.append(
-            ("imd_quintile", str(q), "b", "rate per 1,000 person-years", "per 1,000", np.nan if q == 3 else v, 1.0, 100.0)
+            (
+                "imd_quintile",
+                str(q),
+                "b",
+                "rate per 1,000 person-years",
+                "per 1,000",
+                np.nan if q == 3 else v,
+                1.0,
+                100.0,
+            )
         )
     df = pd.DataFrame(rows, columns=COLS).sample(frac=1, random_state=0)
     out = sii_by_outcome(df, reps=1000).set_index("outcome")

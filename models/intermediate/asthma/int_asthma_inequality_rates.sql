@@ -21,7 +21,6 @@
 --   saba_over_reliance: assessable patients (observed >= half the follow-up year) issued >= 3
 --   SABA canisters per year / assessable patients, follow-up year.
 {% set dimensions = ['imd_quintile', 'ethnicity_group', 'sex', 'age_band', 'all_patients'] %}
-{% set rate_outcomes = ['emergency_admissions', 'exacerbations'] %}
 with
 
 patients as (
@@ -34,7 +33,7 @@ segments as (
 
 events as (
     select * from {{ ref('int_asthma_patient_events') }}
-    where measure in ('{{ rate_outcomes | join("', '") }}')
+    where measure in ('emergency_admissions', 'exacerbations')
 ),
 
 index_discharges as (
@@ -51,7 +50,7 @@ esp_total as (
 ),
 
 outcome_list as (
-    select unnest(['{{ rate_outcomes | join("', '") }}']) as outcome
+    select unnest(['emergency_admissions', 'exacerbations']) as outcome
 ),
 
 -- Events of each patient in each age band they were observed in.
@@ -118,15 +117,17 @@ rate_groups as (
         by_band.dimension,
         by_band.group_value,
         by_band.outcome,
-        sum(by_band.events)::bigint as events,
+        cast(sum(by_band.events) as bigint) as events,
         sum(by_band.person_years) as person_years,
         count(*) filter (where by_band.person_years > 0) as esp_bands_with_person_time,
-        sum(esp.esp_weight * by_band.events / by_band.person_years) filter (where by_band.person_years > 0)
+        sum(esp.esp_weight * by_band.events / by_band.person_years)
+        filter (where by_band.person_years > 0)
         / any_value(esp_total.total_weight) * 1000 as dsr_per_1000,
         sum(esp.esp_weight ^ 2 * by_band.events_squared / by_band.person_years ^ 2)
-            filter (where by_band.person_years > 0)
+        filter (where by_band.person_years > 0)
         / any_value(esp_total.total_weight) ^ 2 * 1000 ^ 2 as dsr_variance,
-        sum(esp.esp_weight ^ 2 * by_band.events / by_band.person_years ^ 2) filter (where by_band.person_years > 0)
+        sum(esp.esp_weight ^ 2 * by_band.events / by_band.person_years ^ 2)
+        filter (where by_band.person_years > 0)
         / any_value(esp_total.total_weight) ^ 2 * 1000 ^ 2 as dsr_variance_independent
     from by_band
     inner join esp on by_band.esp_age_band = esp.esp_age_band
@@ -253,10 +254,10 @@ proportion_rows as (
         proportions.numerator_definition,
         proportions.denominator_definition,
         proportions.denominator_unit,
-        proportions.numerator::bigint as numerator,
-        proportions.denominator::double as denominator,
+        cast(proportions.numerator as bigint) as numerator,
+        cast(proportions.denominator as double) as denominator,
         proportions.patients,
-        proportions.numerator::bigint as events,
+        proportions.numerator as events,
         cast(null as double) as person_years,
         cast(null as double) as crude_rate_per_1000,
         cast(null as double) as crude_rate_lower_95,

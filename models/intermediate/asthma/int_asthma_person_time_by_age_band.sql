@@ -51,7 +51,7 @@ final as (
         band_order,
         segment_start_date,
         segment_end_date,
-        date_diff('day', segment_start_date, segment_end_date) + 1 as days,
+        date_diff('day', segment_start_date, segment_end_date) + 1 as observed_days,
         (date_diff('day', segment_start_date, segment_end_date) + 1) / 365.25 as person_years
     from segments
     where segment_end_date >= segment_start_date
