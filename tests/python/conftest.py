@@ -18,7 +18,7 @@ SMALL = ["--patients", "4000", "--hospitals", "600", "--seed", "7", "--quiet"]
 # What `make build` generates: the "default data" the statistical checks are stated on.
 DEFAULT = ["--scale", "small", "--seed", "42", "--quiet"]
 # Enough patients for every planted effect to show its sign.
-MEDIUM = ["--patients", "100000", "--hospitals", "600", "--seed", "42", "--quiet"]
+MEDIUM = ["--patients", "60000", "--hospitals", "600", "--seed", "42", "--quiet"]
 
 
 def generate(out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -99,7 +99,7 @@ def clean_build(tmp_path_factory) -> Build:
 
 @pytest.fixture(scope="session")
 def medium_build(tmp_path_factory) -> Build:
-    """`dbt build` on 100,000 patients; must succeed."""
+    """`dbt build` on 60,000 patients; must succeed."""
     b = build(tmp_path_factory.mktemp("medium"), *MEDIUM)
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
