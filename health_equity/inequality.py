@@ -1,7 +1,7 @@
 """Slope and relative index of inequality, as PHE/OHID compute them.
 
-Port of ``PHEindicatormethods::phe_sii`` (R/SII_function.R, R/utils.R::FindXValues), DOMAIN.md
-section 4: quantiles ordered from most deprived (1) to least deprived; population shares
+Port of ``PHEindicatormethods::phe_sii`` (R/SII_function.R, R/utils.R::FindXValues): quantiles
+ordered from most deprived (1) to least deprived; population shares
 a_i = n_i / sum(n); relative rank (ridit) b_i = cumulative share of the groups before + a_i / 2;
 weighted least squares of the value y on b with weights a (``lm(y*sqrt(a) ~ sqrt(a) + b*sqrt(a) - 1)``).
 SII = fitted(b=1) - fitted(b=0) = slope, so it is negative when an adverse outcome is higher in
@@ -68,21 +68,44 @@ def sii_rii(
     return out
 
 
+NOUN = {
+    "rate per 1,000 person-years": "rate",
+    "percentage of index discharges": "percentage of index discharges",
+    "percentage of patients": "percentage of patients",
+}
+
+
+def orientation(measure_type: str, rii: float, lower: float, upper: float, sii: float, unit: str) -> str:
+    """The indices in words: the most-to-least deprived ratio first, then the PHE-signed SII."""
+    noun = NOUN.get(measure_type, "value")
+    ratio = 1 / rii
+    lo, hi = sorted((1 / lower, 1 / upper))
+    return (
+        f"the most deprived have {ratio:.2f} times the {noun} of the least deprived (95% CI {lo:.2f} to {hi:.2f}); "
+        f"SII {sii:+.3g} {unit} (least minus most deprived: negative when higher in the most deprived, "
+        "the PHE convention)"
+    )
+
+
 def sii_by_outcome(
     rates: pd.DataFrame,
     *,
-    value: str = "dsr_per_1000",
-    standard_error: str = "dsr_standard_error",
-    population: str = "person_years",
+    value: str = "indicator_value",
+    standard_error: str = "indicator_standard_error",
+    population: str = "denominator",
     reps: int = DEFAULT_REPS,
     seed: int = DEFAULT_SEED,
 ) -> pd.DataFrame:
     """One row per outcome: SII and RII across IMD quintiles from a rates table.
 
     ``rates`` holds rows with dimension = 'imd_quintile', group_value '1'..'5' (1 = most
-    deprived), outcome, and the value, standard-error and population columns named.
+    deprived), outcome, measure_type, indicator_unit and the value, standard-error and population
+    columns named. Each outcome is analysed on its own scale: an age-standardised rate with its
+    person-years as the population, or a percentage with its count denominator (index discharges,
+    assessable patients) as the population.
     """
-    required = {"dimension", "group_value", "outcome", value, standard_error, population}
+    required = {"dimension", "group_value", "outcome", "measure_type", "indicator_unit", value, standard_error}
+    required.add(population)
     missing = required - set(rates.columns)
     if missing:
         raise KeyError(f"rates table is missing column(s): {', '.join(sorted(missing))}")
@@ -90,41 +113,65 @@ def sii_by_outcome(
     imd["quintile"] = imd["group_value"].astype(int)
     rows = []
     for outcome, grp in imd.sort_values(["outcome", "quintile"]).groupby("outcome", sort=True):
+        measure_type = str(grp["measure_type"].iloc[0])
+        unit = str(grp["indicator_unit"].iloc[0])
         row = {
             "outcome": outcome,
+            "measure_type": measure_type,
             "quantiles": int(len(grp)),
-            "value_type": f"{value} (rate per 1,000 person-years)",
+            "value_type": f"{value}: {measure_type} ({unit}); population weights: {population}",
+            "indicator_unit": unit,
             "method": "PHE SII/RII: WLS on ridit scores, population-weighted; Monte Carlo 95% CI",
             "reps": reps,
         }
         vals = grp[value].to_numpy(dtype=float)
-        ok = len(grp) == 5 and np.all(np.isfinite(vals)) and np.all(grp[population].to_numpy() > 0)
+        pops = grp[population].to_numpy(dtype=float)
+        ses = grp[standard_error].to_numpy(dtype=float)
+        ok = len(grp) == 5 and np.all(np.isfinite(vals)) and np.all(pops > 0) and np.all(np.isfinite(ses))
         if ok:
-            row.update(
-                sii_rii(
-                    vals, grp[population].to_numpy(float), grp[standard_error].to_numpy(float), reps=reps, seed=seed
-                )
+            res = sii_rii(vals, pops, ses, reps=reps, seed=seed)
+            row.update(res)
+            row["most_deprived_fitted"] = res["intercept"]
+            row["least_deprived_fitted"] = res["intercept"] + res["sii"]
+            row["most_to_least_deprived_ratio"] = 1 / res["rii"]
+            row["most_to_least_deprived_ratio_lower"] = 1 / res["rii_upper"]
+            row["most_to_least_deprived_ratio_upper"] = 1 / res["rii_lower"]
+            row["sii_ci_excludes_zero"] = bool(res["sii_lower"] > 0 or res["sii_upper"] < 0)
+            row["interpretation"] = orientation(
+                measure_type, res["rii"], res["rii_lower"], res["rii_upper"], res["sii"], unit
             )
             row["note"] = None
         else:
-            row.update(dict.fromkeys(["sii", "rii", "intercept", "sii_lower", "sii_upper", "rii_lower", "rii_upper"]))
-            row["note"] = "not calculated: a quintile has no value (no events or no person-time)"
+            row["note"] = "not calculated: a quintile has no value (no events or no denominator)"
         rows.append(row)
-    cols = [
-        "outcome",
-        "quantiles",
-        "sii",
-        "sii_lower",
-        "sii_upper",
-        "rii",
-        "rii_lower",
-        "rii_upper",
-        "intercept",
-        "value_type",
-        "method",
-        "reps",
-        "note",
-    ]
-    out = pd.DataFrame(rows, columns=cols)
-    out["note"] = out["note"].astype("string")  # a typed text column even when every note is empty
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    for c in ("note", "interpretation"):
+        out[c] = out[c].astype("string")  # a typed text column even when every value is empty
+    out["sii_ci_excludes_zero"] = out["sii_ci_excludes_zero"].astype("boolean")
     return out
+
+
+COLUMNS = [
+    "outcome",
+    "measure_type",
+    "quantiles",
+    "sii",
+    "sii_lower",
+    "sii_upper",
+    "rii",
+    "rii_lower",
+    "rii_upper",
+    "intercept",
+    "most_deprived_fitted",
+    "least_deprived_fitted",
+    "most_to_least_deprived_ratio",
+    "most_to_least_deprived_ratio_lower",
+    "most_to_least_deprived_ratio_upper",
+    "sii_ci_excludes_zero",
+    "interpretation",
+    "indicator_unit",
+    "value_type",
+    "method",
+    "reps",
+    "note",
+]

@@ -395,6 +395,8 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame) -> str:
 # -------------------------------------------------------------------------------- asthma
 def cluster_profiles(profiles: pd.DataFrame) -> Chart:
     p = profiles.sort_values("cluster_id")
+    hidden = p[p.is_suppressed].cluster_label.tolist() if "is_suppressed" in p else []
+    p = p[~p.is_suppressed] if "is_suppressed" in p else p
     feats = [c for c in p.columns if c.startswith("mean_baseline_") and c.endswith("_per_year")]
     fig = go.Figure()
     for i, (_, r) in enumerate(p.iterrows()):
@@ -408,13 +410,14 @@ def cluster_profiles(profiles: pd.DataFrame) -> Chart:
         )
     fig.update_layout(barmode="group")
     fig.update_yaxes(type="log")
+    note = f" Suppressed under disclosure control: {', '.join(hidden)}." if hidden else ""
     return Chart(
         "cluster_profiles",
         "Utilisation cluster profiles",
         _layout(fig, "", "Baseline utilisation feature", "Mean events per person-year (log scale)"),
         "k-means clusters of baseline (2022-23) utilisation per person-year; bars are each cluster's mean "
         "on the original scale, legend shows the cluster's share of patients. Labels are read off the "
-        "profiles, not assigned in advance.",
+        "profiles, not assigned in advance." + note,
     )
 
 
@@ -504,6 +507,19 @@ def forest_plot(rr: pd.DataFrame) -> Chart:
     )
 
 
+def _not_shown(d: pd.DataFrame, value: str) -> str:
+    """Caption note naming the groups without a value, and why (disclosure control or too few events)."""
+    hidden = d[d[value].isna()]
+    parts = []
+    suppressed = hidden[hidden.is_suppressed].group_value.tolist()
+    if suppressed:
+        parts.append(f"suppressed under disclosure control: {', '.join(suppressed)}")
+    few = hidden[~hidden.is_suppressed].group_value.tolist()
+    if few:
+        parts.append(f"DSR not calculated (fewer than 10 events): {', '.join(few)}")
+    return (" Not shown: " + "; ".join(parts) + ".") if parts else ""
+
+
 def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: str) -> Chart:
     d = ineq[(ineq.dimension == dimension) & (ineq.outcome == "emergency_admissions")].sort_values("group_value")
     fig = go.Figure(
@@ -519,41 +535,55 @@ def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: s
             },
         )
     )
-    suppressed = d[d.dsr_per_1000.isna()].group_value.tolist()
-    note = f" Not shown (fewer than 10 events): {', '.join(suppressed)}." if suppressed else ""
     return Chart(
         name,
         title,
         _layout(fig, "", axis, "DSR per 1,000 person-years (95% CI)"),
-        "Emergency asthma admissions 2022-24, directly age-standardised to the European Standard "
-        "Population 2013; 95% CIs by the Dobson method with Byars limits." + note,
+        "Emergency asthma admissions 2022-24, a rate per 1,000 person-years (numerator: emergency asthma "
+        "spells; denominator: person-years observed, split by age band as people age). Directly "
+        "age-standardised to the full European Standard Population 2013; 95% CIs by the Dobson method with "
+        "Byars limits, widened for patients with repeat admissions." + _not_shown(d, "dsr_per_1000"),
     )
+
+
+SII_LABEL = {
+    "rate per 1,000 person-years": "rate",
+    "percentage of index discharges": "% of index discharges",
+    "percentage of patients": "% of patients",
+}
 
 
 def sii_chart(indices: pd.DataFrame) -> Chart:
     d = indices.dropna(subset=["rii"])
+    labels = [f"{o.replace('_', ' ')} ({SII_LABEL.get(m, m)})" for o, m in zip(d.outcome, d.measure_type)]
+    ratio, lower, upper = (
+        d.most_to_least_deprived_ratio,
+        d.most_to_least_deprived_ratio_lower,
+        d.most_to_least_deprived_ratio_upper,
+    )
     fig = go.Figure(
         go.Scatter(
-            x=d.rii,
-            y=d.outcome.str.replace("_", " "),
+            x=ratio,
+            y=labels,
             mode="markers",
             marker={"size": 11, "color": OKABE_ITO[5]},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": d.rii_upper - d.rii,
-                "arrayminus": d.rii - d.rii_lower,
-            },
+            error_x={"type": "data", "symmetric": False, "array": upper - ratio, "arrayminus": ratio - lower},
         )
     )
     fig.add_vline(x=1, line_dash="dot", line_color="#555")
-    text = "; ".join(f"{o.replace('_', ' ')}: SII {s:.1f} per 1,000 PY" for o, s in zip(d.outcome, d.sii))
+    text = "; ".join(
+        f"{o.replace('_', ' ')}: {r:.2f} times, SII {s:+.3g} {u}"
+        for o, r, s, u in zip(d.outcome, ratio, d.sii, d.indicator_unit)
+    )
     return Chart(
         "sii_rii",
-        "Relative index of inequality across IMD quintiles",
-        _layout(fig, "", "RII: least / most deprived fitted rate (95% CI)", None, height=360),
-        "PHE method: population-weighted regression of the DSR on the ridit of deprivation, most deprived "
-        "first; RII < 1 and SII < 0 mean the outcome is worse in deprived areas. " + text + ".",
+        "How much higher in the most deprived: inequality across IMD quintiles",
+        _layout(fig, "", "Most deprived / least deprived fitted value (1 / RII, 95% CI)", None, height=360),
+        "PHE method: population-weighted regression of each outcome on the ridit of deprivation, each on its "
+        "own scale (age-standardised rates for admissions and exacerbations; percentages for readmissions "
+        "among index discharges and SABA over-reliance among assessable patients). A point at 2 means the "
+        "most deprived have twice the value of the least deprived. In the PHE convention the same result is "
+        "an RII below 1 and a negative SII (least minus most deprived). " + text + ".",
     )
 
 

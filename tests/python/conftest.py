@@ -111,3 +111,11 @@ def faulty_build(tmp_path_factory) -> Build:
     b = build(tmp_path_factory.mktemp("faulty"), *SMALL, "--fault-rate", "0.01")
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
+
+
+@pytest.fixture(scope="session")
+def strict_disclosure_build(tmp_path_factory) -> Build:
+    """`dbt build` on 4,000 patients with suppress_below = 30: many small cells to protect."""
+    b = build(tmp_path_factory.mktemp("strict_disclosure"), *SMALL, vars_={"suppress_below": 30})
+    assert b.result.returncode == 0, b.result.stdout[-5000:]
+    return b

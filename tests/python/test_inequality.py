@@ -50,22 +50,70 @@ def test_bad_input_is_rejected():
         sii_rii([1, 2, 3], [1, 2])
     with pytest.raises(ValueError):
         sii_rii([1, np.nan], [1, 2])
-    with pytest.raises(KeyError, match="person_years"):
+    with pytest.raises(KeyError, match="denominator"):
         sii_by_outcome(
             pd.DataFrame(
-                {"dimension": [], "group_value": [], "outcome": [], "dsr_per_1000": [], "dsr_standard_error": []}
+                {
+                    "dimension": [],
+                    "group_value": [],
+                    "outcome": [],
+                    "measure_type": [],
+                    "indicator_unit": [],
+                    "indicator_value": [],
+                    "indicator_standard_error": [],
+                }
             )
         )
+
+
+COLS = [
+    "dimension",
+    "group_value",
+    "outcome",
+    "measure_type",
+    "indicator_unit",
+    "indicator_value",
+    "indicator_standard_error",
+    "denominator",
+]
 
 
 def test_by_outcome_orders_quintiles_and_flags_missing_values():
     rows = []
     for q, v in zip(range(1, 6), [50.0, 40, 30, 20, 10]):
-        rows.append(("imd_quintile", str(q), "a", v, 1.0, 100.0))
-        rows.append(("imd_quintile", str(q), "b", np.nan if q == 3 else v, 1.0, 100.0))
-    df = pd.DataFrame(
-        rows, columns=["dimension", "group_value", "outcome", "dsr_per_1000", "dsr_standard_error", "person_years"]
-    ).sample(frac=1, random_state=0)
+        rows.append(("imd_quintile", str(q), "a", "rate per 1,000 person-years", "per 1,000", v, 1.0, 100.0))
+        rows.append(
+            (
+                "imd_quintile",
+                str(q),
+                "b",
+                "rate per 1,000 person-years",
+                "per 1,000",
+                np.nan if q == 3 else v,
+                1.0,
+                100.0,
+            )
+        )
+    df = pd.DataFrame(rows, columns=COLS).sample(frac=1, random_state=0)
     out = sii_by_outcome(df, reps=1000).set_index("outcome")
     assert out.loc["a", "sii"] == pytest.approx(-50)  # 10 per quintile over ridit steps of 0.2
     assert np.isnan(out.loc["b", "sii"]) and "not calculated" in out.loc["b", "note"]
+
+
+def test_orientation_is_stated_in_words_beside_the_phe_sign():
+    # Equal groups sit at ridits 0.1..0.9; the line through (0.1, 50)...(0.9, 10) has slope -50,
+    # fitted(0) = 55 (most deprived end) and fitted(1) = 5 (least deprived end).
+    rows = [
+        ("imd_quintile", str(q), "p", "percentage of index discharges", "%", v, 0.5, 200.0)
+        for q, v in zip(range(1, 6), [50.0, 40, 30, 20, 10])
+    ]
+    out = sii_by_outcome(pd.DataFrame(rows, columns=COLS), reps=2000).iloc[0]
+    assert out.sii == pytest.approx(-50) and out.most_deprived_fitted == pytest.approx(55)
+    assert out.least_deprived_fitted == pytest.approx(5)
+    assert out.most_to_least_deprived_ratio == pytest.approx(11)  # 55 / 5
+    assert out.most_to_least_deprived_ratio_lower < 11 < out.most_to_least_deprived_ratio_upper
+    assert out.sii_ci_excludes_zero
+    assert out.interpretation.startswith(
+        "the most deprived have 11.00 times the percentage of index discharges of the least deprived"
+    )
+    assert "negative when higher in the most deprived" in out.interpretation

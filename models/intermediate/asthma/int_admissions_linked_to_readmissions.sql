@@ -1,14 +1,27 @@
--- 30-day emergency asthma readmissions (DOMAIN.md section 3).
--- Every emergency asthma spell is a candidate index. It is an index when the patient was
--- discharged alive (transfers are already collapsed into the spell) and the discharge is at least
--- 30 days before the end of the data. Its readmission is the next emergency asthma spell
--- starting 0-30 days after the discharge (day 30 counts, day 31 does not). A readmission can
--- itself be an index. Deaths without readmission stay in the denominator.
+-- 30-day emergency asthma readmissions, counted as a proportion of index discharges.
+-- Every emergency asthma spell discharged inside the patient's own observation period is a
+-- candidate index. It is an index when the patient was discharged alive (transfers are already
+-- collapsed into the spell) and either stayed under observation for at least 30 days after the
+-- discharge (their own end of observation: leaving the register, death or the study end) or
+-- died within those 30 days (a death is an outcome, not a loss to follow-up: it stays in the
+-- denominator). A discharge followed by fewer than 30 days of observation that did not end in
+-- death is censored: we cannot know whether a readmission happened, so it is not an index.
+-- Its readmission is the next emergency asthma spell starting 0-30 days after the discharge
+-- (day 30 counts, day 31 does not). A readmission can itself be an index.
+-- (Emergency readmissions within 30 days of discharge: NHS Digital indicator I02040 / CMS HWR.)
 with
 
 spells as (
     select * from {{ ref('int_asthma_admission_spells') }}
     where admission_method = 'emergency' and is_asthma_spell
+),
+
+person_time as (
+    select * from {{ ref('int_asthma_person_time') }}
+),
+
+patients as (
+    select * from {{ ref('stg_asthma__patients') }}
 ),
 
 linked as (
@@ -20,6 +33,39 @@ linked as (
     window patient_order as (partition by patient_key order by spell_start_date, spell_number)
 ),
 
+observed as (
+    select
+        linked.*,
+        person_time.observation_start_date,
+        person_time.observation_end_date,
+        linked.spell_end_date between person_time.observation_start_date and person_time.observation_end_date
+            as is_discharged_under_observation,
+        date_diff('day', linked.spell_end_date, person_time.observation_end_date)
+            as days_observed_after_discharge,
+        coalesce(
+            patients.death_date = person_time.observation_end_date
+            and patients.death_date > linked.spell_end_date
+            and date_diff('day', linked.spell_end_date, patients.death_date) <= 30,
+            false
+        ) as died_within_30d
+    from linked
+    left join person_time on linked.patient_key = person_time.patient_key
+    left join patients on linked.patient_key = patients.patient_key
+),
+
+classified as (
+    select
+        *,
+        case
+            when died_in_spell then 'died in the spell'
+            when not coalesce(is_discharged_under_observation, false) then 'discharged outside observation'
+            when days_observed_after_discharge >= 30 then null
+            when died_within_30d then null
+            else 'censored: fewer than 30 days observed after discharge'
+        end as index_exclusion_reason
+    from observed
+),
+
 final as (
     select
         spell_id,
@@ -27,24 +73,25 @@ final as (
         spell_start_date,
         spell_end_date,
         died_in_spell,
-        not died_in_spell
-        and spell_end_date <= date '{{ var("study_end") }}' - interval 30 day as is_index,
+        observation_end_date,
+        days_observed_after_discharge,
+        died_within_30d,
+        index_exclusion_reason is null as is_index,
+        index_exclusion_reason,
         next_spell_id,
         date_diff('day', spell_end_date, next_spell_start_date) as days_to_next_emergency_spell,
         coalesce(
-            not died_in_spell
-            and spell_end_date <= date '{{ var("study_end") }}' - interval 30 day
+            index_exclusion_reason is null
             and date_diff('day', spell_end_date, next_spell_start_date) between 0 and 30,
             false
         ) as has_readmission_30d,
         case
             when
-                not died_in_spell
-                and spell_end_date <= date '{{ var("study_end") }}' - interval 30 day
+                index_exclusion_reason is null
                 and date_diff('day', spell_end_date, next_spell_start_date) between 0 and 30
                 then next_spell_start_date
         end as readmission_date
-    from linked
+    from classified
 )
 
 select * from final

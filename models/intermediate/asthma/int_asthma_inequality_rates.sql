@@ -1,103 +1,314 @@
--- Crude and directly age-standardised rates per 1,000 person-years for each dimension x group
--- x outcome, before any suppression (the mart asthma_inequalities suppresses; the SII/RII model
--- reads these exact values).
+-- Every asthma inequality outcome for each dimension x group, before disclosure control (the
+-- mart asthma_inequalities suppresses; the SII/RII model reads these exact values). Each
+-- outcome says what it is: measure_type, the numerator and denominator it used, and its CI.
 --
--- DSR (DOMAIN.md section 4; PHEindicatormethods R/DSR.R), with ESP 2013 weights w_i:
---   DSR = sum(w_i * O_i / n_i) / sum(w_i) * 1000, over the age bands with person-time (n_i > 0)
---   var = sum(w_i^2 * O_i / n_i^2) / sum(w_i)^2 * 1000^2
---   95% CI: Dobson method with Byars limits on O = sum(O_i):
---     O_lower = O * (1 - 1/(9O) - z/(3 sqrt O))^3, O_upper = (O+1) * (1 - 1/(9(O+1)) + z/(3 sqrt(O+1)))^3
---     DSR_lower/upper = DSR + sqrt(var / O) * (O_lower/upper - O)
--- Crude rate CIs use the same Byars limits divided by person-years.
--- Outcomes: emergency asthma admissions, exacerbations and 30-day readmissions over the whole
--- study period; SABA over-reliance (>= 3 canisters a year) over the follow-up year, among
--- patients observed for at least half of it (one event per over-reliant patient).
-{% set dimensions = ['imd_quintile', 'ethnicity_group', 'sex', 'age_band'] %}
-{% set z = 1.959963984540054 %}
+-- Rates (emergency_admissions, exacerbations; whole study period), per 1,000 person-years:
+--   crude rate = events / person-years, 95% CI from Byars' limits on the event count.
+--   DSR (PHEindicatormethods calculate_dsr) against the full ESP 2013, W = sum of all 19
+--   weights: DSR = sum_b(w_b * O_b / n_b) / W * 1000, where n_b is the group's person-time in
+--   age band b from the Lexis split (int_asthma_person_time_by_age_band) and O_b the events
+--   that happened while in that band. A band with no person-time contributes zero; the weights
+--   are never renormalised, so every group is standardised to the same population.
+--   Variance for non-independent events (calculate_dsr with independent_events = FALSE): the
+--   events of one person are not independent, so the variance is summed over the distribution
+--   of events per person, sum_f f^2 * sum_b x_fb * (w_b / n_b)^2 / W^2 with x_fb the persons with
+--   f events in band b, which is sum_b (w_b / n_b)^2 * (sum of squared events per person) / W^2.
+--   95% CI: Dobson with Byars limits, DSR + sqrt(var / O) * (O_limit - O).
+-- Proportions, as percentages with Wilson score 95% CIs and funnel-plot limits (95% and 99.8%)
+-- around the all-patients proportion (PHEindicatormethods calculate_funnel_limits):
+--   readmissions_30d: index discharges followed by an emergency asthma readmission within 30
+--   days / index discharges (int_admissions_linked_to_readmissions), whole study period.
+--   saba_over_reliance: assessable patients (observed >= half the follow-up year) issued >= 3
+--   SABA canisters per year / assessable patients, follow-up year.
+{% set dimensions = ['imd_quintile', 'ethnicity_group', 'sex', 'age_band', 'all_patients'] %}
 with
 
 patients as (
     select * from {{ ref('int_asthma_patient_utilisation') }}
 ),
 
+segments as (
+    select * from {{ ref('int_asthma_person_time_by_age_band') }}
+),
+
+events as (
+    select * from {{ ref('int_asthma_patient_events') }}
+    where measure in ('emergency_admissions', 'exacerbations')
+),
+
+index_discharges as (
+    select * from {{ ref('int_admissions_linked_to_readmissions') }}
+    where is_index
+),
+
 esp as (
     select * from {{ ref('ref_esp2013_weights') }}
 ),
 
-outcomes as (
-    select
-        *,
-        baseline_emergency_admissions + followup_emergency_admissions as events_emergency_admissions,
-        baseline_exacerbations + followup_exacerbations as events_exacerbations,
-        baseline_readmissions_30d + followup_readmissions_30d as events_readmissions_30d,
-        case when is_saba_assessable then is_saba_over_reliant_3::int else 0 end as events_saba_over_reliance,
-        case when is_saba_assessable then followup_person_years else 0 end as person_years_saba
-    from patients
+esp_total as (
+    select sum(esp_weight) as total_weight from esp
 ),
 
-long as (
-    {% for outcome, py in [
-        ('emergency_admissions', 'person_years'), ('exacerbations', 'person_years'),
-        ('readmissions_30d', 'person_years'), ('saba_over_reliance', 'person_years_saba'),
-    ] %}
-        {% for dim in dimensions + ['all_patients'] %}
-            select
-                '{{ dim }}' as dimension,
-                {% if dim == 'all_patients' %}'All patients'{% else %}cast({{ dim }} as varchar){% endif %}
-                    as group_value,
-                '{{ outcome }}' as outcome,
-                esp_age_band,
-                events_{{ outcome }} as events,
-                {{ py }}
-            from outcomes
-            {% if not loop.last %}union all{% endif %}
-        {% endfor %}
+outcome_list as (
+    select unnest(['emergency_admissions', 'exacerbations']) as outcome
+),
+
+-- Events of each patient in each age band they were observed in.
+segment_events as (
+    select
+        segments.patient_key,
+        segments.esp_age_band,
+        outcome_list.outcome,
+        any_value(segments.person_years) as person_years,
+        coalesce(sum(events.amount), 0) as events
+    from segments
+    cross join outcome_list
+    left join events
+        on
+            segments.patient_key = events.patient_key
+            and outcome_list.outcome = events.measure
+            and events.event_date between segments.segment_start_date and segments.segment_end_date
+    group by segments.patient_key, segments.esp_age_band, outcome_list.outcome
+),
+
+grouped_segments as (
+    {% for dim in dimensions %}
+        select
+            '{{ dim }}' as dimension,
+            {% if dim == 'all_patients' %}'All patients'{% else %}cast(patients.{{ dim }} as varchar){% endif %}
+                as group_value,
+            segment_events.*
+        from segment_events
+        inner join patients on segment_events.patient_key = patients.patient_key
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+group_patients as (
+    {% for dim in dimensions %}
+        select
+            '{{ dim }}' as dimension,
+            {% if dim == 'all_patients' %}'All patients'{% else %}cast({{ dim }} as varchar){% endif %}
+                as group_value,
+            count(*) as patients,
+            count(*) filter (where is_saba_assessable) as saba_assessable_patients,
+            count(*) filter (where is_saba_over_reliant_3) as saba_over_reliant_patients
+        from patients
+        group by all
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
 by_band as (
     select
-        long.dimension,
-        long.group_value,
-        long.outcome,
-        long.esp_age_band,
-        esp.esp_weight,
-        count(*) as patients,
-        sum(long.events) as events,
-        sum(long.person_years) as person_years
-    from long
-    inner join esp on long.esp_age_band = esp.esp_age_band
+        dimension,
+        group_value,
+        outcome,
+        esp_age_band,
+        sum(events) as events,
+        sum(events * events) as events_squared,
+        sum(person_years) as person_years
+    from grouped_segments
     group by all
 ),
 
-aggregated as (
+rate_groups as (
+    select
+        by_band.dimension,
+        by_band.group_value,
+        by_band.outcome,
+        cast(sum(by_band.events) as bigint) as events,
+        sum(by_band.person_years) as person_years,
+        count(*) filter (where by_band.person_years > 0) as esp_bands_with_person_time,
+        sum(esp.esp_weight * by_band.events / by_band.person_years)
+        filter (where by_band.person_years > 0)
+        / any_value(esp_total.total_weight) * 1000 as dsr_per_1000,
+        sum(esp.esp_weight ^ 2 * by_band.events_squared / by_band.person_years ^ 2)
+        filter (where by_band.person_years > 0)
+        / any_value(esp_total.total_weight) ^ 2 * 1000 ^ 2 as dsr_variance,
+        sum(esp.esp_weight ^ 2 * by_band.events / by_band.person_years ^ 2)
+        filter (where by_band.person_years > 0)
+        / any_value(esp_total.total_weight) ^ 2 * 1000 ^ 2 as dsr_variance_independent
+    from by_band
+    inner join esp on by_band.esp_age_band = esp.esp_age_band
+    cross join esp_total
+    group by by_band.dimension, by_band.group_value, by_band.outcome
+),
+
+rates as (
+    select
+        rate_groups.*,
+        group_patients.patients,
+        {{ byars_lower('rate_groups.events') }} as events_lower,
+        {{ byars_upper('rate_groups.events') }} as events_upper
+    from rate_groups
+    inner join group_patients
+        on rate_groups.dimension = group_patients.dimension and rate_groups.group_value = group_patients.group_value
+),
+
+rate_rows as (
     select
         dimension,
         group_value,
         outcome,
-        sum(patients)::bigint as patients,
-        sum(events)::bigint as events,
-        sum(person_years) as person_years,
-        sum(esp_weight * events / person_years) filter (where person_years > 0)
-        / sum(esp_weight) filter (where person_years > 0) * 1000 as dsr_per_1000,
-        sum(esp_weight ^ 2 * events / person_years ^ 2) filter (where person_years > 0)
-        / (sum(esp_weight) filter (where person_years > 0)) ^ 2 * 1000 ^ 2 as dsr_variance
-    from by_band
-    group by dimension, group_value, outcome
+        'rate per 1,000 person-years' as measure_type,
+        'whole study period' as outcome_period,
+        case outcome
+            when 'emergency_admissions' then 'emergency asthma admissions (spells) while observed'
+            else 'severe asthma exacerbations (OCS course or emergency admission) while observed'
+        end as numerator_definition,
+        'person-years observed (Lexis split across ESP 2013 age bands)' as denominator_definition,
+        'person-years' as denominator_unit,
+        events as numerator,
+        person_years as denominator,
+        patients,
+        events,
+        person_years,
+        events / nullif(person_years, 0) * 1000 as crude_rate_per_1000,
+        events_lower / nullif(person_years, 0) * 1000 as crude_rate_lower_95,
+        events_upper / nullif(person_years, 0) * 1000 as crude_rate_upper_95,
+        'Byars approximation to exact Poisson limits' as crude_rate_ci_method,
+        esp_bands_with_person_time,
+        dsr_per_1000,
+        sqrt(dsr_variance) as dsr_standard_error,
+        case
+            when events > 0 then dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
+        end as dsr_lower_95,
+        case
+            when events > 0 then dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
+        end as dsr_upper_95,
+        sqrt(dsr_variance_independent) as dsr_standard_error_independent,
+        'Dobson with Byars limits, variance for non-independent events (events per person)' as dsr_ci_method,
+        cast(null as double) as proportion_pct,
+        cast(null as double) as proportion_lower_95,
+        cast(null as double) as proportion_upper_95
+    from rates
 ),
 
-byars as (
+proportion_counts as (
+    {% for dim in dimensions %}
+        select
+            '{{ dim }}' as dimension,
+            {% if dim == 'all_patients' %}'All patients'{% else %}cast(patients.{{ dim }} as varchar){% endif %}
+                as group_value,
+            count(*) filter (where index_discharges.has_readmission_30d) as numerator,
+            count(*) as denominator
+        from index_discharges
+        inner join patients on index_discharges.patient_key = patients.patient_key
+        group by all
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+proportions as (
+    -- Every group of every dimension gets a row, even with no index discharges.
+    select
+        group_patients.dimension,
+        group_patients.group_value,
+        'readmissions_30d' as outcome,
+        'percentage of index discharges' as measure_type,
+        'whole study period' as outcome_period,
+        'index discharges followed by an emergency asthma readmission within 30 days' as numerator_definition,
+        'index discharges: emergency asthma spells discharged alive with 30 days of the patient''s '
+        || 'own observation after discharge, or death within them' as denominator_definition,
+        'index discharges' as denominator_unit,
+        coalesce(proportion_counts.numerator, 0) as numerator,
+        coalesce(proportion_counts.denominator, 0) as denominator,
+        group_patients.patients
+    from group_patients
+    left join proportion_counts
+        on
+            group_patients.dimension = proportion_counts.dimension
+            and group_patients.group_value = proportion_counts.group_value
+    union all
+    select
+        dimension,
+        group_value,
+        'saba_over_reliance' as outcome,
+        'percentage of patients' as measure_type,
+        'follow-up year' as outcome_period,
+        'assessable patients issued 3 or more SABA canisters per year of follow-up' as numerator_definition,
+        'assessable patients: observed for at least half of the follow-up year' as denominator_definition,
+        'patients' as denominator_unit,
+        saba_over_reliant_patients as numerator,
+        saba_assessable_patients as denominator,
+        patients
+    from group_patients
+),
+
+overall as (
+    select
+        outcome,
+        numerator / nullif(denominator, 0) as overall_proportion
+    from proportions
+    where dimension = 'all_patients'
+),
+
+proportion_rows as (
+    select
+        proportions.dimension,
+        proportions.group_value,
+        proportions.outcome,
+        proportions.measure_type,
+        proportions.outcome_period,
+        proportions.numerator_definition,
+        proportions.denominator_definition,
+        proportions.denominator_unit,
+        cast(proportions.numerator as bigint) as numerator,
+        cast(proportions.denominator as double) as denominator,
+        proportions.patients,
+        proportions.numerator as events,
+        cast(null as double) as person_years,
+        cast(null as double) as crude_rate_per_1000,
+        cast(null as double) as crude_rate_lower_95,
+        cast(null as double) as crude_rate_upper_95,
+        cast(null as varchar) as crude_rate_ci_method,
+        cast(null as bigint) as esp_bands_with_person_time,
+        cast(null as double) as dsr_per_1000,
+        cast(null as double) as dsr_standard_error,
+        cast(null as double) as dsr_lower_95,
+        cast(null as double) as dsr_upper_95,
+        cast(null as double) as dsr_standard_error_independent,
+        cast(null as varchar) as dsr_ci_method,
+        proportions.numerator / nullif(proportions.denominator, 0) * 100 as proportion_pct,
+        {{ wilson_lower('proportions.numerator', 'proportions.denominator') }} * 100 as proportion_lower_95,
+        {{ wilson_upper('proportions.numerator', 'proportions.denominator') }} * 100 as proportion_upper_95,
+        overall.overall_proportion
+    from proportions
+    inner join overall on proportions.outcome = overall.outcome
+),
+
+funnels as (
     select
         *,
-        case
-            when events > 0
-                then
-                    events * (1 - 1 / (9 * events) - {{ z }} / (3 * sqrt(events))) ^ 3
-            else 0
-        end as events_lower,
-        (events + 1) * (1 - 1 / (9 * (events + 1)) + {{ z }} / (3 * sqrt(events + 1))) ^ 3 as events_upper
-    from aggregated
+        {{ funnel_limit('overall_proportion', 'denominator', z_95(), 'low') }} * 100 as funnel_lower_95,
+        {{ funnel_limit('overall_proportion', 'denominator', z_95(), 'high') }} * 100 as funnel_upper_95,
+        {{ funnel_limit('overall_proportion', 'denominator', z_998(), 'low') }} * 100 as funnel_lower_998,
+        {{ funnel_limit('overall_proportion', 'denominator', z_998(), 'high') }} * 100 as funnel_upper_998
+    from proportion_rows
+    where denominator > 0
+),
+
+combined as (
+    select
+        *,
+        cast(null as double) as overall_proportion_pct,
+        cast(null as double) as funnel_lower_95,
+        cast(null as double) as funnel_upper_95,
+        cast(null as double) as funnel_lower_998,
+        cast(null as double) as funnel_upper_998
+    from rate_rows
+    union all by name
+    select
+        * exclude (overall_proportion),
+        overall_proportion * 100 as overall_proportion_pct
+    from funnels
+    union all by name
+    select
+        * exclude (overall_proportion),
+        overall_proportion * 100 as overall_proportion_pct
+    from proportion_rows
+    where denominator = 0
 ),
 
 final as (
@@ -105,23 +316,61 @@ final as (
         dimension,
         group_value,
         outcome,
+        measure_type,
+        outcome_period,
+        numerator_definition,
+        denominator_definition,
+        denominator_unit,
+        numerator,
+        denominator,
+        case when measure_type like 'rate%' then dsr_per_1000 else proportion_pct end as indicator_value,
+        case when measure_type like 'rate%' then dsr_lower_95 else proportion_lower_95 end as indicator_lower_95,
+        case when measure_type like 'rate%' then dsr_upper_95 else proportion_upper_95 end as indicator_upper_95,
+        -- The standard error the SII/RII draws use: the DSR's (non-independent events), or for a
+        -- proportion the Wilson interval's half-width / z, as phe_sii derives it from limits.
+        case
+            when measure_type like 'rate%' then dsr_standard_error
+            else (proportion_upper_95 - proportion_lower_95) / (2 * {{ z_95() }})
+        end as indicator_standard_error,
+        case
+            when measure_type like 'rate%' then 'per 1,000 person-years, age-standardised (ESP 2013)'
+            else '%'
+        end as indicator_unit,
+        case
+            when measure_type like 'rate%' then dsr_ci_method
+            else 'Wilson score'
+        end as ci_method,
         patients,
         events,
         person_years,
-        events / nullif(person_years, 0) * 1000 as crude_rate_per_1000,
-        events_lower / nullif(person_years, 0) * 1000 as crude_rate_lower_95,
-        events_upper / nullif(person_years, 0) * 1000 as crude_rate_upper_95,
+        crude_rate_per_1000,
+        crude_rate_lower_95,
+        crude_rate_upper_95,
+        crude_rate_ci_method,
+        esp_bands_with_person_time,
         dsr_per_1000,
-        sqrt(dsr_variance) as dsr_standard_error,
+        dsr_standard_error,
+        dsr_lower_95,
+        dsr_upper_95,
+        dsr_standard_error_independent,
+        dsr_ci_method,
+        proportion_pct,
+        proportion_lower_95,
+        proportion_upper_95,
+        overall_proportion_pct,
+        funnel_lower_95,
+        funnel_upper_95,
+        funnel_lower_998,
+        funnel_upper_998,
         case
-            when events > 0 then
-                dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
-        end as dsr_lower_95,
-        case
-            when events > 0 then
-                dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
-        end as dsr_upper_95
-    from byars
+            when proportion_pct is null then null
+            when proportion_pct > funnel_upper_998 then 'above the 99.8% limit'
+            when proportion_pct > funnel_upper_95 then 'above the 95% limit'
+            when proportion_pct < funnel_lower_998 then 'below the 99.8% limit'
+            when proportion_pct < funnel_lower_95 then 'below the 95% limit'
+            else 'within the 95% limits'
+        end as funnel_position
+    from combined
 )
 
 select * from final

@@ -1,5 +1,10 @@
 -- One row per utilisation cluster: size, share, mean baseline rate per person-year of each
 -- clustering feature (original scale), and the follow-up emergency asthma admission rate.
+-- Disclosure control (macros/disclosure_control.sql): a cluster with fewer than var
+-- suppress_below patients or follow-up admissions is suppressed, and the clusters partition
+-- the clustered patients (the shares add up to 1), so a second cluster is suppressed when one
+-- alone would be recoverable. A suppressed cluster keeps its id and label only.
+{% set k = var('suppress_below') %}
 with
 
 patients as (
@@ -20,10 +25,11 @@ joined as (
     inner join patients on clusters.patient_key = patients.patient_key
 ),
 
-final as (
+profiles as (
     select
         cluster_id,
         any_value(cluster_label) as cluster_label,
+        'all clustered patients' as disclosure_partition,
         count(*) as patients,
         count(*) / sum(count(*)) over () as share_of_clustered,
         {% for feature in var('cluster_features') %}
@@ -35,6 +41,34 @@ final as (
             as followup_emergency_admissions_per_1000
     from joined
     group by cluster_id
+),
+
+flagged as {{ disclosure_control(
+    relation='profiles',
+    partition_by=['disclosure_partition'],
+    primary_condition="patients < " ~ k ~ " or followup_emergency_admissions < " ~ k,
+    rank_by='patients, followup_emergency_admissions, cluster_id',
+    protected_counts=['patients', 'followup_emergency_admissions'],
+) }},
+
+final as (
+    select
+        cluster_id,
+        cluster_label,
+        {{ round_count('patients') }} as patients,
+        case when not is_suppressed then share_of_clustered end as share_of_clustered,
+        {% for feature in var('cluster_features') %}
+            case when not is_suppressed then mean_baseline_{{ feature }}_per_year end
+                as mean_baseline_{{ feature }}_per_year,
+        {% endfor %}
+        {{ round_count('followup_emergency_admissions') }} as followup_emergency_admissions,
+        case when not is_suppressed then followup_person_years end as followup_person_years,
+        case when not is_suppressed then followup_emergency_admissions_per_1000 end
+            as followup_emergency_admissions_per_1000,
+        'rate per 1,000 person-years' as followup_admissions_measure_type,
+        is_suppressed,
+        {{ disclosure_action() }} as disclosure_action
+    from flagged
 )
 
 select * from final

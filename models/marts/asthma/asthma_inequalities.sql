@@ -1,17 +1,96 @@
--- Rates by dimension x group x outcome with small-number suppression (vars suppress_below,
--- default 5, and dsr_min_events, default 10). Suppressed figures are NULL and the flag says why.
+-- Asthma inequality outcomes by dimension x group, under the project's disclosure control
+-- (macros/disclosure_control.sql): a row is suppressed when its numerator, its patients or its
+-- count denominator (index discharges, assessable patients) is below the var suppress_below;
+-- within each outcome x dimension a second row is suppressed when needed so that no hidden row
+-- can be recovered from the all-patients total. A suppressed row publishes no count and no
+-- figure derived from one. With the var round_counts_to set, counts are rounded and every
+-- figure that could give a count back (crude rate, percentage, their intervals, the DSR
+-- interval, funnel limits) is calculated from the rounded counts. A DSR also needs var
+-- dsr_min_events events (PHE's reliability rule): a quality rule, not disclosure control.
+{% set k = var('suppress_below') %}
 with
 
 rates as (
     select * from {{ ref('int_asthma_inequality_rates') }}
 ),
 
-flagged as (
+flagged as {{ disclosure_control(
+    relation='rates',
+    partition_by=['outcome', 'dimension'],
+    primary_condition="numerator < " ~ k ~ " or patients < " ~ k
+        ~ " or (measure_type not like 'rate%' and denominator < " ~ k ~ ")",
+    rank_by='numerator, denominator, group_value',
+    protected_counts=['numerator', 'denominator', 'patients'],
+) }},
+
+counted as (
     select
         *,
-        events < {{ var('suppress_below') }} as is_suppressed,
-        events < {{ var('dsr_min_events') }} as is_dsr_suppressed
-    from rates
+        measure_type like 'rate%' as is_rate,
+        not is_suppressed and measure_type like 'rate%' and events < {{ var('dsr_min_events') }}
+            as is_dsr_suppressed,
+        {{ round_count('numerator') }} as published_numerator,
+        case
+            when is_suppressed then null
+            when measure_type like 'rate%' then denominator
+            else {{ round_count('denominator') }}
+        end as published_denominator
+    from flagged
+),
+
+overall as (
+    select
+        *,
+        -- The all-patients proportion from its published counts (exact unless rounding is on).
+        max(
+            case when dimension = 'all_patients' then published_numerator / nullif(published_denominator, 0) end
+        ) over (partition by outcome) as published_overall_proportion
+    from counted
+),
+
+derived as (
+    select
+        *,
+        -- Rates: crude rate and DSR interval from the published count.
+        case when is_rate then published_numerator / nullif(published_denominator, 0) * 1000 end
+            as published_crude_rate,
+        case
+            when is_rate then {{ byars_lower('published_numerator') }} / nullif(published_denominator, 0) * 1000
+        end as published_crude_lower,
+        case
+            when is_rate then {{ byars_upper('published_numerator') }} / nullif(published_denominator, 0) * 1000
+        end as published_crude_upper,
+        case
+            when is_rate and published_numerator > 0
+                then
+                    dsr_per_1000 + dsr_standard_error / sqrt(published_numerator)
+                    * ({{ byars_lower('published_numerator') }} - published_numerator)
+        end as published_dsr_lower,
+        case
+            when is_rate and published_numerator > 0
+                then
+                    dsr_per_1000 + dsr_standard_error / sqrt(published_numerator)
+                    * ({{ byars_upper('published_numerator') }} - published_numerator)
+        end as published_dsr_upper,
+        -- Proportions: percentage, Wilson interval and funnel limits from the published counts.
+        case when not is_rate then published_numerator / nullif(published_denominator, 0) * 100 end
+            as published_pct,
+        case
+            when not is_rate then {{ wilson_lower('published_numerator', 'published_denominator') }} * 100
+        end as published_pct_lower,
+        case
+            when not is_rate then {{ wilson_upper('published_numerator', 'published_denominator') }} * 100
+        end as published_pct_upper,
+        {% for name, z, side in [
+            ('lower_95', z_95(), 'low'), ('upper_95', z_95(), 'high'),
+            ('lower_998', z_998(), 'low'), ('upper_998', z_998(), 'high'),
+        ] %}
+            case
+                when not is_rate and published_denominator > 0
+                    then {{ funnel_limit('published_overall_proportion', 'published_denominator', z, side) }} * 100
+            end as published_funnel_{{ name }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+    from overall
 ),
 
 final as (
@@ -19,26 +98,65 @@ final as (
         dimension,
         group_value,
         outcome,
+        measure_type,
+        outcome_period,
+        numerator_definition,
+        denominator_definition,
+        denominator_unit,
+        published_numerator as numerator,
+        published_denominator as denominator,
         case
-            when outcome = 'saba_over_reliance' then 'follow-up year'
-            else 'whole study period'
-        end as outcome_period,
-        patients,
-        case when not is_suppressed then events end as events,
-        person_years,
-        case when not is_suppressed then crude_rate_per_1000 end as crude_rate_per_1000,
-        case when not is_suppressed then crude_rate_lower_95 end as crude_rate_lower_95,
-        case when not is_suppressed then crude_rate_upper_95 end as crude_rate_upper_95,
-        case when not is_dsr_suppressed then dsr_per_1000 end as dsr_per_1000,
-        case when not is_dsr_suppressed then dsr_lower_95 end as dsr_lower_95,
-        case when not is_dsr_suppressed then dsr_upper_95 end as dsr_upper_95,
+            when is_suppressed or is_dsr_suppressed then null
+            when is_rate then dsr_per_1000
+            else published_pct
+        end as indicator_value,
+        case
+            when is_suppressed or is_dsr_suppressed then null
+            when is_rate then published_dsr_lower
+            else published_pct_lower
+        end as indicator_lower_95,
+        case
+            when is_suppressed or is_dsr_suppressed then null
+            when is_rate then published_dsr_upper
+            else published_pct_upper
+        end as indicator_upper_95,
+        indicator_unit,
+        ci_method,
+        {{ round_count('patients') }} as patients,
+        published_numerator as events,
+        case when not is_suppressed then person_years end as person_years,
+        published_crude_rate as crude_rate_per_1000,
+        published_crude_lower as crude_rate_lower_95,
+        published_crude_upper as crude_rate_upper_95,
+        crude_rate_ci_method,
+        case when not is_suppressed and not is_dsr_suppressed then dsr_per_1000 end as dsr_per_1000,
+        case when not is_suppressed and not is_dsr_suppressed then published_dsr_lower end as dsr_lower_95,
+        case when not is_suppressed and not is_dsr_suppressed then published_dsr_upper end as dsr_upper_95,
+        dsr_ci_method,
+        published_pct as proportion_pct,
+        published_pct_lower as proportion_lower_95,
+        published_pct_upper as proportion_upper_95,
+        case when not is_rate then published_overall_proportion * 100 end as overall_proportion_pct,
+        published_funnel_lower_95 as funnel_lower_95,
+        published_funnel_upper_95 as funnel_upper_95,
+        published_funnel_lower_998 as funnel_lower_998,
+        published_funnel_upper_998 as funnel_upper_998,
+        case
+            when published_pct is null then null
+            when published_pct > published_funnel_upper_998 then 'above the 99.8% limit'
+            when published_pct > published_funnel_upper_95 then 'above the 95% limit'
+            when published_pct < published_funnel_lower_998 then 'below the 99.8% limit'
+            when published_pct < published_funnel_lower_95 then 'below the 95% limit'
+            else 'within the 95% limits'
+        end as funnel_position,
         is_suppressed,
         is_dsr_suppressed,
+        {{ disclosure_action() }} as disclosure_action,
         case
-            when is_suppressed then 'suppressed: fewer than {{ var("suppress_below") }} events'
+            when is_suppressed then 'suppressed: small count, or hidden to protect one'
             when is_dsr_suppressed then 'DSR not calculated: fewer than {{ var("dsr_min_events") }} events'
         end as suppression_reason
-    from flagged
+    from derived
 )
 
 select * from final

@@ -1,0 +1,56 @@
+{#-
+    Confidence limits and funnel-plot limits used by the asthma inequality models, one definition
+    each. Formulas follow PHEindicatormethods (R/utils.R: byars_lower/byars_upper, wilson_lower/
+    wilson_upper, sigma_adjustment), which cites Breslow & Day (1987) for Byars and Wilson (1927)
+    / Newcombe & Altman (2000) for the Wilson score interval. health_equity.measures implements
+    the same formulas in Python for the tests' independent recomputation.
+-#}
+
+{%- macro z_95() -%} 1.959963984540054 {%- endmacro -%}
+{%- macro z_998() -%} 3.090232306167813 {%- endmacro -%}
+
+{#- Byars' approximation to the exact Poisson limits of an observed count o (>= 0). -#}
+{% macro byars_lower(o, z=none) -%}
+    {%- set z = z or z_95() -%}
+    case
+        when {{ o }} > 0
+            then {{ o }} * (1 - 1 / (9 * {{ o }}) - {{ z }} / (3 * sqrt({{ o }}))) ^ 3
+        else 0
+    end
+{%- endmacro %}
+
+{% macro byars_upper(o, z=none) -%}
+    {%- set z = z or z_95() -%}
+    ({{ o }} + 1) * (1 - 1 / (9 * ({{ o }} + 1)) + {{ z }} / (3 * sqrt({{ o }} + 1))) ^ 3
+{%- endmacro %}
+
+{#- Wilson score limits of the proportion x / n (as a fraction; NULL when n = 0). -#}
+{% macro wilson_lower(x, n, z=none) -%}
+    {%- set z = z or z_95() -%}
+    (2 * {{ x }} + {{ z }} ^ 2 - {{ z }} * sqrt({{ z }} ^ 2 + 4 * {{ x }} * (1 - {{ x }} / nullif({{ n }}, 0))))
+    / (2 * ({{ n }} + {{ z }} ^ 2))
+{%- endmacro %}
+
+{% macro wilson_upper(x, n, z=none) -%}
+    {%- set z = z or z_95() -%}
+    (2 * {{ x }} + {{ z }} ^ 2 + {{ z }} * sqrt({{ z }} ^ 2 + 4 * {{ x }} * (1 - {{ x }} / nullif({{ n }}, 0))))
+    / (2 * ({{ n }} + {{ z }} ^ 2))
+{%- endmacro %}
+
+{#-
+    Funnel-plot control limit for a proportion (as a fraction) at denominator n around the
+    average proportion p: the observed proportion whose Wilson score limit equals p
+    (PHEindicatormethods sigma_adjustment; side 'low' or 'high'), clipped to [0, 1].
+-#}
+{% macro funnel_limit(p, n, z, side) -%}
+    {%- set sign = '-' if side == 'low' else '+' -%}
+    {%- set base = "(" ~ p ~ ") * ((" ~ n ~ ") / " ~ z ~ " ^ 2 + 1)" -%}
+    {%- set last = "(1 / " ~ z ~ " ^ 2 + 1 / (" ~ n ~ "))" -%}
+    least(1, greatest(0,
+        ({{ base }} {{ sign }} sqrt(
+            (-8 * {{ base }}) ^ 2
+            - 64 * {{ last }} * ({{ p }})
+            * (({{ n }}) * (({{ p }}) * (({{ n }}) / {{ z }} ^ 2 + 2) - 1) + {{ z }} ^ 2 * (({{ p }}) - 1))
+        ) / 8) / {{ last }} / ({{ n }})
+    ))
+{%- endmacro %}

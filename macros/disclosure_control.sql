@@ -1,0 +1,95 @@
+{#-
+    Disclosure control: one policy for every aggregate asthma mart, export and chart.
+
+    disclosure_control(relation, partition_by, primary_condition, rank_by, protected_counts)
+    returns a parenthesised query: every row of `relation` plus
+      is_primary_suppressed    the row meets primary_condition (a small count, e.g. below the var
+                               suppress_below);
+      is_secondary_suppressed  the row is hidden only to protect a primary-suppressed sibling;
+      is_suppressed            either.
+    Rows of one partition (e.g. the groups of one dimension for one outcome) add up to a
+    published total, so a single hidden row could be recovered as total minus the rest, and
+    several hidden rows whose counts are all zero could be recovered as zero each. When a
+    partition has exactly one primary-suppressed row, or its primary-suppressed rows add up to
+    zero in any of `protected_counts`, the smallest other row (by `rank_by`) is suppressed too.
+    That leaves at least two hidden rows sharing a positive remainder, so none can be solved
+    for. A partition of one row (a total) needs no partner: nothing is published below it.
+    Models then publish NULL for every count and every figure derived from a count in a
+    suppressed row, and say what was done in a disclosure_action column (disclosure_action()).
+    Counts may also be rounded to a multiple of the var round_counts_to (round_count()).
+-#}
+{% macro disclosure_control(relation, partition_by, primary_condition, rank_by, protected_counts) -%}
+    {%- set partition = partition_by | join(', ') -%}
+    (
+        with
+
+        dc_primary as (
+            select
+                *,
+                coalesce({{ primary_condition }}, false) as is_primary_suppressed
+            from {{ relation }}
+        ),
+
+        dc_ranked as (
+            select
+                *,
+                count(*) filter (where is_primary_suppressed) over dc_partition as dc_primary_rows,
+                {% for c in protected_counts -%}
+                    coalesce(sum({{ c }}) filter (where is_primary_suppressed) over dc_partition, 0)
+                        as dc_primary_sum_{{ loop.index }},
+                {% endfor -%}
+                row_number() over (
+                    partition by {{ partition }} order by is_primary_suppressed desc, {{ rank_by }}
+                ) as dc_rank
+            from dc_primary
+            window dc_partition as (partition by {{ partition }})
+        ),
+
+        dc_flagged as (
+            select
+                *,
+                not is_primary_suppressed
+                and dc_rank = dc_primary_rows + 1
+                and (
+                    dc_primary_rows = 1
+                    {% for c in protected_counts -%}
+                        or (dc_primary_rows > 1 and dc_primary_sum_{{ loop.index }} = 0)
+                    {% endfor -%}
+                ) as is_secondary_suppressed
+            from dc_ranked
+        )
+
+        select
+            * exclude (
+                dc_primary_rows, dc_rank
+                {%- for c in protected_counts %}, dc_primary_sum_{{ loop.index }}{% endfor %}
+            ),
+            is_primary_suppressed or is_secondary_suppressed as is_suppressed
+        from dc_flagged
+    )
+{%- endmacro %}
+
+{#- A published count: NULL when suppressed, else rounded to the nearest var round_counts_to
+    (0 or 1 = not rounded). -#}
+{% macro round_count(column, suppressed='is_suppressed') -%}
+    {%- set base = var('round_counts_to', 0) | int -%}
+    case
+        when not {{ suppressed }} then
+            {%- if base > 1 %} cast(round({{ column }} / {{ base }}) * {{ base }} as bigint)
+            {%- else %} {{ column }}{% endif %}
+    end
+{%- endmacro %}
+
+{#- What was done to the row's values. One wording for primary and secondary suppression, so
+    the label cannot be used to narrow a hidden value down. -#}
+{% macro disclosure_action(suppressed='is_suppressed') -%}
+    {%- set base = var('round_counts_to', 0) | int -%}
+    case
+        when {{ suppressed }} then 'suppressed: small count, or hidden to protect one'
+        {%- if base > 1 %}
+            else 'published: counts rounded to the nearest {{ base }}; figures that could give a count back use the rounded counts'
+        {%- else %}
+            else 'published: exact counts'
+        {%- endif %}
+    end
+{%- endmacro %}
