@@ -103,3 +103,57 @@ def test_one_extract_can_be_pointed_at_another_file_by_its_var(tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         staged = con.sql("select count(*) from staging.stg_asthma__outpatient_appointments").fetchall()[0][0]
     assert staged == len(pd.read_csv(other / "op_extract_2024.csv"))
+
+
+# --- issue 13: structural faults stop the run before DuckDB guesses, and nothing private leaks ----
+
+
+def test_structural_faults_stop_the_run_naming_file_and_line_and_no_patient_data_leaks(tmp_path):
+    import gzip
+    import re
+
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL).returncode == 0
+    patients = (raw / "patients.csv").read_text().splitlines(keepends=True)
+    victim = next(__import__("csv").reader([patients[4]]))  # line 5: gets an extra unquoted comma
+    patients[4] = patients[4].replace(",", ",,", 1)
+    (raw / "patients.csv").write_text("".join(patients))
+    rx = (raw / "prescriptions.csv").read_bytes()
+    cut = rx[: len(rx) // 2]
+    cut = cut[: cut.rindex(b"\n") + 8]  # truncated mid-row
+    (raw / "prescriptions.csv").write_bytes(cut)
+    last_line = cut.count(b"\n") + 1
+    (raw / "gp_practices.csv").write_bytes(gzip.compress((raw / "gp_practices.csv").read_bytes()))
+    events = (raw / "gp_events.csv").read_text().splitlines(keepends=True)
+    events[9] = events[9].replace(",", ',"', 1)  # line 10: a quote that never closes properly
+    (raw / "gp_events.csv").write_text("".join(events))
+    adm = (raw / "hospital_admissions.csv").read_text().splitlines(keepends=True)
+    adm[0] = adm[0].replace('"provider_code"', '"admission_date"')
+    (raw / "hospital_admissions.csv").write_text("".join(adm))
+    op = (raw / "outpatient_appointments.csv").read_text().splitlines(keepends=True)
+    (raw / "outpatient_appointments.csv").write_text(op[0])
+
+    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    out = r.stdout
+    expected = [
+        f"extract asthma_raw.patients ({raw}/patients.csv): wrong number of fields: line 5 has 21 fields, "
+        "the header has 20",
+        f"extract asthma_raw.prescriptions ({raw}/prescriptions.csv): wrong number of fields: line {last_line} "
+        f"has 2 fields, the header has 7 (line {last_line} is the last line: the file looks truncated)",
+        f"extract asthma_raw.gp_practices ({raw}/gp_practices.csv): the file is gzip-compressed data, not CSV text",
+        f"extract asthma_raw.gp_events ({raw}/gp_events.csv): line 10 has a quote out of place",
+        f"extract asthma_raw.hospital_admissions ({raw}/hospital_admissions.csv): duplicate column names in the "
+        "header: 'admission_date', 'admission_date'",
+        f"extract asthma_raw.outpatient_appointments ({raw}/outpatient_appointments.csv): the file has a header "
+        "but no data rows",
+    ]
+    for message in expected:
+        assert message in out, message
+    assert "START sql" not in out  # nothing was built from the bad files
+    # Privacy: neither the terminal nor the dbt log repeats any patient's identifiers.
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    nhs = set(pd.read_csv(raw / "patients.csv", dtype=str, usecols=["nhs_number"], on_bad_lines="skip").nhs_number)
+    for text in (out, r.stderr, log):
+        assert not set(re.findall(r"\d{10}", text)) & nhs
+        assert not any(value in text for value in victim[1:7] if len(value) > 3)
