@@ -265,3 +265,21 @@ def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(
     log = (tmp_path / "logs" / "dbt.log").read_text()
     nhs = set(_read(raw / "patients.csv").nhs_number)
     assert not set(re.findall(r"\d{10}", r.stdout + log)) & nhs
+
+
+def test_a_hospital_file_that_vanishes_into_the_quarantine_fails_the_build_naming_it(tmp_path):
+    import re
+
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL).returncode == 0
+    path = raw / "ACSDT5Y.B19013-Data.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    blanked = [lines[0]] + [re.sub(r'^"8600000US\d{5}"', '""', line) for line in lines[1:]]
+    path.write_text("".join(blanked))
+    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    n = len(lines) - 1
+    assert (
+        f"extract ACSDT5Y.B19013-Data: {n} of {n} rows (100.0%) quarantined, above var max_quarantined_share = "
+        f"0.05; top reasons: null key: GEO_ID ({n} rows)"
+    ) in r.stdout
