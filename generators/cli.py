@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +19,9 @@ from generators import __version__, asthma, faults, hospitals
 from generators.output import TableWriter, sha256
 
 SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
+# Largest --patients: the NHS-number-like ids stay unique up to ~24M patients and the practice
+# codes up to ~15M; 5M is the documented, tested ceiling.
+MAX_PATIENTS = 5_000_000
 CHUNK_PATIENTS = 50_000  # fixed: part of what makes a seed reproduce the same bytes
 ID_COLUMNS = {
     "gp_events": "gp_event_id",
@@ -30,14 +36,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(name: str):
+def _positive_int(name: str, maximum: int):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{name} must be between 1 and {maximum:,}, got {value:,}")
         return value
 
     return parse
@@ -80,19 +86,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="asthma patients: small=10k, medium=100k, large=1M (default small)",
     )
     p.add_argument(
-        "--patients", type=_positive_int("--patients"), default=None, help="asthma patients, overrides --scale"
+        "--patients",
+        type=_positive_int("--patients", MAX_PATIENTS),
+        default=None,
+        help=f"asthma patients, 1-{MAX_PATIENTS:,}; overrides --scale",
     )
     p.add_argument(
         "--hospitals",
-        type=_positive_int("--hospitals"),
+        type=_positive_int("--hospitals", hospitals.MAX_HOSPITALS),
         default=None,
-        help=f"U.S. hospitals (default {hospitals.DEFAULT_HOSPITALS}, as in the real CMS file)",
+        help=(
+            f"U.S. hospitals, 1-{hospitals.MAX_HOSPITALS:,} "
+            f"(default {hospitals.DEFAULT_HOSPITALS}, as in the real CMS file)"
+        ),
     )
     p.add_argument(
         "--out",
         type=Path,
         default=Path("seeds/synthetic"),
-        help="output folder, created if absent (default seeds/synthetic)",
+        help=(
+            "output folder, created if absent (default seeds/synthetic); files are written to a "
+            "temporary folder beside it and moved in only when all are complete"
+        ),
     )
     p.add_argument(
         "--format",
@@ -114,14 +129,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    n_patients = args.patients or SCALES[args.scale or "small"]
-    n_hospitals = args.hospitals or hospitals.DEFAULT_HOSPITALS
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile_dir(out))
     except OSError as exc:
         print(f"python -m generators: error: --out {out}: {exc.strerror}", file=sys.stderr)
         return 2
+    try:
+        files, manifest, secs = generate(args, work)
+        swap_in(work, out, files)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = sum(m["rows"] for m in files.values())
+    if not args.quiet:
+        print(
+            f"wrote {rows:,} rows in {len(files)} files to {out} in {secs:.1f}s "
+            f"({rows / max(secs, 1e-9):,.0f} rows/s); {len(manifest['faults'])} faults injected",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def tempfile_dir(out: Path) -> str:
+    """A fresh folder beside ``out`` (same file system, so moving files in is a rename)."""
+    return tempfile.mkdtemp(prefix=f".{out.resolve().name}.partial-", dir=out.resolve().parent)
+
+
+def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict, float]:
+    """Write every extract, truth.json and manifest.json into ``out`` (the temporary folder)."""
+    n_patients = args.patients or SCALES[args.scale or "small"]
+    n_hospitals = args.hospitals or hospitals.DEFAULT_HOSPITALS
     started = time.perf_counter()
     seq = np.random.SeedSequence(args.seed)
     asthma_seq, hospital_seq, fault_seq = seq.spawn(3)
@@ -152,15 +190,31 @@ def main(argv: list[str] | None = None) -> int:
         "faults": injected,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    rows = sum(m["rows"] for m in files.values())
-    secs = time.perf_counter() - started
-    if not args.quiet:
-        print(
-            f"wrote {rows:,} rows in {len(files)} files to {out} in {secs:.1f}s "
-            f"({rows / max(secs, 1e-9):,.0f} rows/s); {len(injected)} faults injected",
-            file=sys.stderr,
-        )
-    return 0
+    return files, manifest, time.perf_counter() - started
+
+
+def swap_in(work: Path, out: Path, files: dict[str, dict]) -> None:
+    """Move a complete run from ``work`` into ``out``; only renames happen here.
+
+    The old manifest goes first (a folder without a manifest is visibly incomplete), extracts
+    the previous run wrote and this one did not are removed (no stale file beside new ones),
+    then the new files move in and the new manifest last. Anything else in ``out`` is kept.
+    """
+    old_manifest = out / "manifest.json"
+    stale: set[str] = set()
+    if old_manifest.exists():
+        try:
+            stale = {m["path"] for m in json.loads(old_manifest.read_text())["files"].values()}
+        except (ValueError, KeyError, TypeError):
+            stale = set()
+        old_manifest.unlink()
+    new = {m["path"] for m in files.values()} | {"truth.json"}
+    for name in sorted(stale - new):
+        if Path(name).name == name:  # only plain file names the generator itself wrote
+            (out / name).unlink(missing_ok=True)
+    for name in sorted(new):
+        os.replace(work / name, out / name)
+    os.replace(work / "manifest.json", old_manifest)
 
 
 def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):

@@ -20,6 +20,10 @@ from faker import Faker
 from generators import reference
 
 DEFAULT_HOSPITALS = 5432
+# Largest --hospitals: facility ids stay unique within each CMS type's number range (the acute
+# range 0001-1299 of the most populous state is the first to fill, near 24,000 hospitals).
+MAX_HOSPITALS = 20_000
+MIN_ZCTAS_PER_STATE = 3
 REAL_ZCTAS = 33_120
 NATIONAL_MEDIAN = 57_849.0  # median of ZCTA medians, ACS 2016-20
 INCOME_LOG_SD_STATE = 0.12
@@ -122,23 +126,26 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
     share = pop / pop.sum()
     per_state = np.maximum(3, np.round(share * n_zcta)).astype(int)
     used: set[str] = set()
-    zcta, zcta_state, spare = [], [], []
-    for s, r in enumerate(states):
-        lo, hi = int(r["zip3_lower"]), int(r["zip3_upper"])
+    zcta_of: dict[int, list[str]] = {}
+    spare: list[list[str]] = [[] for _ in states]
+    ranges = [(int(r["zip3_lower"]), int(r["zip3_upper"])) for r in states]
+    # Territories share three-digit prefixes with states (006-009, 967, 969). The narrowest
+    # ranges pick first, and each state leaves MIN_ZCTAS_PER_STATE codes for every state after it
+    # in its range, so no state ends with no ZCTA however many hospitals are asked for.
+    order = sorted(range(len(states)), key=lambda i: (ranges[i][1] - ranges[i][0], i))
+    for pos, s in enumerate(order):
+        lo, hi = ranges[s]
+        later = sum(1 for t in order[pos + 1 :] if ranges[t][0] <= hi and lo <= ranges[t][1])
         space = np.arange(lo * 100, (hi + 1) * 100)
-        # Territories share three-digit prefixes with states (967, 969): skip codes taken.
         space = np.array([z for z in space[space % 100 != 0] if f"{z:05d}" not in used])
-        pick = [
-            f"{z:05d}"
-            for z in rng.choice(space, size=min(space.size, per_state[s] + max(2, per_state[s] // 5)), replace=False)
-        ]
-        take = pick[: per_state[s]]
+        room = space.size - MIN_ZCTAS_PER_STATE * later
+        size = min(room, per_state[s] + max(2, per_state[s] // 5))
+        pick = [f"{z:05d}" for z in rng.choice(space, size=size, replace=False)]
         used.update(pick)
-        zcta.extend(take)
-        zcta_state.extend([s] * len(take))
-        spare.append(pick[per_state[s] :])  # ZIPs in the state with no ZCTA (PO boxes, firms)
-    zcta = np.array(zcta)
-    zcta_state = np.array(zcta_state)
+        zcta_of[s] = pick[: per_state[s]]
+        spare[s] = pick[per_state[s] :]  # ZIPs in the state with no ZCTA (PO boxes, firms)
+    zcta = np.array([z for s in range(len(states)) for z in zcta_of[s]])
+    zcta_state = np.array([s for s in range(len(states)) for _ in zcta_of[s]])
     log_income = np.log(NATIONAL_MEDIAN) + state_income[zcta_state] + rng.normal(0, INCOME_LOG_SD_WITHIN, zcta.size)
     # Incomes beyond the ACS coding bounds are published as "250,000+" / "2,500-": the bound is
     # what anyone can know, so it is what the planted relation uses too.
@@ -195,25 +202,34 @@ def generate(rng: np.random.Generator, seed: int, n_hospitals: int) -> tuple[dic
         + rng.normal(0, 1, n_hospitals)
     )
 
-    # Facility ids: CMS state code + a number in the type's range; VA/DoD end in "F".
-    type_base = {
-        "Acute Care Hospitals": 1,
-        "Critical Access Hospitals": 1300,
-        "Psychiatric": 4000,
-        "Childrens": 3300,
-        "Rural Emergency Hospital": 1990,
-        "Long-term": 2000,
+    # Facility ids: CMS state code + a number in the type's own range (first, last); VA/DoD end
+    # in "F". The ranges do not overlap, so ids are unique up to MAX_HOSPITALS.
+    id_range = {
+        "Acute Care Hospitals": (1, 1299),
+        "Critical Access Hospitals": (1300, 1989),
+        "Long-term": (2000, 2299),
+        "Rural Emergency Hospital": (3100, 3299),
+        "Childrens": (3300, 3999),
+        "Psychiatric": (4000, 9999),
+        "Acute Care - Veterans Administration": (10, 499),
+        "Acute Care - Department of Defense": (500, 999),
     }
     counters: dict[tuple[int, str], int] = {}
     ids = []
     for s, t in zip(h_state.tolist(), htype.tolist()):
         k = counters.get((s, t), 0)
         counters[(s, t)] = k + 1
+        first, last = id_range[t]
+        if first + k > last:
+            raise ValueError(
+                f"{n_hospitals} hospitals give {states[s]['state_code']} more {t} than its facility id "
+                f"range {first}-{last} holds; use at most {MAX_HOSPITALS} hospitals"
+            )
         code = states[s]["cms_state_code"]
         if t in ("Acute Care - Veterans Administration", "Acute Care - Department of Defense"):
-            ids.append(f"{code}{(10 if t.endswith('Administration') else 500) + k:03d}F")
+            ids.append(f"{code}{first + k:03d}F")
         else:
-            ids.append(f"{code}{type_base[t] + k:04d}")
+            ids.append(f"{code}{first + k:04d}")
     ids = np.array(ids)
 
     suffix = np.array(

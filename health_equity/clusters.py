@@ -6,6 +6,11 @@ model is fitted with ``n_init`` >= 10 and a fixed ``random_state`` (sklearn's de
 and no seed), on a seeded sample when n is large, and every patient is assigned. Stability is the
 mean adjusted Rand index between the reference fit and fits on bootstrap samples with other seeds.
 Clusters are numbered from lowest to highest overall utilisation and labelled from their profiles.
+
+Determinism: a table has no row order, and k-means, its samples and the silhouette depend on the
+order rows arrive in, so patients are sorted by ``patient_key`` before anything is fitted. Too few
+patients to fit a k (fewer than k + 1) leave that k unfitted (NaN silhouette); with none fitted,
+no k is chosen and every patient is returned unclustered with the reason, instead of a crash.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ DISTINCTIVE_LABEL = {
     "ics_prescriptions": "controller-treated",
 }
 MIN_BASELINE_YEARS = 0.25
+TOO_FEW = "not clustered: too few clusterable patients to fit any k"
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,15 @@ def feature_matrix(patients: pd.DataFrame, features=tuple(FEATURES)) -> tuple[pd
     return rates, ok
 
 
+def in_key_order(patients: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by patient_key (then every column, should keys repeat), index reset: the one
+    order every fit sees, whatever order the database returned the rows in."""
+    if "patient_key" not in patients.columns:
+        raise KeyError("patients table is missing column(s): patient_key")
+    cols = ["patient_key", *[c for c in patients.columns if c != "patient_key"]]
+    return patients.sort_values(cols, kind="mergesort").reset_index(drop=True)
+
+
 def _sample(n: int, size: int, seed: int) -> np.ndarray:
     if n <= size:
         return np.arange(n)
@@ -132,11 +147,16 @@ def select_k(x: np.ndarray, cfg: ClusterConfig) -> pd.DataFrame:
     sil_idx = _sample(len(x), cfg.silhouette_sample, cfg.random_state + 1)
     rows = []
     for k in range(cfg.k_min, cfg.k_max + 1):
+        if len(fit_idx) <= k:  # k-means needs k rows, the silhouette one more
+            rows.append({"k": k, "silhouette": np.nan, "inertia": np.nan})
+            continue
         km = _fit(x[fit_idx], k, cfg, cfg.random_state)
-        sil = silhouette_score(x[sil_idx], km.predict(x[sil_idx]))
+        labels = km.predict(x[sil_idx])
+        n_labels = len(np.unique(labels))
+        sil = silhouette_score(x[sil_idx], labels) if 2 <= n_labels < len(sil_idx) else np.nan
         rows.append({"k": k, "silhouette": float(sil), "inertia": float(km.inertia_)})
     out = pd.DataFrame(rows)
-    out["is_chosen"] = out["silhouette"] == out["silhouette"].max()
+    out["is_chosen"] = out["silhouette"].notna() & (out["silhouette"] == out["silhouette"].max())
     # Ties (identical silhouettes) resolve to the smallest k.
     out.loc[out.index[out["is_chosen"]][1:], "is_chosen"] = False
     return out
@@ -185,6 +205,8 @@ def _standardise(rates: pd.DataFrame) -> tuple[np.ndarray, StandardScaler]:
     """log1p, standardise, then clip at +/- Z_CLIP: a rare event (a readmission) in a handful
     of patients would otherwise sit 10+ SD out and pull whole clusters around itself."""
     scaler = StandardScaler()
+    if rates.empty:
+        return np.empty((0, rates.shape[1])), scaler
     return np.clip(scaler.fit_transform(np.log1p(rates.to_numpy(dtype=float))), -Z_CLIP, Z_CLIP), scaler
 
 
@@ -192,6 +214,9 @@ def choose_k(rates: pd.DataFrame, cfg: ClusterConfig = ClusterConfig()) -> pd.Da
     """One row per k tried: silhouette, inertia, is_chosen, and the chosen k's stability."""
     x, _ = _standardise(rates)
     selection = select_k(x, cfg)
+    if not selection["is_chosen"].any():
+        selection["stability_ari"] = np.nan
+        return selection
     chosen = int(selection.loc[selection["is_chosen"], "k"].iloc[0])
     km = _fit(x[_sample(len(x), cfg.fit_sample, cfg.random_state)], chosen, cfg, cfg.random_state)
     selection["stability_ari"] = np.where(selection["is_chosen"], stability(x, chosen, km, cfg), np.nan)
@@ -217,25 +242,40 @@ def fit_clusters(rates: pd.DataFrame, k: int, cfg: ClusterConfig = ClusterConfig
 
 def cluster_selection(patients: pd.DataFrame, cfg: ClusterConfig = ClusterConfig()) -> pd.DataFrame:
     """The k-selection table for the clusterable patients (dbt: int_asthma_cluster_selection)."""
-    rates, ok = feature_matrix(patients, cfg.features)
+    rates, ok = feature_matrix(in_key_order(patients), cfg.features)
     sel = choose_k(rates[ok], cfg)
     sel["n_clustered"] = int(ok.sum())
     sel["n_not_clustered"] = int((~ok).sum())
     return sel
 
 
-def patient_clusters(patients: pd.DataFrame, k: int, cfg: ClusterConfig = ClusterConfig()) -> pd.DataFrame:
-    """One row per patient: patient_key, cluster_id (NULL when not clusterable), cluster_label."""
+def chosen_k(selection: pd.DataFrame) -> int | None:
+    """The k marked is_chosen in a cluster_selection table; None when no k could be fitted."""
+    chosen = selection.loc[selection["is_chosen"].astype(bool), "k"]
+    return int(chosen.iloc[0]) if len(chosen) else None
+
+
+def patient_clusters(patients: pd.DataFrame, k: int | None, cfg: ClusterConfig = ClusterConfig()) -> pd.DataFrame:
+    """One row per patient, in patient_key order: patient_key, cluster_id (NULL when not
+    clusterable), cluster_label, is_clustered. ``k`` None (nothing could be fitted) or more
+    clusters than clusterable patients leaves every patient unclustered, with that reason."""
+    patients = in_key_order(patients)
     rates, ok = feature_matrix(patients, cfg.features)
-    result = fit_clusters(rates[ok], k, cfg)
     cluster = pd.Series(pd.NA, index=patients.index, dtype="Int64")
-    cluster[ok] = result.labels
     not_clustered = f"not clustered: under {MIN_BASELINE_YEARS:g} baseline person-years"
+    if k is None or int(ok.sum()) < k:
+        ok = pd.Series(False, index=patients.index)
+        not_clustered = TOO_FEW
+        names: dict[int, str] = {}
+    else:
+        result = fit_clusters(rates[ok], k, cfg)
+        cluster[ok] = result.labels
+        names = result.names
     return pd.DataFrame(
         {
             "patient_key": patients["patient_key"].to_numpy(),
             "cluster_id": cluster.to_numpy(),
-            "cluster_label": cluster.map(result.names).astype("string").fillna(not_clustered).to_numpy(),
+            "cluster_label": cluster.map(names).astype("string").fillna(not_clustered).to_numpy(),
             "is_clustered": ok.to_numpy(),
         }
     )

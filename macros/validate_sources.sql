@@ -1,10 +1,18 @@
 {#-
     Runs at the start of every dbt invocation (on-run-start), before any model is built.
-    For every source that is read from a file (meta.external_location), checks that the file
-    exists and is readable and that every column declared in the source YAML is in its header.
-    A problem stops the run with a message naming the extract, the file and the column.
-    Columns are matched by name, never by position, so extra columns (such as the 39th column of
-    older CMS releases) are fine. Set the var `validate_sources: false` to skip.
+    For every source that is read from a file (meta.external_location), the Python preflight
+    (health_equity/preflight.py, registered in DuckDB as health_equity_preflight by the profile's
+    plugin) reads the file once and checks, driven by the source YAML:
+      - the file exists (an absent file is fine only for a source with meta: {optional: true});
+      - its content is what its name says: no gzip, zip or Parquet content under a .csv name;
+      - the header: every declared column is there (matched by name, so extra columns such as the
+        39th column of older CMS releases are fine), and no two columns share a name or differ
+        only in case or spaces;
+      - every line has as many fields as the header, every quoted field is closed, the text is
+        UTF-8 (so a truncated file is caught);
+      - it has at least one data row, unless the source is optional.
+    Every problem names the extract, the file and the line or column, never a value from a row.
+    All problems are collected and the run stops with them. Set var `validate_sources: false` to skip.
 -#}
 {% macro validate_sources() %}
     {%- if execute and var('validate_sources', true) and flags.WHICH in ('build', 'run', 'test') -%}
@@ -12,24 +20,13 @@
         {%- for src in graph.sources.values() if src.meta.get('external_location') -%}
             {%- set path = src.meta.get('extract_path', src.meta.external_location) -%}
             {%- set label = src.source_name ~ '.' ~ src.name -%}
-            {%- set found = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
-            {%- if found == 0 and src.meta.get('optional') -%}
-                {#- An optional extract may be absent: its models build with no rows and say why. -#}
-            {%- elif found == 0 -%}
-                {%- do problems.append("extract " ~ label ~ ": file not found: " ~ path
-                    ~ " (set var raw_dir, or " ~ src.name ~ "_path, to the folder or file)") -%}
-            {%- else -%}
-                {%- set described = run_query("describe select * from " ~ src.meta.external_location) -%}
-                {%- set actual = described.columns[0].values() | list -%}
-                {%- set missing = [] -%}
-                {%- for col in src.columns.keys() if col not in actual -%}
-                    {%- do missing.append(col) -%}
-                {%- endfor -%}
-                {%- for col in missing -%}
-                    {%- do problems.append("extract " ~ label ~ " (" ~ path ~ "): missing column '" ~ col
-                        ~ "'; the file has: " ~ actual | join(', ')) -%}
-                {%- endfor -%}
-            {%- endif -%}
+            {%- set columns = tojson(src.columns.keys() | list) -%}
+            {%- set optional = 'true' if src.meta.get('optional', false) else 'false' -%}
+            {%- set checked = run_query(
+                "select health_equity_preflight('" ~ label | replace("'", "''") ~ "', '"
+                ~ path | replace("'", "''") ~ "', '" ~ columns | replace("'", "''") ~ "', " ~ optional ~ ")"
+            ).columns[0].values()[0] -%}
+            {%- do problems.extend(fromjson(checked)) -%}
         {%- endfor -%}
         {%- if problems -%}
             {{ exceptions.raise_compiler_error("Bad input:\n  - " ~ problems | join("\n  - ")) }}

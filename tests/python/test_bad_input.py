@@ -103,3 +103,183 @@ def test_one_extract_can_be_pointed_at_another_file_by_its_var(tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         staged = con.sql("select count(*) from staging.stg_asthma__outpatient_appointments").fetchall()[0][0]
     assert staged == len(pd.read_csv(other / "op_extract_2024.csv"))
+
+
+# --- issue 13: structural faults stop the run before DuckDB guesses, and nothing private leaks ----
+
+
+def test_structural_faults_stop_the_run_naming_file_and_line_and_no_patient_data_leaks(tmp_path):
+    import gzip
+    import re
+
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL).returncode == 0
+    patients = (raw / "patients.csv").read_text().splitlines(keepends=True)
+    victim = next(__import__("csv").reader([patients[4]]))  # line 5: gets an extra unquoted comma
+    patients[4] = patients[4].replace(",", ",,", 1)
+    (raw / "patients.csv").write_text("".join(patients))
+    rx = (raw / "prescriptions.csv").read_bytes()
+    cut = rx[: len(rx) // 2]
+    cut = cut[: cut.rindex(b"\n") + 8]  # truncated mid-row
+    (raw / "prescriptions.csv").write_bytes(cut)
+    last_line = cut.count(b"\n") + 1
+    (raw / "gp_practices.csv").write_bytes(gzip.compress((raw / "gp_practices.csv").read_bytes()))
+    events = (raw / "gp_events.csv").read_text().splitlines(keepends=True)
+    events[9] = events[9].replace(",", ',"', 1)  # line 10: a quote that never closes properly
+    (raw / "gp_events.csv").write_text("".join(events))
+    adm = (raw / "hospital_admissions.csv").read_text().splitlines(keepends=True)
+    adm[0] = adm[0].replace('"provider_code"', '"admission_date"')
+    (raw / "hospital_admissions.csv").write_text("".join(adm))
+    op = (raw / "outpatient_appointments.csv").read_text().splitlines(keepends=True)
+    (raw / "outpatient_appointments.csv").write_text(op[0])
+
+    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    out = r.stdout
+    expected = [
+        f"extract asthma_raw.patients ({raw}/patients.csv): wrong number of fields: line 5 has 21 fields, "
+        "the header has 20",
+        f"extract asthma_raw.prescriptions ({raw}/prescriptions.csv): wrong number of fields: line {last_line} "
+        f"has 2 fields, the header has 7 (line {last_line} is the last line: the file looks truncated)",
+        f"extract asthma_raw.gp_practices ({raw}/gp_practices.csv): the file is gzip-compressed data, not CSV text",
+        f"extract asthma_raw.gp_events ({raw}/gp_events.csv): line 10 has a quote out of place",
+        f"extract asthma_raw.hospital_admissions ({raw}/hospital_admissions.csv): duplicate column names in the "
+        "header: 'admission_date', 'admission_date'",
+        f"extract asthma_raw.outpatient_appointments ({raw}/outpatient_appointments.csv): the file has a header "
+        "but no data rows",
+    ]
+    for message in expected:
+        assert message in out, message
+    assert "START sql" not in out  # nothing was built from the bad files
+    # Privacy: neither the terminal nor the dbt log repeats any patient's identifiers.
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    nhs = set(pd.read_csv(raw / "patients.csv", dtype=str, usecols=["nhs_number"], on_bad_lines="skip").nhs_number)
+    for text in (out, r.stderr, log):
+        assert not set(re.findall(r"\d{10}", text)) & nhs
+        assert not any(value in text for value in victim[1:7] if len(value) > 3)
+
+
+def _read(path):
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _write(df, path):
+    df.to_csv(path, index=False)
+
+
+def test_row_level_faults_end_counted_under_their_own_reason_and_every_row_reconciles(tmp_path):
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL).returncode == 0
+    p, rx = _read(raw / "patients.csv"), _read(raw / "prescriptions.csv")
+    gp, op = _read(raw / "gp_events.csv"), _read(raw / "outpatient_appointments.csv")
+    adm = _read(raw / "hospital_admissions.csv")
+    by_patient = rx.groupby("patient_id").size()
+    # Absurd but parseable quantities: implausible, not "negative or zero".
+    rx.loc[0, "quantity"], rx.loc[1, "quantity"] = "999999", "1e12"
+    # A patient aged 134 at the study end: quarantined, and all their rows follow.
+    taken = set(rx.loc[[0, 1], "patient_id"])
+    old = p.loc[p.patient_id.isin(by_patient.index) & ~p.patient_id.isin(taken)].iloc[0]
+    taken.add(old.patient_id)
+    p.loc[p.patient_id == old.patient_id, "date_of_birth"] = "1890-05-05"
+    # A prescription dated after its patient's death.
+    dead = p[(p.date_of_death.between("2022-06-01", "2024-06-01")) & p.patient_id.isin(by_patient.index)]
+    dead = dead[~dead.patient_id.isin(taken)].iloc[0]
+    taken.add(dead.patient_id)
+    after = (pd.Timestamp(dead.date_of_death) + pd.Timedelta(days=10)).strftime("%Y-%m-%d")
+    rx.loc[rx[rx.patient_id == dead.patient_id].index[0], "issue_date"] = after
+    # A patient who registered later than their prescriptions: excluded after staging (outside
+    # their observation period), not lost.
+    late = p[(p.registration_start_date < "2022-01-01") & (p.registration_end_date == "") & (p.date_of_death == "")]
+    late = late[late.patient_id.isin(rx[rx.issue_date < "2023-01-01"].patient_id) & ~late.patient_id.isin(taken)]
+    late = late.iloc[0]
+    p.loc[p.patient_id == late.patient_id, "registration_start_date"] = "2023-01-01"
+    n_before_registration = int(((rx.patient_id == late.patient_id) & (rx.issue_date < "2023-01-01")).sum())
+    # An exact copy of an outpatient row (one kept) and two different rows under one GP event id.
+    op = pd.concat([op, op.iloc[[5]]], ignore_index=True)
+    gp.loc[11, "gp_event_id"] = gp.loc[10, "gp_event_id"]
+    # A stay of 400 days.
+    i = adm[adm.admission_date < "2023-06-01"].index[0]
+    adm.loc[i, "discharge_date"] = (pd.Timestamp(adm.loc[i, "admission_date"]) + pd.Timedelta(days=400)).strftime(
+        "%Y-%m-%d"
+    )
+    for df, name in ((p, "patients"), (rx, "prescriptions"), (gp, "gp_events"), (op, "outpatient_appointments")):
+        _write(df, raw / f"{name}.csv")
+    _write(adm, raw / "hospital_admissions.csv")
+
+    db = tmp_path / "w.duckdb"
+    r = dbt(["build"], db, tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode == 0, r.stdout[-4000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        q = con.sql("select * from staging.stg_asthma__quarantine").df()
+        outcomes = con.sql("select * from marts.data_quality_row_outcomes").df()
+        rec = con.sql("select * from marts.data_quality_reconciliation").df().set_index("extract_name")
+        kept = con.sql(
+            f"select count(*) from staging.stg_asthma__outpatient_appointments "
+            f"where appointment_id = '{op.iloc[5].appointment_id}'"
+        ).fetchall()[0][0]
+
+    def reason(extract, text):
+        return int(((q.extract_name == extract) & (q.quarantine_reason == text)).sum())
+
+    assert reason("prescriptions", "implausible value: quantity above 200") == 2
+    assert reason("prescriptions", "negative or zero quantity") == 0
+    assert reason("patients", "implausible value: age over 115 years at study end") == 1
+    assert reason("prescriptions", "patient not on the clean register") == by_patient[old.patient_id]
+    assert reason("prescriptions", "implausible date: issue_date after the patient's death") == 1
+    assert reason("outpatient_appointments", "exact duplicate: appointment_id") == 1 and kept == 1
+    assert reason("gp_events", "duplicate key: gp_event_id") == 2
+    assert reason("hospital_admissions", "implausible value: length of stay over 365 days") == 1
+    outside = outcomes[
+        (outcomes.extract_name == "prescriptions")
+        & (outcomes.outcome == "excluded after staging: dated outside the patient's observation period")
+    ]
+    assert n_before_registration > 0 and outside.row_count.sum() == n_before_registration
+    # Every raw row is used, quarantined or excluded after staging: nothing vanished.
+    assert rec.is_reconciled.all() and rec.is_staging_reconciled.all()
+    assert rec.loc["outpatient_appointments", "rows_read"] == len(op)
+    assert (rec.rows_used + rec.rows_quarantined + rec.rows_excluded_after_staging == rec.rows_read).all()
+    summed = outcomes.groupby("extract_name").row_count.sum()
+    assert (summed.reindex(rec.index) == rec.rows_read).all()
+
+
+def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(tmp_path):
+    import re
+
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL).returncode == 0
+    rx = _read(raw / "prescriptions.csv")
+    # Every date in another common format: each row would be quarantined, exit 0, no marts data.
+    rx["issue_date"] = pd.to_datetime(rx.issue_date).dt.strftime("%d/%m/%Y")
+    _write(rx, raw / "prescriptions.csv")
+    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    n = len(rx)
+    assert (
+        f"extract prescriptions: {n} of {n} rows (100.0%) quarantined, above var max_quarantined_share = 0.05; "
+        f"top reasons: missing or unparseable issue_date ({n} rows); "
+        "example rows (data-row numbers in the file): 1, 2, 3, 4, 5"
+    ) in r.stdout
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        marts = con.sql("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
+    assert ("asthma_patients",) not in marts  # nothing downstream was built from it
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    nhs = set(_read(raw / "patients.csv").nhs_number)
+    assert not set(re.findall(r"\d{10}", r.stdout + log)) & nhs
+
+
+def test_a_hospital_file_that_vanishes_into_the_quarantine_fails_the_build_naming_it(tmp_path):
+    import re
+
+    raw = tmp_path / "raw"
+    assert generate(raw, *SMALL).returncode == 0
+    path = raw / "ACSDT5Y.B19013-Data.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    blanked = [lines[0]] + [re.sub(r'^"8600000US\d{5}"', '""', line) for line in lines[1:]]
+    path.write_text("".join(blanked))
+    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    n = len(lines) - 1
+    assert (
+        f"extract ACSDT5Y.B19013-Data: {n} of {n} rows (100.0%) quarantined, above var max_quarantined_share = "
+        f"0.05; top reasons: null key: GEO_ID ({n} rows)"
+    ) in r.stdout

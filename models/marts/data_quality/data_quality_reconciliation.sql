@@ -1,5 +1,7 @@
--- Per extract: rows read from the file, rows staged (used) and rows quarantined, and whether
--- they reconcile (rows read = rows staged + rows quarantined). Nothing is dropped silently.
+-- Per extract: rows read from the file, rows staged and rows quarantined; and, at the end of the
+-- pipeline, rows used in the marts and rows excluded after staging by a later rule (from
+-- data_quality_row_outcomes). is_reconciled: rows read = used + quarantined + excluded after
+-- staging, so a row lost in any later join fails the build. Nothing is dropped silently.
 {% set families = {
     'asthma': {
         'counts': 'stg_asthma__extract_row_counts', 'quarantine': 'stg_asthma__quarantine',
@@ -57,6 +59,17 @@ staged as (
     {% endfor %}
 ),
 
+outcomes as (
+    select
+        extract_name,
+        coalesce(sum(row_count) filter (where pipeline_stage = 'used'), 0) as rows_used,
+        coalesce(
+            sum(row_count) filter (where pipeline_stage = 'excluded after staging'), 0
+        ) as rows_excluded_after_staging
+    from {{ ref('data_quality_row_outcomes') }}
+    group by extract_name
+),
+
 final as (
     select
         rows_read.extract_family,
@@ -64,11 +77,17 @@ final as (
         rows_read.rows_read,
         coalesce(staged.rows_staged, 0) as rows_staged,
         coalesce(quarantined.rows_quarantined, 0) as rows_quarantined,
+        coalesce(outcomes.rows_excluded_after_staging, 0) as rows_excluded_after_staging,
+        coalesce(outcomes.rows_used, 0) as rows_used,
         rows_read.rows_read
-        = coalesce(staged.rows_staged, 0) + coalesce(quarantined.rows_quarantined, 0) as is_reconciled
+        = coalesce(staged.rows_staged, 0) + coalesce(quarantined.rows_quarantined, 0) as is_staging_reconciled,
+        rows_read.rows_read
+        = coalesce(outcomes.rows_used, 0) + coalesce(quarantined.rows_quarantined, 0)
+        + coalesce(outcomes.rows_excluded_after_staging, 0) as is_reconciled
     from rows_read
     left join staged on rows_read.extract_name = staged.extract_name
     left join quarantined on rows_read.extract_name = quarantined.extract_name
+    left join outcomes on rows_read.extract_name = outcomes.extract_name
 )
 
 select * from final

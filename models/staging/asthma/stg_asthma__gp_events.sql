@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_asthma__extract_guard') }}
 -- Clean GP consultations, classed through the SNOMED reference seed.
 select
     gp_event_id,

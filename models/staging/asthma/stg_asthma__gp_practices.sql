@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_asthma__extract_guard') }}
 select
     practice_code,
     practice_name,

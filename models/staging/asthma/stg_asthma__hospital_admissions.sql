@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_asthma__extract_guard') }}
 -- Clean hospital episodes (one row per episode; spells are built in intermediate).
 select
     admission_id,

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_asthma__extract_guard') }}
 -- Clean outpatient appointments.
 select
     appointment_id,

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_asthma__extract_guard') }}
 -- Clean register patients. Direct identifiers (name, address, postcode, NHS number, exact date
 -- of birth) end here: only the salted patient_key, ages and bands go on.
 with

@@ -1,5 +1,6 @@
 -- Rows of the asthma extracts that cannot be used, with the extract, the row's own key and
--- the reason. Nothing is dropped silently: rows read = rows staged + rows quarantined.
+-- the reason, and the row's number in the file (1 = first data row) to find it by without
+-- repeating its content. Nothing is dropped silently: rows read = rows staged + rows quarantined.
 {% set extracts = [
     ('patients', 'patient_id'),
     ('gp_practices', 'practice_code'),
@@ -12,6 +13,7 @@
     select
         '{{ extract }}' as extract_name,
         cast({{ key }} as varchar) as record_key,
+        source_row_number,
         quarantine_reason
     from {{ ref('base_asthma__' ~ extract) }}
     where quarantine_reason is not null

@@ -2,11 +2,15 @@
 with
 
 source as (
-    select * from {{ source('asthma_raw', 'gp_events') }}
+    {{ numbered_source('asthma_raw', 'gp_events') }}
 ),
 
 registered as (
-    select patient_id from {{ ref('base_asthma__patients') }}
+    select
+        patient_id,
+        date_of_birth,
+        death_date
+    from {{ ref('base_asthma__patients') }}
     where quarantine_reason is null
 ),
 
@@ -16,6 +20,9 @@ concepts as (
 
 cleaned as (
     select
+        source_row_number,
+        identical_rows,
+        identical_copy,
         {{ clean_text('gp_event_id') }} as gp_event_id,
         {{ clean_text('patient_id') }} as patient_id,
         {{ pseudonymise('patient_id') }} as patient_key,
@@ -31,6 +38,8 @@ checked as (
         cleaned.*,
         concepts.concept_group,
         registered.patient_id is not null as is_registered,
+        registered.date_of_birth as patient_date_of_birth,
+        registered.death_date as patient_death_date,
         count(*) over (partition by cleaned.gp_event_id) as rows_with_key
     from cleaned
     left join concepts on cleaned.snomed_code = concepts.snomed_concept_id
@@ -42,12 +51,16 @@ final as (
         *,
         case
             when gp_event_id is null then 'null key: gp_event_id'
-            when rows_with_key > 1 then 'duplicate key: gp_event_id'
+            {{ duplicate_reason('gp_event_id') }}
             when patient_id is null then 'null key: patient_id'
             when event_date is null then 'missing or unparseable event_date'
             when event_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
                 then 'date outside study window: event_date'
             when concept_group is null then 'unknown code: snomed_code'
+            when event_date < patient_date_of_birth
+                then 'implausible date: event_date before the patient''s birth'
+            when event_date > patient_death_date
+                then 'implausible date: event_date after the patient''s death'
             when not is_registered then 'patient not on the clean register'
         end as quarantine_reason
     from checked

@@ -2,11 +2,14 @@
 with
 
 source as (
-    select * from {{ source('asthma_raw', 'gp_practices') }}
+    {{ numbered_source('asthma_raw', 'gp_practices') }}
 ),
 
 cleaned as (
     select
+        source_row_number,
+        identical_rows,
+        identical_copy,
         {{ clean_code('practice_code') }} as practice_code,
         {{ clean_text('practice_name') }} as practice_name,
         {{ clean_text('town') }} as town,
@@ -14,14 +17,21 @@ cleaned as (
     from source
 ),
 
+checked as (
+    select
+        *,
+        count(*) over (partition by practice_code) as rows_with_key
+    from cleaned
+),
+
 final as (
     select
         *,
         case
             when practice_code is null then 'null key: practice_code'
-            when count(*) over (partition by practice_code) > 1 then 'duplicate key: practice_code'
+            {{ duplicate_reason('practice_code') }}
         end as quarantine_reason
-    from cleaned
+    from checked
 )
 
 select * from final

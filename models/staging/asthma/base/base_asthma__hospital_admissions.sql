@@ -4,11 +4,15 @@
 with
 
 source as (
-    select * from {{ source('asthma_raw', 'hospital_admissions') }}
+    {{ numbered_source('asthma_raw', 'hospital_admissions') }}
 ),
 
 registered as (
-    select patient_id from {{ ref('base_asthma__patients') }}
+    select
+        patient_id,
+        date_of_birth,
+        death_date
+    from {{ ref('base_asthma__patients') }}
     where quarantine_reason is null
 ),
 
@@ -18,6 +22,9 @@ asthma_codes as (
 
 cleaned as (
     select
+        source_row_number,
+        identical_rows,
+        identical_copy,
         {{ clean_text('admission_id') }} as admission_id,
         {{ clean_text('patient_id') }} as patient_id,
         {{ pseudonymise('patient_id') }} as patient_key,
@@ -42,6 +49,9 @@ checked as (
                 or cleaned.primary_diagnosis = replace(asthma_codes.icd10_code, '.', '')
         ) as is_asthma_diagnosis,
         registered.patient_id is not null as is_registered,
+        registered.date_of_birth as patient_date_of_birth,
+        registered.death_date as patient_death_date,
+        date_diff('day', cleaned.admission_date, cleaned.discharge_date) as length_of_stay_days,
         count(*) over (partition by cleaned.admission_id) as rows_with_key
     from cleaned
     left join registered on cleaned.patient_id = registered.patient_id
@@ -52,17 +62,23 @@ final as (
         *,
         case
             when admission_id is null then 'null key: admission_id'
-            when rows_with_key > 1 then 'duplicate key: admission_id'
+            {{ duplicate_reason('admission_id') }}
             when patient_id is null then 'null key: patient_id'
             when admission_date is null then 'missing or unparseable admission_date'
             when discharge_date is null then 'missing or unparseable discharge_date'
             when admission_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
                 then 'date outside study window: admission_date'
             when discharge_date < admission_date then 'discharge before admission'
+            when {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }} is not null
+                then {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }}
             when admission_method is null then 'unknown code: admission_method'
             when not regexp_full_match(primary_diagnosis, '[A-Z][0-9]{2}[0-9X]?[0-9]?')
                 then 'unknown code: primary_diagnosis'
             when discharge_destination is null then 'unknown code: discharge_destination'
+            when admission_date < patient_date_of_birth
+                then 'implausible date: admission_date before the patient''s birth'
+            when admission_date > patient_death_date
+                then 'implausible date: admission_date after the patient''s death'
             when not is_registered then 'patient not on the clean register'
         end as quarantine_reason
     from checked

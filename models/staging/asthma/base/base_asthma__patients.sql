@@ -3,7 +3,7 @@
 with
 
 source as (
-    select * from {{ source('asthma_raw', 'patients') }}
+    {{ numbered_source('asthma_raw', 'patients') }}
 ),
 
 ethnicity as (
@@ -17,6 +17,9 @@ diagnosis_codes as (
 
 cleaned as (
     select
+        source_row_number,
+        identical_rows,
+        identical_copy,
         {{ clean_text('patient_id') }} as patient_id,
         {{ pseudonymise('patient_id') }} as patient_key,
         {{ parse_date('date_of_birth') }} as date_of_birth,
@@ -42,6 +45,7 @@ checked as (
         cleaned.*,
         ethnicity.ethnic_category_code is not null as is_known_ethnicity,
         diagnosis_codes.snomed_concept_id is not null as is_known_diagnosis,
+        date_part('year', age(date '{{ var("study_end") }}', cleaned.date_of_birth)) as age_at_study_end,
         count(*) over (partition by cleaned.patient_id) as rows_with_key
     from cleaned
     left join ethnicity on cleaned.ethnic_category_code = ethnicity.ethnic_category_code
@@ -53,12 +57,14 @@ final as (
         *,
         case
             when patient_id is null then 'null key: patient_id'
-            when rows_with_key > 1 then 'duplicate key: patient_id'
+            {{ duplicate_reason('patient_id') }}
             when date_of_birth is null then 'missing or unparseable date_of_birth'
             when
                 date_of_birth > date '{{ var("study_end") }}'
                 or date_of_birth > death_date
                 or date_of_birth > registration_start_date then 'impossible date: date_of_birth'
+            when {{ plausibility_reason('patients', ['age_at_study_end']) }} is not null
+                then {{ plausibility_reason('patients', ['age_at_study_end']) }}
             when sex is null then 'unknown code: sex'
             when not is_known_ethnicity then 'unknown code: ethnic_category'
             when imd_decile is null or imd_decile not between 1 and 10 then 'out of range: imd_decile'

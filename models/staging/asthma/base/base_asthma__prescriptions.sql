@@ -4,11 +4,15 @@
 with
 
 source as (
-    select * from {{ source('asthma_raw', 'prescriptions') }}
+    {{ numbered_source('asthma_raw', 'prescriptions') }}
 ),
 
 registered as (
-    select patient_id from {{ ref('base_asthma__patients') }}
+    select
+        patient_id,
+        date_of_birth,
+        death_date
+    from {{ ref('base_asthma__patients') }}
     where quarantine_reason is null
 ),
 
@@ -22,6 +26,9 @@ chemicals as (
 
 cleaned as (
     select
+        source_row_number,
+        identical_rows,
+        identical_copy,
         {{ clean_text('prescription_id') }} as prescription_id,
         {{ clean_text('patient_id') }} as patient_id,
         {{ pseudonymise('patient_id') }} as patient_key,
@@ -29,7 +36,8 @@ cleaned as (
         {{ clean_code('bnf_code') }} as bnf_code,
         left({{ clean_code('bnf_code') }}, 9) as bnf_chemical_code,
         {{ clean_text('medicine') }} as medicine,
-        try_cast({{ clean_text('quantity') }} as integer) as quantity,
+        -- Parsed as a number, so 1e12 is an implausible quantity, not an unparseable one.
+        try_cast({{ clean_text('quantity') }} as double) as quantity,
         lower({{ clean_text('quantity_unit') }}) as quantity_unit
     from source
 ),
@@ -39,6 +47,8 @@ checked as (
         cleaned.*,
         coalesce(presentations.medicine_class, chemicals.medicine_class) as medicine_class,
         registered.patient_id is not null as is_registered,
+        registered.date_of_birth as patient_date_of_birth,
+        registered.death_date as patient_death_date,
         count(*) over (partition by cleaned.prescription_id) as rows_with_key
     from cleaned
     left join presentations on cleaned.bnf_code = presentations.bnf_presentation_code
@@ -51,13 +61,21 @@ final as (
         *,
         case
             when prescription_id is null then 'null key: prescription_id'
-            when rows_with_key > 1 then 'duplicate key: prescription_id'
+            {{ duplicate_reason('prescription_id') }}
             when patient_id is null then 'null key: patient_id'
             when issue_date is null then 'missing or unparseable issue_date'
             when issue_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
                 then 'date outside study window: issue_date'
             when medicine_class is null then 'unknown code: bnf_code'
-            when quantity is null or quantity <= 0 then 'negative or zero quantity'
+            when quantity is null then 'missing or unparseable quantity'
+            when quantity <= 0 then 'negative or zero quantity'
+            when {{ plausibility_reason('prescriptions', ['quantity']) }} is not null
+                then {{ plausibility_reason('prescriptions', ['quantity']) }}
+            when quantity != round(quantity) then 'unparseable quantity: not a whole number'
+            when issue_date < patient_date_of_birth
+                then 'implausible date: issue_date before the patient''s birth'
+            when issue_date > patient_death_date
+                then 'implausible date: issue_date after the patient''s death'
             when not is_registered then 'patient not on the clean register'
         end as quarantine_reason
     from checked

@@ -1,0 +1,202 @@
+"""Structural checks on every raw extract before DuckDB reads it (issue 13).
+
+DuckDB's CSV reader guesses: a gzip or Parquet file under a ``.csv`` name gives "could not
+detect the CSV dialect", a row with one comma too many gives false "missing column" errors, and a
+rejected row is printed verbatim (names, NHS numbers) to the terminal and the dbt log. This module
+reads each file itself, once, as a stream, and reports what is wrong in words: the file, the line
+number and the problem, never a field's content. The only text it repeats from a file is header
+names, and only once the header is recognisably the extract's own.
+
+It runs inside the dbt run: ``health_equity.dbt_plugin`` registers :func:`sql_check` as a DuckDB
+function and the ``validate_sources`` macro (on-run-start) calls it once per source declared in
+the source YAML, with the columns the YAML declares and the source's ``meta.optional`` flag.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import sys
+
+# First bytes of formats that are not CSV text, and what to call them.
+MAGIC = [
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"PAR1", "a Parquet file"),
+    (b"PK\x03\x04", "a zip archive (or an Excel .xlsx workbook)"),
+    (b"BZh", "bzip2-compressed data"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+]
+MAX_LINES_NAMED = 5  # bad lines listed by number per file; the rest are counted
+csv.field_size_limit(sys.maxsize)
+
+
+def _content_kind(head: bytes) -> str | None:
+    for magic, kind in MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def _header_problems(label: str, path: str, header: list[str], columns: list[str]) -> list[str]:
+    problems = []
+    names = [h for h in header if h != ""]  # the ACS layout ends every line with an empty column
+    seen: dict[str, list[str]] = {}
+    for name in names:
+        seen.setdefault(name.strip().casefold(), []).append(name)
+    clashes = [group for group in seen.values() if len(group) > 1]
+    expected = {c for c in columns}
+    found = expected & set(header)
+    looks_like_header = len(found) * 2 >= len(expected) if expected else True
+    for group in clashes:
+        shown = ", ".join(f"'{n}'" for n in group) if looks_like_header else f"{len(group)} columns"
+        kind = "duplicate" if len(set(group)) == 1 else "ambiguous"
+        note = "" if kind == "duplicate" else " (the same name apart from case or spaces)"
+        problems.append(
+            f"extract {label} ({path}): {kind} column names in the header: {shown}{note}; "
+            "each column must have one unique name"
+        )
+    missing = [c for c in columns if c not in header]
+    if missing and not looks_like_header:
+        problems.append(
+            f"extract {label} ({path}): line 1 is not this extract's header: only {len(found)} of the "
+            f"{len(expected)} expected columns are there (is the header row missing?); expected: " + ", ".join(columns)
+        )
+    elif missing:
+        others = [h for h in header if h and h not in expected]
+        for col in missing:
+            problems.append(
+                f"extract {label} ({path}): missing column '{col}'"
+                + (f"; columns in the file not expected: {', '.join(others)}" if others else "")
+            )
+    return problems
+
+
+def check_csv(label: str, path: str, columns: list[str], optional: bool = False) -> list[str]:
+    """Problems with one CSV extract, each naming the file and, where there is one, the line."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    kind = _content_kind(head)
+    if kind:
+        return [f"extract {label} ({path}): the file is {kind}, not CSV text: convert or decompress it first"]
+    if not head:
+        return [] if optional else [f"extract {label} ({path}): the file is empty (no header, no rows)"]
+    problems: list[str] = []
+    bad: list[str] = []
+    n_bad = 0
+    rows = 0
+    last = last_bad = 0
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            start = 1
+            try:
+                header = next(reader)
+            except StopIteration:
+                header = []
+            problems += _header_problems(label, path, header, columns)
+            width = len(header)
+            start = reader.line_num + 1
+            for record in reader:
+                if record == []:  # a blank line
+                    start = reader.line_num + 1
+                    continue
+                rows += 1
+                last = start
+                if len(record) != width:
+                    n_bad += 1
+                    last_bad = start
+                    if len(bad) < MAX_LINES_NAMED:
+                        bad.append(f"line {start} has {len(record)} fields, the header has {width}")
+                start = reader.line_num + 1
+    except csv.Error as exc:
+        text = str(exc)
+        if "unexpected end of data" in text:
+            what = f"a quoted field opened on line {start} is never closed (unterminated quote, or a truncated file)"
+        elif "NUL" in text:
+            what = f"line {start} contains a NUL byte (binary content, not CSV text)"
+        else:
+            what = (
+                f"line {start} has a quote out of place (a quoted value must end at a comma or line end; "
+                "a quote inside a quoted value must be doubled)"
+            )
+        problems.append(f"extract {label} ({path}): {what}")
+        return problems
+    except UnicodeDecodeError:
+        problems.append(
+            f"extract {label} ({path}): the file is not UTF-8 text (first undecodable byte after line {start - 1})"
+        )
+        return problems
+    if bad:
+        more = f"; and {n_bad - len(bad)} more line(s)" if n_bad > len(bad) else ""
+        hint = (
+            f"line {last} is the last line: the file looks truncated"
+            if last_bad == last and n_bad == 1
+            else "an unquoted comma in a value, or a line break inside one"
+        )
+        problems.append(f"extract {label} ({path}): wrong number of fields: " + "; ".join(bad) + more + f" ({hint})")
+    if rows == 0 and not optional and header:
+        problems.append(
+            f"extract {label} ({path}): the file has a header but no data rows "
+            "(declare the source meta: {optional: true} if it may be empty)"
+        )
+    return problems
+
+
+def check_parquet(label: str, path: str, columns: list[str], optional: bool = False) -> list[str]:
+    import pyarrow.parquet as pq
+
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        tail = b""
+        if size >= 4:
+            fh.seek(-4, os.SEEK_END)
+            tail = fh.read(4)
+    if not (head.startswith(b"PAR1") and tail == b"PAR1"):
+        kind = _content_kind(head) or ("empty" if size == 0 else "not a Parquet file (or a truncated one)")
+        return [f"extract {label} ({path}): the file is {kind}, expected Parquet"]
+    try:
+        meta = pq.read_metadata(path)
+    except Exception:  # noqa: BLE001 - any reader error means the same thing here
+        return [f"extract {label} ({path}): the Parquet footer cannot be read (a truncated or damaged file)"]
+    header = meta.schema.to_arrow_schema().names
+    problems = _header_problems(label, path, header, columns)
+    if meta.num_rows == 0 and not optional:
+        problems.append(
+            f"extract {label} ({path}): the file has no data rows "
+            "(declare the source meta: {optional: true} if it may be empty)"
+        )
+    return problems
+
+
+def check(label: str, path: str, columns: list[str], optional: bool = False) -> list[str]:
+    """Every problem with one declared extract; an absent optional extract is no problem."""
+    matches = sorted(glob.glob(path)) if any(ch in path for ch in "*?[") else ([path] if os.path.exists(path) else [])
+    if not matches:
+        if optional:
+            return []
+        name = label.split(".")[-1]
+        return [f"extract {label}: file not found: {path} (set var raw_dir, or {name}_path, to the folder or file)"]
+    problems = []
+    for one in matches:
+        if os.path.isdir(one):
+            problems.append(f"extract {label} ({one}): is a folder, not a file")
+            continue
+        try:
+            if one.endswith(".parquet"):
+                problems += check_parquet(label, one, columns, optional)
+            else:
+                problems += check_csv(label, one, columns, optional)
+        except OSError as exc:
+            problems.append(f"extract {label} ({one}): cannot be read: {exc.strerror}")
+    return problems
+
+
+def sql_check(label: str, path: str, columns_json: str, optional: bool) -> str:
+    """DuckDB scalar function: the problems as a JSON list of strings (empty list when fine)."""
+    return json.dumps(check(label, path, json.loads(columns_json), bool(optional)))

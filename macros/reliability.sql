@@ -1,0 +1,133 @@
+{#- Helpers for the asthma base models (issue 13): row numbers, exact duplicates, plausibility. -#}
+
+{#- Every row of a raw source with its data-row number in the file (1 = the first row after the
+    header; DuckDB runs on one thread and keeps the file's order), and how many byte-identical
+    copies of the whole row the file holds (identical_rows) and which copy this is
+    (identical_copy, 1 = first in the file). -#}
+{% macro numbered_source(source_name, table_name) -%}
+    select
+        * exclude (raw_row),
+        count(*) over (partition by raw_row) as identical_rows,
+        row_number() over (partition by raw_row order by source_row_number) as identical_copy
+    from (
+        select
+            raw_row.*,
+            raw_row,
+            row_number() over () as source_row_number
+        from {{ source(source_name, table_name) }} as raw_row
+    )
+{%- endmacro %}
+
+{#- The duplicate rules, first of a base model's reasons after the null key: rows under one key
+    that are all byte-identical keep the first copy and quarantine the rest as 'exact duplicate';
+    rows under one key that differ are all quarantined as 'duplicate key'. -#}
+{% macro duplicate_reason(key) -%}
+    when rows_with_key > 1 and identical_rows < rows_with_key then 'duplicate key: {{ key }}'
+    when identical_copy > 1 then 'exact duplicate: {{ key }}'
+{%- endmacro %}
+
+{#- The first plausibility bound (seed ref_plausibility_bounds) the row breaks, as its reason;
+    NULL when every listed column is within its bounds or NULL. `columns` lists the columns of
+    this extract the seed may bound. -#}
+{% macro plausibility_reason(extract_name, columns, relation='checked') -%}
+    coalesce(
+        {%- for col in columns %}
+            (
+                select min(bounds.quarantine_reason)
+                from {{ ref('ref_plausibility_bounds') }} as bounds
+                where
+                    bounds.extract_name = '{{ extract_name }}'
+                    and bounds.column_name = '{{ col }}'
+                    and ({{ relation }}.{{ col }} < bounds.min_value or {{ relation }}.{{ col }} > bounds.max_value)
+            ){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- Guard on whole extracts: one row per extract with its quarantined share, which fails the
+    build (DuckDB error()) when the share is above var max_quarantined_share, naming the extract,
+    its top three reasons with counts and up to five example rows (`example_column`: the data-row
+    number for patient extracts, never the row's content). Materialise as a table. -#}
+{% macro quarantine_guard(counts_model, quarantine_model, example_column) -%}
+with
+
+counts as (
+    select
+        extract_name,
+        rows_read
+    from {{ ref(counts_model) }}
+),
+
+quarantined as (
+    select
+        extract_name,
+        quarantine_reason,
+        {{ example_column }} as example
+    from {{ ref(quarantine_model) }}
+),
+
+by_reason as (
+    select
+        extract_name,
+        quarantine_reason,
+        count(*) as rows_quarantined,
+        row_number() over (partition by extract_name order by count(*) desc, quarantine_reason) as reason_rank
+    from quarantined
+    group by extract_name, quarantine_reason
+),
+
+reasons as (
+    select
+        extract_name,
+        sum(rows_quarantined) as rows_quarantined,
+        string_agg(
+            quarantine_reason || ' (' || rows_quarantined || ' rows)', '; ' order by reason_rank
+        ) filter (where reason_rank <= 3) as top_reasons
+    from by_reason
+    group by extract_name
+),
+
+examples as (
+    select
+        extract_name,
+        string_agg(cast(example as varchar), ', ' order by example) as example_rows
+    from (
+        select
+            extract_name,
+            example,
+            row_number() over (partition by extract_name order by example) as example_rank
+        from quarantined
+        where example is not null
+    )
+    where example_rank <= 5
+    group by extract_name
+),
+
+final as (
+    select
+        counts.extract_name,
+        counts.rows_read,
+        coalesce(reasons.rows_quarantined, 0) as rows_quarantined,
+        coalesce(reasons.rows_quarantined, 0) / nullif(counts.rows_read, 0) as quarantined_share,
+        cast({{ var('max_quarantined_share') }} as double) as max_quarantined_share,
+        reasons.top_reasons,
+        examples.example_rows
+    from counts
+    left join reasons on counts.extract_name = reasons.extract_name
+    left join examples on counts.extract_name = examples.extract_name
+)
+
+select
+    *,
+    case
+        when quarantined_share > max_quarantined_share
+            then error(
+                'extract ' || extract_name || ': ' || rows_quarantined || ' of ' || rows_read || ' rows ('
+                || round(100 * quarantined_share, 1) || '%) quarantined, above var max_quarantined_share = '
+                || max_quarantined_share || '; top reasons: ' || top_reasons
+                || '; example rows (data-row numbers in the file): ' || coalesce(example_rows, 'none')
+            )
+        else 'within limit'
+    end as guard_status
+from final
+{%- endmacro %}

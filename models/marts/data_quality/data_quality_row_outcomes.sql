@@ -1,0 +1,124 @@
+-- Where every raw asthma row ended, counted per extract, stage and outcome: quarantined at
+-- staging (with its reason), excluded after staging by a later rule (with its reason), or used
+-- in the marts. Later rules are derived here from the staged rows and each patient's own
+-- observation window in int_asthma_person_time (the window int_asthma_patient_utilisation
+-- counts events in), never by changing those models. Hospital extracts: rows staged are used.
+{#- (extract, staged model, date column, extra exclusion: (condition, reason) or none) -#}
+{% set events = [
+    ('gp_events', 'stg_asthma__gp_events', 'event_date',
+        ('not is_asthma_visit', "'excluded after staging: not an asthma consultation or review (' || concept_group || ')'")),
+    ('prescriptions', 'stg_asthma__prescriptions', 'issue_date', none),
+    ('outpatient_appointments', 'stg_asthma__outpatient_appointments', 'appointment_date', none),
+    ('hospital_admissions', 'stg_asthma__hospital_admissions', 'admission_date', none),
+] %}
+{% set outside = "'excluded after staging: dated outside the patient''s observation period'" %}
+with
+
+person_time as (
+    select
+        patient_key,
+        observation_start_date,
+        observation_end_date
+    from {{ ref('int_asthma_person_time') }}
+),
+
+published_patients as (
+    select patient_key from {{ ref('asthma_patients') }}
+),
+
+quarantined as (
+    select
+        'asthma' as extract_family,
+        extract_name,
+        quarantine_reason
+    from {{ ref('stg_asthma__quarantine') }}
+    union all
+    select
+        'hospitals' as extract_family,
+        extract_name,
+        quarantine_reason
+    from {{ ref('stg_hospitals__quarantine') }}
+),
+
+staged_outcomes as (
+    select
+        'patients' as extract_name,
+        case
+            when published_patients.patient_key is null
+                then 'excluded after staging: not published in asthma_patients'
+            else 'used'
+        end as outcome
+    from {{ ref('stg_asthma__patients') }} as patients
+    left join published_patients on patients.patient_key = published_patients.patient_key
+    union all
+    select
+        'gp_practices' as extract_name,
+        'used' as outcome
+    from {{ ref('stg_asthma__gp_practices') }}
+    {%- for extract, model, date_col, extra in events %}
+        union all
+        select
+            '{{ extract }}' as extract_name,
+            case
+                {%- if extra %}
+                    when {{ extra[0] }} then {{ extra[1] }}
+                {%- endif %}
+                when person_time.patient_key is null
+                    then 'excluded after staging: patient has no observation period'
+                when
+                    staged.{{ date_col }} not between person_time.observation_start_date
+                    and person_time.observation_end_date
+                    then {{ outside }}
+                else 'used'
+            end as outcome
+        from {{ ref(model) }} as staged
+        left join person_time on staged.patient_key = person_time.patient_key
+    {%- endfor %}
+),
+
+hospital_staged as (
+    {% for extract, model in [
+        ('Hospital_General_Information', 'base_cms__hospitals'),
+        ('Complications_and_Deaths-Hospital', 'base_cms__complications_and_deaths'),
+        ('ACSDT5Y.B19013-Data', 'base_acs__median_household_income'),
+    ] %}
+        select
+            '{{ extract }}' as extract_name,
+            'used' as outcome
+        from {{ ref(model) }}
+        where quarantine_reason is null
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+outcomes as (
+    select
+        extract_family,
+        extract_name,
+        'quarantined at staging' as pipeline_stage,
+        quarantine_reason as outcome
+    from quarantined
+    union all
+    select
+        'asthma' as extract_family,
+        extract_name,
+        case when outcome = 'used' then 'used' else 'excluded after staging' end as pipeline_stage,
+        outcome
+    from staged_outcomes
+    union all
+    select
+        'hospitals' as extract_family,
+        extract_name,
+        'used' as pipeline_stage,
+        outcome
+    from hospital_staged
+)
+
+select
+    extract_family,
+    extract_name,
+    pipeline_stage,
+    outcome,
+    count(*) as row_count
+from outcomes
+group by extract_family, extract_name, pipeline_stage, outcome

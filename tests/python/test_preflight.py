@@ -1,0 +1,168 @@
+"""Structural checks on raw extracts (health_equity.preflight): one case per class of fault, each
+message naming the file and the line or column and never a value from a row."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from health_equity import preflight as P
+
+COLUMNS = ["patient_id", "nhs_number", "given_name", "date_of_birth"]
+HEADER = ",".join(COLUMNS) + "\n"
+ROWS = [
+    "1000001,4000000017,Olivia,1980-02-03\n",
+    "1000002,4000000025,Harry,1975-11-30\n",
+    "1000003,4000000033,Amelia,2001-07-14\n",
+]
+SECRETS = ["4000000017", "4000000025", "4000000033", "Olivia", "Harry", "Amelia"]
+
+
+def write(tmp_path, text: str | bytes, name: str = "patients.csv"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return str(path)
+
+
+def problems(path, optional=False, columns=COLUMNS):
+    out = P.check("asthma_raw.patients", path, columns, optional)
+    for message in out:
+        assert path in message and "asthma_raw.patients" in message
+        assert not any(s in message for s in SECRETS), message
+    return out
+
+
+def test_a_well_formed_extract_has_no_problem(tmp_path):
+    assert problems(write(tmp_path, HEADER + "".join(ROWS))) == []
+    # Quoted values with commas, doubled quotes and line breaks are CSV, not faults.
+    quoted = HEADER + '1000001,"40000,00017","O""Brien","line\nbreak"\n'
+    assert problems(write(tmp_path, quoted)) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (gzip.compress((HEADER + "".join(ROWS)).encode()), "gzip-compressed data"),
+        (b"PAR1" + b"\x00" * 40 + b"PAR1", "a Parquet file"),
+        (b"BZh91AY&SY" + b"\x00" * 20, "bzip2-compressed data"),
+    ],
+)
+def test_compressed_or_parquet_content_under_a_csv_name_is_named(tmp_path, content, kind):
+    out = problems(write(tmp_path, content))
+    assert out == [f"extract asthma_raw.patients ({tmp_path}/patients.csv): the file is {kind}, not CSV text: "
+                   "convert or decompress it first"]  # fmt: skip
+
+
+def test_a_zip_archive_under_a_csv_name_is_named(tmp_path):
+    with zipfile.ZipFile(tmp_path / "patients.csv", "w") as z:
+        z.writestr("patients.csv", HEADER + "".join(ROWS))
+    assert "a zip archive" in problems(str(tmp_path / "patients.csv"))[0]
+
+
+def test_a_row_with_an_extra_unquoted_comma_is_named_by_line(tmp_path):
+    rows = [ROWS[0], "1000002,4000000025,Harry,Jr,1975-11-30\n", ROWS[2]]
+    (message,) = problems(write(tmp_path, HEADER + "".join(rows)))
+    assert "wrong number of fields: line 3 has 5 fields, the header has 4" in message
+    assert "unquoted comma" in message
+
+
+def test_many_bad_lines_are_listed_up_to_five_then_counted(tmp_path):
+    rows = ["1,2,3\n"] * 8 + ROWS
+    (message,) = problems(write(tmp_path, HEADER + "".join(rows)))
+    assert "line 2 has 3 fields" in message and "line 6 has 3 fields" in message
+    assert "line 7 " not in message and "and 3 more line(s)" in message
+
+
+def test_a_file_truncated_mid_row_says_so(tmp_path):
+    text = HEADER + "".join(ROWS)
+    (message,) = problems(write(tmp_path, text[: len(text) - 18]))
+    assert "line 4 has 3 fields, the header has 4 (line 4 is the last line: the file looks truncated)" in message
+
+
+def test_an_unterminated_quote_names_the_line_it_opens_on(tmp_path):
+    rows = [ROWS[0], '1000002,4000000025,"Harry,1975-11-30\n', ROWS[2]]
+    (message,) = problems(write(tmp_path, HEADER + "".join(rows)))
+    assert "a quoted field opened on line 3 is never closed" in message
+
+
+def test_a_stray_quote_after_a_quoted_value_names_the_line(tmp_path):
+    rows = [ROWS[0], ROWS[1], '1000003,"4000000033"x,Amelia,2001-07-14\n']
+    (message,) = problems(write(tmp_path, HEADER + "".join(rows)))
+    assert "line 4 has a quote out of place" in message
+
+
+def test_text_that_is_not_utf8_is_named(tmp_path):
+    (message,) = problems(
+        write(tmp_path, (HEADER + ROWS[0]).encode() + "1000002,4000000025,Zoë,1975-11-30\n".encode("latin-1"))
+    )
+    assert "not UTF-8 text" in message
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "named"),
+    [
+        ("patient_id,nhs_number,given_name,given_name,date_of_birth", "duplicate", "'given_name', 'given_name'"),
+        ("patient_id,nhs_number,given_name,Given_Name ,date_of_birth", "ambiguous", "'given_name', 'Given_Name '"),
+    ],
+)
+def test_duplicate_or_ambiguous_header_names_are_an_error_naming_them(tmp_path, header, kind, named):
+    rows = "1000001,4000000017,Olivia,Liv,1980-02-03\n"
+    (message,) = problems(write(tmp_path, header + "\n" + rows))
+    assert message.startswith(f"extract asthma_raw.patients ({tmp_path}/patients.csv): {kind} column names")
+    assert named in message
+
+
+def test_a_missing_column_is_named_with_the_unexpected_ones(tmp_path):
+    text = "patient_id,nhs_number,given_name,dob\n" + "1000001,4000000017,Olivia,1980-02-03\n"
+    (message,) = problems(write(tmp_path, text))
+    assert message.endswith("missing column 'date_of_birth'; columns in the file not expected: dob")
+
+
+def test_a_file_without_its_header_row_is_not_echoed(tmp_path):
+    (message,) = problems(write(tmp_path, "".join(ROWS)))
+    assert "line 1 is not this extract's header: only 0 of the 4 expected columns" in message
+
+
+def test_empty_and_header_only_files_are_errors_unless_the_source_is_optional(tmp_path):
+    empty, header_only = write(tmp_path, "", "a.csv"), write(tmp_path, HEADER, "b.csv")
+    assert "the file is empty" in P.check("x.a", empty, COLUMNS)[0]
+    assert "has a header but no data rows" in P.check("x.b", header_only, COLUMNS)[0]
+    assert "meta: {optional: true}" in P.check("x.b", header_only, COLUMNS)[0]
+    assert P.check("x.a", empty, COLUMNS, optional=True) == []
+    assert P.check("x.b", header_only, COLUMNS, optional=True) == []
+
+
+def test_an_absent_file_is_an_error_unless_the_source_is_optional(tmp_path):
+    path = str(tmp_path / "nowhere.csv")
+    (message,) = P.check("hospitals_raw.complications_and_deaths", path, COLUMNS)
+    assert f"file not found: {path}" in message and "complications_and_deaths_path" in message
+    assert P.check("hospitals_raw.complications_and_deaths", path, COLUMNS, optional=True) == []
+
+
+def test_parquet_extracts_are_checked_for_content_columns_and_rows(tmp_path):
+    good = tmp_path / "patients.parquet"
+    pq.write_table(pa.table({c: ["1"] for c in COLUMNS}), good)
+    assert problems(str(good)) == []
+    cut = write(tmp_path, good.read_bytes()[:-30], "cut.parquet")
+    assert "expected Parquet" in problems(cut)[0]
+    csv_inside = write(tmp_path, HEADER + ROWS[0], "text.parquet")
+    assert "expected Parquet" in problems(csv_inside)[0]
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({c: pa.array([], pa.string()) for c in COLUMNS}), empty)
+    assert "no data rows" in problems(str(empty))[0] and problems(str(empty), optional=True) == []
+    renamed = tmp_path / "renamed.parquet"
+    pq.write_table(pa.table({c if c != "nhs_number" else "nhs_no": ["1"] for c in COLUMNS}), renamed)
+    assert "missing column 'nhs_number'" in problems(str(renamed))[0]
+
+
+def test_the_sql_entry_point_returns_the_problems_as_json(tmp_path):
+    path = write(tmp_path, HEADER)
+    assert json.loads(P.sql_check("asthma_raw.patients", path, json.dumps(COLUMNS), False)) == P.check(
+        "asthma_raw.patients", path, COLUMNS
+    )
+    assert json.loads(P.sql_check("asthma_raw.patients", path, json.dumps(COLUMNS), True)) == []
