@@ -398,27 +398,40 @@ def cluster_profiles(profiles: pd.DataFrame) -> Chart:
     hidden = p[p.is_suppressed].cluster_label.tolist() if "is_suppressed" in p else []
     p = p[~p.is_suppressed] if "is_suppressed" in p else p
     feats = [c for c in p.columns if c.startswith("mean_baseline_") and c.endswith("_per_year")]
+    # Features differ in scale by orders of magnitude: each bar is the cluster's mean over the mean
+    # of all shown patients (1 = average) on a linear axis, so bars compare within a feature.
+    weights = p.share_of_clustered.astype(float)
+    overall = {f: float((p[f].astype(float) * weights).sum() / weights.sum()) for f in feats}
+    labels = [f.removeprefix("mean_baseline_").removesuffix("_per_year").replace("_", " ") for f in feats]
     fig = go.Figure()
     for i, (_, r) in enumerate(p.iterrows()):
+        ratio = [float(r[f]) / overall[f] if overall[f] else float("nan") for f in feats]
         fig.add_trace(
             go.Bar(
                 name=f"{r.cluster_label} ({r.share_of_clustered:.0%})",
-                x=[f.removeprefix("mean_baseline_").removesuffix("_per_year").replace("_", " ") for f in feats],
-                y=[r[f] for f in feats],
+                x=labels,
+                y=ratio,
+                text=[f"{v:.1f}\u00d7" for v in ratio],
+                textposition="outside",
+                customdata=[float(r[f]) for f in feats],
+                hovertemplate="%{x}: %{customdata:.2f} per person-year (%{y:.2f}\u00d7 average)<extra></extra>",
                 marker_color=OKABE_ITO[i % len(OKABE_ITO)],
             )
         )
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(type="log")
+    fig.update_layout(barmode="group", legend={"orientation": "h", "y": 1.12, "x": 0})
+    fig.add_hline(y=1, line={"color": "#555", "dash": "dot", "width": 1})
+    fig.update_xaxes(tickangle=-30)
     note = f" Suppressed under disclosure control: {', '.join(hidden)}." if hidden else ""
-    return Chart(
+    chart = Chart(
         "cluster_profiles",
         "Utilisation cluster profiles",
-        _layout(fig, "", "Baseline utilisation feature", "Mean events per person-year (log scale)"),
-        "k-means clusters of baseline (2022-23) utilisation per person-year; bars are each cluster's mean "
-        "on the original scale, legend shows the cluster's share of patients. Labels are read off the "
-        "profiles, not assigned in advance." + note,
+        _layout(fig, "", "Baseline utilisation feature", "Cluster mean \u00f7 average (1 = average)", height=480),
+        "k-means clusters of baseline (2022-23) utilisation per person-year. Each bar is the cluster's mean "
+        "divided by the mean over all patients shown (1 = average; hover for the rate itself); the legend "
+        "gives each cluster's share of patients. Labels are read off the profiles, not assigned in advance." + note,
     )
+    chart.figure.update_layout(legend={"orientation": "h", "y": 1.15, "x": 0}, margin={"t": 60, "b": 110})
+    return chart
 
 
 FOREST_MODELS = {  # model_name: legend label, in the order shown; the first is the headline

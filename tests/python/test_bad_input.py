@@ -93,11 +93,17 @@ def test_one_extract_can_be_pointed_at_another_file_by_its_var(tmp_path):
     assert generate(raw, *SMALL).returncode == 0
     other.mkdir()
     shutil.move(raw / "outpatient_appointments.csv", other / "op_extract_2024.csv")
+    pointed = {"raw_dir": str(raw), "outpatient_appointments_path": str(other / "op_extract_2024.csv")}
+    # The moved file has no manifest beside it, so it counts as supplied: beside the generated
+    # extracts that is a mix of origins, which stops the run unless allowed on purpose.
+    r = dbt(["build", "--exclude", "resource_type:unit_test"], tmp_path / "w.duckdb", tmp_path, pointed)
+    assert r.returncode != 0 and "Mixed data origins in asthma_raw" in r.stdout
+    assert "outpatient_appointments_path" in r.stdout
     r = dbt(
         ["build", "--exclude", "resource_type:unit_test"],
         tmp_path / "w.duckdb",
         tmp_path,
-        {"raw_dir": str(raw), "outpatient_appointments_path": str(other / "op_extract_2024.csv")},
+        {**pointed, "allow_mixed_origins": True},
     )
     assert r.returncode == 0, r.stdout[-3000:]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
