@@ -321,6 +321,12 @@ def truth() -> dict:
         "p_admit_per_exacerbation": P_ADMIT_PER_EXACERBATION,
         "p_ocs_per_exacerbation": P_OCS_PER_EXACERBATION,
         "p_readmit_30d": P_READMIT_30D,
+        "readmission_refractory_days": REFRACTORY_DAYS,
+        "readmission_note": (
+            "every emergency asthma admission is followed by a planted readmission 1-30 days after its "
+            "discharge with probability p_readmit_30d; other admissions are kept readmission_refractory_days "
+            "clear of the previous emergency spell, so the 30-day readmission share is the same in every group"
+        ),
         "p_transfer": P_TRANSFER,
         "rates_by_phenotype_per_person_year": RATES_BY_PHENOTYPE,
         "saba_nb_alpha": SABA_NB_ALPHA,
@@ -478,6 +484,54 @@ class Cat:
 # ----------------------------------------------------------------------------------------------
 # One chunk of patients and all of their events
 # ----------------------------------------------------------------------------------------------
+# 30 days of the readmission window plus the longest transfer continuation (5 days) and one.
+REFRACTORY_DAYS = 36
+
+
+def _readmissions(rng, a_idx, a_day, a_dis, exit_, readmitted):
+    """Background admissions kept REFRACTORY_DAYS clear of the previous emergency spell of the same
+    patient, and the planted readmissions, in patient and date order.
+
+    Returns (a_idx, a_day, a_dis, r_idx, r_day, r_dis)."""
+    offset = rng.integers(1, 31, a_idx.size)
+    r_los = np.minimum(rng.geometric(0.4, a_idx.size) - 1, 20)
+    order = np.lexsort((a_day, a_idx))
+    idx, day, dis = a_idx[order], a_day[order].copy(), a_dis[order].copy()
+    readmitted, offset, r_los = readmitted[order], offset[order], r_los[order]
+    keep = np.ones(idx.size, dtype=bool)
+    r_rows: list[tuple[int, int, int]] = []
+    last_patient, last_end = -1, 0
+    for k in range(idx.size):
+        p = int(idx[k])
+        stop = int(exit_[p])
+        if p != last_patient:
+            last_patient, last_end = p, -(10**9)
+        if day[k] <= last_end + REFRACTORY_DAYS:
+            shift = last_end + REFRACTORY_DAYS + 1 - int(day[k])
+            day[k] += shift
+            dis[k] += shift
+        if day[k] >= stop:
+            keep[k] = False
+            continue
+        dis[k] = max(min(int(dis[k]), stop - 1), int(day[k]))
+        last_end = int(dis[k])
+        if readmitted[k] and dis[k] + 30 < stop:
+            rd = int(dis[k]) + int(offset[k])
+            rdis = max(min(rd + int(r_los[k]), stop - 1), rd)
+            r_rows.append((p, rd, rdis))
+            last_end = rdis
+    r = np.array(r_rows, dtype=np.int64).reshape(-1, 3)
+    cast = a_day.dtype
+    return (
+        idx[keep],
+        day[keep].astype(cast),
+        dis[keep].astype(cast),
+        r[:, 0].astype(a_idx.dtype),
+        r[:, 1].astype(cast),
+        r[:, 2].astype(cast),
+    )
+
+
 def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> tuple[dict[str, pa.Table], dict]:
     s0, f0, e1 = _day(STUDY_START), _day(FOLLOWUP_START), _day(STUDY_END) + 1
     patient_id = np.arange(first_id, first_id + n, dtype=np.int64)
@@ -561,12 +615,15 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     los = np.minimum(rng.geometric(0.4, a_idx.size) - 1, 20)
     a_dis = np.minimum(a_day + los, exit_[a_idx] - 1)
     a_dis = np.maximum(a_dis, a_day)
-    # Planted 30-day readmissions: a new emergency asthma admission 1-30 days after discharge.
-    readm = (rng.random(a_idx.size) < P_READMIT_30D) & (a_dis + 30 < exit_[a_idx])
-    r_idx = a_idx[readm]
-    r_day = a_dis[readm] + rng.integers(1, 31, readm.sum())
-    r_dis = np.minimum(r_day + np.minimum(rng.geometric(0.4, r_idx.size) - 1, 20), exit_[r_idx] - 1)
-    r_dis = np.maximum(r_dis, r_day)
+    # Planted 30-day readmissions: a new emergency asthma admission 1-30 days after discharge, with
+    # probability P_READMIT_30D for every admission. They are the only readmissions: an
+    # exacerbation admission that would fall within REFRACTORY_DAYS of the end of the patient's
+    # previous emergency spell is moved to just after it (dropped if that is past the patient's
+    # exit). So the share of discharges readmitted within 30 days is the same in every group,
+    # whatever its admission rate.
+    a_idx, a_day, a_dis, r_idx, r_day, r_dis = _readmissions(
+        rng, a_idx, a_day, a_dis, exit_, rng.random(a_idx.size) < P_READMIT_30D
+    )
     e_idx = np.concatenate([a_idx, r_idx])
     e_day = np.concatenate([a_day, r_day])
     e_dis = np.concatenate([a_dis, r_dis])
