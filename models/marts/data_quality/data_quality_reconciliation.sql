@@ -28,6 +28,7 @@ rows_read as (
         select
             '{{ family }}' as extract_family,
             extract_name,
+            file_path,
             rows_read
         from {{ ref(spec.counts) }}
         {% if not loop.last %}union all{% endif %}
@@ -62,10 +63,10 @@ staged as (
 outcomes as (
     select
         extract_name,
-        coalesce(sum(row_count) filter (where pipeline_stage = 'used'), 0) as rows_used,
-        coalesce(
+        cast(coalesce(sum(row_count) filter (where pipeline_stage = 'used'), 0) as bigint) as rows_used,
+        cast(coalesce(
             sum(row_count) filter (where pipeline_stage = 'excluded after staging'), 0
-        ) as rows_excluded_after_staging
+        ) as bigint) as rows_excluded_after_staging
     from {{ ref('data_quality_row_outcomes') }}
     group by extract_name
 ),
@@ -74,6 +75,7 @@ final as (
     select
         rows_read.extract_family,
         rows_read.extract_name,
+        rows_read.file_path,
         rows_read.rows_read,
         coalesce(staged.rows_staged, 0) as rows_staged,
         coalesce(quarantined.rows_quarantined, 0) as rows_quarantined,
