@@ -27,6 +27,7 @@ from scipy import stats
 Z95 = stats.norm.ppf(0.975)
 COLUMNS = [
     "score_name",
+    "score_label",
     "is_headline",
     "row_type",
     "model_name",
@@ -222,6 +223,7 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
     for score_name, group in sorted(scores.groupby("score_name"), key=lambda kv: kv[0]):
         df, excluded = analysis_frame(group, config)
         headline = bool(group["is_headline"].fillna(False).any())
+        label = str(group["score_label"].iloc[0]) if "score_label" in group else score_name
         reasons = group.get("score_reason")
         rows = _score_rows(df, config) if len(df) else []
         if not len(df):
@@ -235,6 +237,7 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
                     "includes_territories": True,
                     **r,
                     "score_name": score_name,
+                    "score_label": label,
                     "is_headline": headline,
                     "includes_coded_incomes": config.include_coded_incomes,
                     "coded_incomes_excluded": excluded,
@@ -247,6 +250,7 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
         frame[col] = frame[col].fillna(0).astype("int64")
     for col in (
         "score_name",
+        "score_label",
         "row_type",
         "model_name",
         "income_tier",

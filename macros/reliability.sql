@@ -79,7 +79,7 @@ by_reason as (
 reasons as (
     select
         extract_name,
-        sum(rows_quarantined) as rows_quarantined,
+        cast(sum(rows_quarantined) as bigint) as rows_quarantined,
         string_agg(
             quarantine_reason || ' (' || rows_quarantined || ' rows)', '; ' order by reason_rank
         ) filter (where reason_rank <= 3) as top_reasons

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ class Build:
         return json.loads((self.raw_dir / "truth.json").read_text())
 
 
-def dbt(command: list[str], db: Path, work: Path, vars_: dict | None = None) -> subprocess.CompletedProcess:
+def dbt(
+    command: list[str], db: Path, work: Path, vars_: dict | None = None, project: Path = REPO
+) -> subprocess.CompletedProcess:
     """Run the real dbt CLI of this environment against a temporary DuckDB file (target `test`)."""
     env = {
         **os.environ,
@@ -67,9 +70,9 @@ def dbt(command: list[str], db: Path, work: Path, vars_: dict | None = None) -> 
         str(BIN / "dbt"),
         *command,
         "--profiles-dir",
-        str(REPO),
+        str(project),
         "--project-dir",
-        str(REPO),
+        str(project),
         "--target-path",
         str(work / "target"),
         "--log-path",
@@ -77,7 +80,7 @@ def dbt(command: list[str], db: Path, work: Path, vars_: dict | None = None) -> 
     ]
     if vars_:
         args += ["--vars", json.dumps(vars_)]
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=False)
 
 
 def build(tmp: Path, *gen_args: str, vars_: dict | None = None) -> Build:
@@ -119,3 +122,19 @@ def strict_disclosure_build(tmp_path_factory) -> Build:
     b = build(tmp_path_factory.mktemp("strict_disclosure"), *SMALL, vars_={"suppress_below": 30})
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
+
+
+PROJECT_FILES = ["dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros", "seeds/reference", "tests/dbt"]
+
+
+def project_copy(dest: Path) -> Path:
+    """A copy of the dbt project (not the Python package, which stays installed from the repo), for
+    tests that must change a model or keep dbt's artefacts out of the repository's target folder."""
+    for name in [*PROJECT_FILES, "analyses"]:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dest / name)
+    return dest

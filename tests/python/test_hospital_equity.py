@@ -239,7 +239,8 @@ def test_the_python_regression_mart_has_the_types_a_contract_would_enforce(clean
     )
     expected = {
         **dict.fromkeys(
-            ["score_name", "row_type", "model_name", "income_tier", "term", "covariance_type", "x_unit"], "VARCHAR"
+            ["score_name", "score_label", "row_type", "model_name", "income_tier", "term", "covariance_type", "x_unit"],
+            "VARCHAR",
         ),
         "no_estimate_reason": "VARCHAR",
         **dict.fromkeys(["estimate", "std_error", "ci_lower", "ci_upper", "p_value", "r_squared"], "DOUBLE"),

@@ -4,37 +4,12 @@ against a real build, equal the same figures computed with pandas from the marts
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BIN, REPO
-
-PROJECT_FILES = [
-    "dbt_project.yml",
-    "profiles.yml",
-    "selectors.yml",
-    "models",
-    "macros",
-    "seeds/reference",
-    "tests/dbt",
-    "analyses",
-]
-
-
-def project_copy(dest: Path) -> Path:
-    """MetricFlow reads target/semantic_manifest.json of the project it runs in: a copy of the
-    project keeps the test's manifest out of the repository's own target folder."""
-    for name in PROJECT_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        else:
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(src, dest / name)
-    return dest
+from conftest import BIN, project_copy
 
 
 def mf_query(db: Path, raw_dir: Path, metrics: list[str], group_by: str, work: Path) -> pd.DataFrame:

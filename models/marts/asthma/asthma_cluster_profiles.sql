@@ -35,7 +35,7 @@ profiles as (
         {% for feature in var('cluster_features') %}
             avg(baseline_{{ feature }} / baseline_person_years) as mean_baseline_{{ feature }}_per_year,
         {% endfor %}
-        sum(followup_emergency_admissions) as followup_emergency_admissions,
+        cast(sum(followup_emergency_admissions) as bigint) as followup_emergency_admissions,
         sum(followup_person_years) as followup_person_years,
         sum(followup_emergency_admissions) / nullif(sum(followup_person_years), 0) * 1000
             as followup_emergency_admissions_per_1000

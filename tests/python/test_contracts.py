@@ -1,0 +1,45 @@
+"""The marts are a public contract: every column has a declared type, the built tables have
+exactly those types (Python marts included, which dbt contracts do not cover), counts are whole
+numbers, and a model whose column type drifts stops the build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from conftest import dbt, project_copy
+
+ALLOWED = {"BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"}
+
+
+def test_every_mart_column_has_its_declared_type(clean_build):
+    manifest = json.loads((clean_build.db.parent / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"].values()
+    marts = {n["name"]: n for n in nodes if n["resource_type"] == "model" and n["schema"] == "marts"}
+    built = {}
+    for table, column, data_type in clean_build.query(
+        "select table_name, column_name, data_type from information_schema.columns where table_schema = 'marts'"
+    ):
+        built.setdefault(table, {})[column] = data_type
+    assert set(built) == set(marts)
+    for name, node in marts.items():
+        declared = {c: (v.get("data_type") or "").upper() for c, v in node["columns"].items()}
+        assert declared == built[name], name
+        assert set(built[name].values()) <= ALLOWED, (name, set(built[name].values()) - ALLOWED)
+        if node["language"] == "sql":
+            assert node["config"]["contract"]["enforced"], name
+        assert node["access"] == "public" and node["group"] == "health_equity_marts", name
+
+
+def test_a_mart_whose_column_type_drifts_stops_the_build(clean_build, tmp_path):
+    project = project_copy(tmp_path / "project")
+    mart = project / "models" / "marts" / "hospitals" / "hospital_income_match_rates.sql"
+    sql = mart.read_text()
+    assert "count(*) as hospitals," in sql
+    mart.write_text(sql.replace("count(*) as hospitals,", "cast(count(*) as double) as hospitals,"))
+    db = tmp_path / "w.duckdb"
+    shutil.copy(clean_build.db, db)
+    vars_ = {"raw_dir": str(clean_build.raw_dir)}
+    r = dbt(["run", "--select", "hospital_income_match_rates"], db, tmp_path, vars_, project)
+    assert r.returncode != 0
+    assert "contract" in r.stdout.lower() and "hospitals" in r.stdout
