@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from health_equity._cli import add_db_argument, require_db
+from health_equity.measures import funnel_limits
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -434,6 +435,59 @@ def cluster_profiles(profiles: pd.DataFrame) -> Chart:
     return chart
 
 
+def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str) -> Chart:
+    """Funnel plot of a proportion outcome (Wilson-based limits, as the mart's funnel columns): one
+    point per published group of every dimension, against its denominator."""
+    rows = ineq[
+        (ineq.outcome == outcome) & (ineq.dimension != "all_patients") & ~ineq.is_suppressed.fillna(False).astype(bool)
+    ]
+    rows = rows.dropna(subset=["proportion_pct", "denominator"])
+    fig = go.Figure()
+    if len(rows):
+        overall = float(rows.overall_proportion_pct.iloc[0]) / 100
+        n = np.linspace(max(float(rows.denominator.min()) * 0.8, 5.0), float(rows.denominator.max()) * 1.1, 200)
+        for confidence, label, dash in ((0.95, "95% limits", "dash"), (0.998, "99.8% limits", "dot")):
+            lower, upper = funnel_limits(overall, n, confidence)
+            for bound, show in ((upper, True), (lower, False)):
+                fig.add_trace(
+                    go.Scatter(
+                        x=n,
+                        y=bound * 100,
+                        mode="lines",
+                        name=label,
+                        showlegend=show,
+                        line={"color": "#555", "dash": dash, "width": 1},
+                    )
+                )
+        fig.add_hline(y=overall * 100, line={"color": "#000", "width": 1})
+        for i, (dimension, g) in enumerate(rows.groupby("dimension", sort=True)):
+            fig.add_trace(
+                go.Scatter(
+                    x=g.denominator,
+                    y=g.proportion_pct,
+                    mode="markers+text",
+                    text=g.group_value,
+                    textposition="top center",
+                    name=dimension.replace("_", " "),
+                    marker={"size": 9, "color": OKABE_ITO[i % len(OKABE_ITO)]},
+                    hovertemplate="%{text}: %{y:.1f}% of %{x:,} <extra></extra>",
+                )
+            )
+    else:
+        _no_data(fig, "No published group")
+    fig.update_xaxes(rangemode="tozero")
+    unit = rows.denominator_unit.iloc[0] if len(rows) else "denominator"
+    return Chart(
+        name,
+        title,
+        _layout(fig, "", f"Denominator ({unit})", "Percentage (%)", height=460),
+        "Each point is a group of one dimension (IMD quintile, ethnic group, sex, age band); the lines are the "
+        "95% and 99.8% funnel limits around the overall percentage for a group of that size (Wilson score "
+        "method, as PHE's funnel plots for proportions). A group outside the limits differs from the overall "
+        "share by more than chance would give; suppressed groups are not shown.",
+    )
+
+
 FOREST_MODELS = {  # model_name: legend label, in the order shown; the first is the headline
     "total": "Total effect (inequality estimate)",
     "cluster_adjusted": "Within cluster (+ cluster, baseline admissions)",
@@ -691,6 +745,8 @@ def build_charts(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Chart], list
             "dsr_ethnicity",
         ),
         sii_chart(idx),
+        proportion_funnel(ineq, "readmissions_30d", "Funnel plot: 30-day readmissions by group", "funnel_readmissions"),
+        proportion_funnel(ineq, "saba_over_reliance", "Funnel plot: SABA over-reliance by group", "funnel_saba"),
     ]
     kpi_html = kpis(hospitals, tiers, regression, score_label) + score_table(tiers, regression)
     return kpi_html, hospital_charts, asthma_charts

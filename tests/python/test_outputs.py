@@ -287,6 +287,8 @@ def test_the_report_renders_every_chart_with_data_in_a_real_browser(clean_build,
         "dsr_imd",
         "dsr_ethnicity",
         "sii_rii",
+        "funnel_readmissions",
+        "funnel_saba",
     }
     for c in charts:
         assert c["traces"] > 0 and c["marks"] > 0, c
