@@ -368,6 +368,18 @@ COLUMNS = [
     "lr_test_level",
     "chosen_family",
 ]
+TEXT_COLUMNS = (
+    "model_name",
+    "model_family",
+    "term",
+    "level",
+    "reference_level",
+    "estimate_status",
+    "model_question",
+    "covariates",
+    "chosen_family",
+)
+INTEGER_COLUMNS = ("n",)
 
 
 def _no_estimate(model_name: str, covariates: list[str], df: pd.DataFrame, reason: str, cfg) -> pd.DataFrame:
@@ -460,4 +472,13 @@ def rate_ratios(
     result = pd.concat(out, ignore_index=True)
     for c in ("is_primary",):
         result[c] = result[c].astype(bool)
+    # Fixed column types whatever was estimated (a model with no estimate has all-missing text or
+    # numbers, which would otherwise change the mart's declared types).
+    for c in TEXT_COLUMNS:
+        result[c] = result[c].astype("string")
+    for c in COLUMNS:
+        if c not in TEXT_COLUMNS and c not in INTEGER_COLUMNS and c != "is_primary":
+            result[c] = result[c].astype("float64")
+    for c in INTEGER_COLUMNS:
+        result[c] = result[c].astype("Int64")
     return result
