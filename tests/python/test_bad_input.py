@@ -60,7 +60,11 @@ def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
             if f["kind"] == "null_key" and f["column"] == key:
                 continue  # counted below: the row has no key to find it by
             hits = fq[fq.record_key == row[key]]
-            assert hits.quarantine_reason.str.startswith(REASON[f["kind"]]).any(), (f, hits)
+            expected = REASON[f["kind"]]
+            if f["kind"] == "duplicate_id" and (raw.iloc[f["row"] - 2] == row).all():
+                # The copied id made the row byte-identical to the one before it: one copy is kept.
+                expected = "exact duplicate"
+            assert hits.quarantine_reason.str.startswith(expected).any(), (f, hits)
             checked += 1
         null_keys = sum(1 for f in recs if f["kind"] == "null_key" and f["column"] == key)
         assert (fq.quarantine_reason == f"null key: {key}").sum() == null_keys
