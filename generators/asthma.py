@@ -6,8 +6,9 @@ seasonal Poisson process whose rate is a product of known rate ratios (phenotype
 ethnicity group, age band, sex) times a gamma frailty drawn per patient and window (known alpha).
 Each exacerbation yields an OCS course, sometimes an emergency asthma admission and sometimes an
 acute GP consultation, so admissions inherit the exacerbation rate ratios exactly. Rates anchor
-to DOMAIN.md section 1 (Bloom 2018 exacerbation rates by age; SABINA SABA use; Gupta 2018 IMD
-gradient; Sheikh 2016 ethnicity).
+to published figures (Bloom et al., Thorax 2018;73:313, exacerbation rates by age; SABINA I,
+Bloom et al., Adv Ther 2020, SABA use; Gupta et al., Thorax 2018;73:706, IMD gradient; Sheikh
+et al., BMC Med 2016;14:3, ethnicity); the definitions are the dbt doc blocks in models/docs.
 """
 
 from __future__ import annotations

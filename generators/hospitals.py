@@ -1,4 +1,4 @@
-"""U.S. hospital extracts in the exact real layouts (DOMAIN.md sections 7-8), with planted truth.
+"""U.S. hospital extracts in the exact real layouts (dbt doc block cms_file_layouts), with planted truth.
 
 * ``Hospital_General_Information.csv``: the 38-column CMS file (quoted header, unquoted values,
   "Not Available" strings, footnote codes, alphanumeric VA/DoD ids).

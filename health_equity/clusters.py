@@ -1,4 +1,4 @@
-"""Utilisation clusters: k-means on baseline utilisation per person-year (DOMAIN.md section 6).
+"""Utilisation clusters: k-means on baseline utilisation per person-year (dbt doc block kmeans_method).
 
 Features are counts per person-year in the baseline window, ``log1p``-transformed then
 standardised. k is chosen over a range by the silhouette (on a fixed-size seeded sample), the

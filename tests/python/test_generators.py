@@ -13,7 +13,7 @@ from conftest import generate
 
 from generators import asthma, faults, hospitals
 
-# First line of the real files, byte for byte (DOMAIN.md section 8).
+# First line of the real files, byte for byte (as in tests/fixtures/real and the CMS/Census downloads).
 CMS_HEADER = (
     '"Facility ID","Facility Name","Address","City/Town","State","ZIP Code","County/Parish",'
     '"Telephone Number","Hospital Type","Hospital Ownership","Emergency Services",'
@@ -146,7 +146,7 @@ def test_asthma_distributions_anchor_to_domain_rates(default_size):
     saba = rx[rx["bnf_code"].str.startswith("0301011") & (rx["issue_date"] >= "2024-01-01")]
     canisters = saba.groupby("patient_id")["quantity"].sum().reindex(p["patient_id"], fill_value=0)
     assert 0.30 <= (canisters >= 3).mean() <= 0.46
-    # Above the ~5% prior of DOMAIN.md: the planted reliever-reliant phenotype (about a quarter of
+    # Above the ~5% of UK patients with more than 12 a year (SABINA I): the planted reliever-reliant phenotype (about a quarter of
     # patients, 12 canisters a year) is what makes it a distinct, recoverable cluster.
     assert 0.03 <= (canisters > 12).mean() <= 0.14
     # Emergency asthma admissions: a few per 100 patient-years, higher in the most deprived.

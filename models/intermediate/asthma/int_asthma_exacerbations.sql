@@ -1,4 +1,4 @@
--- Severe asthma exacerbations (DOMAIN.md section 1: an acute OCS course or an asthma emergency
+-- Severe asthma exacerbations (doc block asthma_exacerbation: an acute OCS course or an asthma emergency
 -- admission). Qualifying events of a patient merge into one exacerbation when each follows the
 -- previous one within 14 days; an event more than 14 days after the previous one starts a new
 -- exacerbation, dated by its first event.
