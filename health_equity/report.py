@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
+from scipy.stats import norm
 
 from health_equity._cli import add_db_argument, require_db
 from health_equity.measures import funnel_limits
@@ -270,6 +271,24 @@ def tier_bars(tiers: pd.DataFrame) -> Chart:
     )
 
 
+def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits) -> None:
+    """The centre line and the 95% and 99.8% funnel limits; limits(confidence) -> (lower, upper) over n."""
+    for confidence, label, dash in ((0.95, "95% limits", "dash"), (0.998, "99.8% limits", "dot")):
+        lower, upper = limits(confidence)
+        for bound, show in ((upper, True), (lower, False)):
+            fig.add_trace(
+                go.Scatter(
+                    x=n,
+                    y=bound,
+                    mode="lines",
+                    name=label,
+                    showlegend=show,
+                    line={"color": "#555", "dash": dash, "width": 1},
+                )
+            )
+    fig.add_hline(y=centre, line={"color": "#000", "width": 1})
+
+
 def funnel_plot(states: pd.DataFrame, score_label: str) -> Chart:
     s = _headline(states)
     s = s[(s.income_tier == "All") & (s.scored_hospitals > 0)].sort_values("scored_hospitals")
@@ -278,19 +297,12 @@ def funnel_plot(states: pd.DataFrame, score_label: str) -> Chart:
         centre = float(s.national_average_risk.iloc[0])
         sd = float(s.national_sd_risk.iloc[0])
         n = np.linspace(1, max(float(s.scored_hospitals.max()), 2.0), 200)
-        for z, label, dash in ((1.959963984540054, "95% limits", "dash"), (3.090232306167813, "99.8% limits", "dot")):
-            for sign in (1, -1):
-                fig.add_trace(
-                    go.Scatter(
-                        x=n,
-                        y=centre + sign * z * sd / np.sqrt(n),
-                        mode="lines",
-                        name=label,
-                        showlegend=sign == 1,
-                        line={"color": "#555", "dash": dash, "width": 1},
-                    )
-                )
-        fig.add_hline(y=centre, line={"color": "#000", "width": 1})
+
+        def normal_limits(confidence: float):
+            z = float(norm.ppf(0.5 + confidence / 2))
+            return centre - z * sd / np.sqrt(n), centre + z * sd / np.sqrt(n)
+
+        _funnel_lines(fig, n, centre, normal_limits)
         colour = np.where(s.is_worse_99_8, "#D55E00", np.where(s.is_worse_95, "#E69F00", "#0072B2"))
         fig.add_trace(
             go.Scatter(
@@ -446,20 +458,12 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str) -
     if len(rows):
         overall = float(rows.overall_proportion_pct.iloc[0]) / 100
         n = np.linspace(max(float(rows.denominator.min()) * 0.8, 5.0), float(rows.denominator.max()) * 1.1, 200)
-        for confidence, label, dash in ((0.95, "95% limits", "dash"), (0.998, "99.8% limits", "dot")):
+
+        def wilson_limits(confidence: float):
             lower, upper = funnel_limits(overall, n, confidence)
-            for bound, show in ((upper, True), (lower, False)):
-                fig.add_trace(
-                    go.Scatter(
-                        x=n,
-                        y=bound * 100,
-                        mode="lines",
-                        name=label,
-                        showlegend=show,
-                        line={"color": "#555", "dash": dash, "width": 1},
-                    )
-                )
-        fig.add_hline(y=overall * 100, line={"color": "#000", "width": 1})
+            return lower * 100, upper * 100
+
+        _funnel_lines(fig, n, overall * 100, wilson_limits)
         for i, (dimension, g) in enumerate(rows.groupby("dimension", sort=True)):
             fig.add_trace(
                 go.Scatter(

@@ -6,8 +6,10 @@
     the same formulas in Python for the tests' independent recomputation.
 -#}
 
-{%- macro z_95() -%} 1.959963984540054 {%- endmacro -%}
-{%- macro z_998() -%} 3.090232306167813 {%- endmacro -%}
+{#- Standard normal quantiles for two-sided 95% and 99.8% limits: the project vars z_95 and
+    z_99_8, the same the hospital marts use. -#}
+{%- macro z_95() -%} {{ var('z_95') }} {%- endmacro -%}
+{%- macro z_998() -%} {{ var('z_99_8') }} {%- endmacro -%}
 
 {#- Byars' approximation to the exact Poisson limits of an observed count o (>= 0). -#}
 {% macro byars_lower(o, z=none) -%}
