@@ -27,7 +27,8 @@ scores as (
 weights as (
     select
         group_code,
-        star_rating_weight
+        star_rating_weight,
+        is_outcome_group
     from {{ ref('ref_cms_star_rating_groups') }}
     where in_clinical_risk_score
 ),
@@ -57,6 +58,7 @@ counted as (
     select
         inputs.*,
         weights.star_rating_weight,
+        weights.is_outcome_group,
         inputs.measures_in_group >= scores.min_measures_per_group as is_group_counted
     from inputs
     inner join scores on inputs.score_name = scores.score_name
@@ -92,7 +94,7 @@ per_hospital as (
         score_name,
         count(*) as groups_reported,
         count(*) filter (where is_group_counted) as groups_counted,
-        coalesce(bool_or(is_group_counted and group_code in ('MORT', 'Safety')), false) as has_outcome_group,
+        coalesce(bool_or(is_group_counted and is_outcome_group), false) as has_outcome_group,
         cast(sum(measures_in_group) filter (where is_group_counted) as bigint) as measures_counted,
         cast(sum(measures_worse) filter (where is_group_counted) as bigint) as measures_worse,
         sum(star_rating_weight * group_z) filter (where is_group_counted)

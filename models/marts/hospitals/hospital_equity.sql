@@ -51,7 +51,7 @@ final as (
         hospitals.state_code,
         states.state_name,
         states.census_region,
-        states.census_region = 'Territories' as is_territory,
+        states.is_territory,
         hospitals.zip_code,
         hospitals.county,
         hospitals.hospital_type,
