@@ -1,19 +1,11 @@
 -- Quarantined rows counted by extract and reason, with the file read: what was kept out of the
--- marts, and why.
+-- marts, and why. The staging-quarantine rows of data_quality_row_outcomes, which counts where
+-- every raw row ended.
 with
 
-quarantined as (
-    select
-        'asthma' as extract_family,
-        extract_name,
-        quarantine_reason
-    from {{ ref('stg_asthma__quarantine') }}
-    union all
-    select
-        'hospitals' as extract_family,
-        extract_name,
-        quarantine_reason
-    from {{ ref('stg_hospitals__quarantine') }}
+outcomes as (
+    select * from {{ ref('data_quality_row_outcomes') }}
+    where pipeline_stage = 'quarantined at staging'
 ),
 
 files as (
@@ -29,11 +21,10 @@ files as (
 )
 
 select
-    quarantined.extract_family,
-    quarantined.extract_name,
-    any_value(files.file_path) as file_path,
-    quarantined.quarantine_reason,
-    count(*) as rows_quarantined
-from quarantined
-left join files on quarantined.extract_name = files.extract_name
-group by quarantined.extract_family, quarantined.extract_name, quarantined.quarantine_reason
+    outcomes.extract_family,
+    outcomes.extract_name,
+    files.file_path,
+    outcomes.outcome as quarantine_reason,
+    outcomes.row_count as rows_quarantined
+from outcomes
+left join files on outcomes.extract_name = files.extract_name
