@@ -124,13 +124,22 @@ def strict_disclosure_build(tmp_path_factory) -> Build:
     return b
 
 
-PROJECT_FILES = ["dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros", "seeds/reference", "tests/dbt"]
+PROJECT_FILES = [
+    "dbt_project.yml",
+    "profiles.yml",
+    "selectors.yml",
+    "models",
+    "macros",
+    "seeds/reference",
+    "tests/dbt",
+    "analyses",
+]
 
 
 def project_copy(dest: Path) -> Path:
     """A copy of the dbt project (not the Python package, which stays installed from the repo), for
     tests that must change a model or keep dbt's artefacts out of the repository's target folder."""
-    for name in [*PROJECT_FILES, "analyses"]:
+    for name in PROJECT_FILES:
         src = REPO / name
         if src.is_dir():
             shutil.copytree(src, dest / name)

@@ -146,8 +146,9 @@ def test_asthma_distributions_anchor_to_domain_rates(default_size):
     saba = rx[rx["bnf_code"].str.startswith("0301011") & (rx["issue_date"] >= "2024-01-01")]
     canisters = saba.groupby("patient_id")["quantity"].sum().reindex(p["patient_id"], fill_value=0)
     assert 0.30 <= (canisters >= 3).mean() <= 0.46
-    # Above the ~5% of UK patients with more than 12 a year (SABINA I): the planted reliever-reliant phenotype (about a quarter of
-    # patients, 12 canisters a year) is what makes it a distinct, recoverable cluster.
+    # Above the ~5% of UK patients with more than 12 a year (SABINA I): the planted
+    # reliever-reliant phenotype (about a quarter of patients, 12 canisters a year) is what makes
+    # it a distinct, recoverable cluster.
     assert 0.03 <= (canisters > 12).mean() <= 0.14
     # Emergency asthma admissions: a few per 100 patient-years, higher in the most deprived.
     em = adm[(adm["admission_method"] == "emergency") & adm["primary_diagnosis"].str.startswith("J4")]

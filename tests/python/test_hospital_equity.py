@@ -197,18 +197,21 @@ def test_coded_incomes_are_left_out_of_the_regression_unless_the_var_puts_them_b
 
     scores = clean_build.df("select * from marts.hospital_scores")
     scores = scores[scores.score_name == "hgi_group_score"].copy()
-    # Mark ten scored hospitals with an income as Census-coded: they leave the default fit only.
-    pick = scores.dropna(subset=["risk_score", "median_household_income"]).index[:10]
+    # Mark ten more scored hospitals with an income as Census-coded: coded ones leave the default
+    # fit only.
+    usable = scores.dropna(subset=["risk_score", "median_household_income"])
+    pick = usable[~usable.is_income_coded.astype(bool)].index[:10]
     scores.loc[pick, "is_income_coded"] = True
+    coded = int(scores.loc[usable.index, "is_income_coded"].astype(bool).sum())
+    assert coded >= 10
     default = income_regression(scores)
     back = income_regression(scores, RegressionConfig.from_mapping({"include_coded_incomes": "true"}))
 
     def fit(frame):
         return frame[(frame.model_name == "log_income") & (frame.term == "log_income")].iloc[0]
 
-    already = int(scores.dropna(subset=["risk_score", "median_household_income"]).is_income_coded.sum()) - 10
-    assert fit(back).n - fit(default).n == 10 + already
-    assert fit(default).coded_incomes_excluded == 10 + already and fit(back).coded_incomes_excluded == 0
+    assert fit(back).n - fit(default).n == coded
+    assert fit(default).coded_incomes_excluded == coded and fit(back).coded_incomes_excluded == 0
     assert bool(fit(back).includes_coded_incomes) and not bool(fit(default).includes_coded_incomes)
 
 
