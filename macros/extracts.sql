@@ -14,7 +14,7 @@
 {%- endmacro %}
 
 {% macro extract_file_exists(path) -%}
-    {%- set found = run_query("select count(*) from glob('" ~ path | replace("'", "''") ~ "')") -%}
+    {%- set found = run_query("select count(*) from glob(" ~ sql_string(path) ~ ")") -%}
     {{- return(found.columns[0].values()[0] > 0) -}}
 {%- endmacro %}
 
@@ -36,4 +36,10 @@
     {%- else -%}
         select * from {{ relation }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The General Information file's outcome groups with better/worse counts: (column prefix used
+    in staging, the group's code in ref_cms_star_rating_groups and in the file's headers). -#}
+{% macro cms_outcome_groups() -%}
+    {{- return([('mort', 'MORT'), ('safety', 'Safety'), ('readm', 'READM')]) -}}
 {%- endmacro %}

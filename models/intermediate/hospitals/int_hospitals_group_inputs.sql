@@ -7,7 +7,7 @@
 --     value is the mean of the hospital's standardised measures in the group (mortality or
 --     safety, the seed's star_rating_group). Measures the seed does not list never enter.
 -- measures_worse counts the group's measures CMS rates worse than the national rate.
-{% set hgi_groups = [('mort', 'MORT'), ('safety', 'Safety'), ('readm', 'READM')] %}
+{% set hgi_groups = cms_outcome_groups() %}
 with
 
 hospitals as (

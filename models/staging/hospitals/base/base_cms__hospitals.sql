@@ -3,7 +3,7 @@
 -- ZIP to 5); "Not Available" becomes NULL with a status column saying so. A hospital type the
 -- reference seed does not know (older releases carry "Not Available") is kept and flagged
 -- (is_known_type): every hospital of the file reaches hospital_equity.
-{% set groups = [('mort', 'MORT'), ('safety', 'Safety'), ('readm', 'READM')] %}
+{% set groups = cms_outcome_groups() %}
 with
 
 source as (
