@@ -4,7 +4,8 @@
 {%- set counts = [] -%}
 {%- if execute -%}
     {%- for col in adapter.get_columns_in_relation(ref('int_asthma_patient_utilisation')) -%}
-        {%- if col.name.startswith(('baseline_', 'followup_')) and col.dtype.upper() in ('INTEGER', 'HUGEINT', 'BIGINT') -%}
+        {%- set is_count = col.name.startswith(('baseline_', 'followup_')) -%}
+        {%- if is_count and col.dtype.upper() in ('INTEGER', 'HUGEINT', 'BIGINT') -%}
             {%- do counts.append(col.name) -%}
         {%- endif -%}
     {%- endfor -%}
