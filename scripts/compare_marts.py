@@ -1,0 +1,89 @@
+"""Compare every table of a schema in two DuckDB warehouses: same tables, same columns, same rows.
+
+A refactor must not change what the marts say. Build the warehouse before and after the change
+from the same extracts (same files, same seed), then run
+
+    python scripts/compare_marts.py before.duckdb after.duckdb [--schema marts] [--tolerance 0]
+
+Rows are compared as sets (sorted by every column, since a table has no row order), floats
+exactly unless --tolerance is given. Exit 0 when every table matches, 1 with a line per
+difference otherwise, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+
+def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def canonical(con: duckdb.DuckDBPyConnection, relation: str) -> pd.DataFrame:
+    df = con.sql(f"select * from {relation}").df()
+    return df.sort_values(list(df.columns), kind="mergesort", na_position="first").reset_index(drop=True)
+
+
+def compare(before: Path, after: Path, schema: str, tolerance: float) -> list[str]:
+    problems: list[str] = []
+    with (
+        duckdb.connect(str(before), read_only=True) as a,
+        duckdb.connect(str(after), read_only=True) as b,
+    ):
+        names_a, names_b = tables(a, schema), tables(b, schema)
+        for missing in sorted(set(names_a) - set(names_b)):
+            problems.append(f"{schema}.{missing}: only in {before}")
+        for extra in sorted(set(names_b) - set(names_a)):
+            problems.append(f"{schema}.{extra}: only in {after}")
+        for name in sorted(set(names_a) & set(names_b)):
+            relation = f'"{schema}"."{name}"'
+            da, db = canonical(a, relation), canonical(b, relation)
+            if list(da.columns) != list(db.columns):
+                problems.append(f"{schema}.{name}: columns differ: {list(da.columns)} vs {list(db.columns)}")
+                continue
+            try:
+                pd.testing.assert_frame_equal(
+                    da,
+                    db,
+                    check_exact=tolerance == 0,
+                    rtol=tolerance or 1e-5,
+                    atol=tolerance or 1e-8,
+                    check_dtype=True,
+                    obj=f"{schema}.{name}",
+                )
+            except AssertionError as exc:
+                problems.append(f"{schema}.{name}: {str(exc).splitlines()[0]} ({len(da)} vs {len(db)} rows)")
+            else:
+                print(f"same  {schema}.{name}  ({len(da)} rows, {len(da.columns)} columns)")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("before", type=Path, help="warehouse built before the change")
+    parser.add_argument("after", type=Path, help="warehouse built after the change")
+    parser.add_argument("--schema", default="marts", help="schema to compare (default: marts)")
+    parser.add_argument("--tolerance", type=float, default=0.0, help="relative float tolerance (default: exact)")
+    args = parser.parse_args(argv)
+    for path in (args.before, args.after):
+        if not path.is_file():
+            parser.error(f"no DuckDB file at {path}")
+    if args.tolerance < 0:
+        parser.error("--tolerance must be 0 or more")
+    problems = compare(args.before, args.after, args.schema, args.tolerance)
+    for line in problems:
+        print(f"DIFF  {line}")
+    print(f"{'identical' if not problems else f'{len(problems)} difference(s)'}: schema {args.schema}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
