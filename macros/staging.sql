@@ -62,3 +62,12 @@
         when not is_registered then 'patient not on the clean register'
     end
 {%- endmacro %}
+
+{#- The key rules of a file whose rows are not numbered (the CMS files): each key column missing,
+    then more than one row under the key. `columns` maps each key column to its name in the file. -#}
+{% macro unique_key_reasons(columns) -%}
+    {%- for column, label in columns.items() %}
+    when {{ column }} is null then 'null key: {{ label }}'
+    {%- endfor %}
+    when rows_with_key > 1 then 'duplicate key: {{ columns.values() | join(" x ") }}'
+{%- endmacro %}

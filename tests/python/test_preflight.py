@@ -180,7 +180,8 @@ def test_every_declared_extract_passes_with_its_header_and_names_its_own_path_va
     label = f"{extract['source_name']}.{extract['table_name']}"
     columns, optional, path_var = extract["columns"], extract.get("optional", False), extract["path_var"]
     path = str(tmp_path / f"{extract['file']}.csv")
-    expected = [] if optional else [f"extract {label}: file not found: {path} (set var raw_dir, or {path_var}, to the folder or file)"]
+    absent = f"extract {label}: file not found: {path} (set var raw_dir, or {path_var}, to the folder or file)"
+    expected = [] if optional else [absent]
     assert P.check(label, path, columns, optional, path_var) == expected
     header = ",".join(f'"{c}"' for c in columns)
     write(tmp_path, header + "\n" + ",".join("x" for _ in columns) + "\n", f"{extract['file']}.csv")
