@@ -1,8 +1,8 @@
 """Each extract is declared once, in the sources YAML meta; the rest is derived from it.
 
-A tenth extract (a peak-flow file) added to a copy of the project as one YAML entry, its base and
-stg models and its base model's name in extract_families() reaches the preflight, the quarantine,
-the row counts, reconciliation, row outcomes and provenance with nothing else edited."""
+The README's tenth extract (a peak-flow file), added to a copy of the project as its one YAML entry,
+its base and stg models and its base model's name in extract_families(), reaches the preflight, the
+quarantine, the row counts, reconciliation, row outcomes and provenance with nothing else edited."""
 
 from __future__ import annotations
 
@@ -15,65 +15,17 @@ from conftest import REPO, SMALL, dbt, generate, project_copy
 
 from health_equity.preflight import declared_extracts
 
-TENTH_YAML = """      - name: peak_flow_readings
-        description: "Peak expiratory flow readings."
-        meta: {file: peak_flow_readings, key: reading_id, base_model: base_asthma__peak_flow_readings}
-        columns:
-          - name: reading_id
-            description: "Reading identifier."
-          - name: patient_id
-            description: "Extract's patient identifier."
-          - name: reading_date
-            description: "Date of the reading."
-          - name: peak_flow_l_min
-            description: "Peak expiratory flow, litres per minute."
-"""
 
-TENTH_BASE = """with
-
-source as (
-    {{ numbered_source('asthma_raw', 'peak_flow_readings') }}
-),
-
-registered as (
-    {{ registered_patients() }}
-),
-
-cleaned as (
-    select
-        {{ numbered_columns() }},
-        {{ clean_text('reading_id') }} as reading_id,
-        {{ patient_columns() }},
-        {{ parse_date('reading_date') }} as reading_date,
-        try_cast({{ clean_text('peak_flow_l_min') }} as integer) as peak_flow_l_min
-    from source
-),
-
-checked as (
-    select
-        cleaned.*,
-        {{ registration_columns('reading_id') }}
-    from cleaned
-    left join registered on cleaned.patient_id = registered.patient_id
-),
-
-final as (
-    select
-        *,
-        {% call patient_event_reason('reading_id', ['reading_date']) -%}
-            when peak_flow_l_min is null then 'missing or unparseable peak_flow_l_min'
-        {%- endcall %} as quarantine_reason
-    from checked
-)
-
-select * from final
-"""
-
-TENTH_STG = """-- depends_on: {{ ref('stg_asthma__extract_guard') }}
-select reading_id, patient_key, reading_date, peak_flow_l_min
-from {{ ref('base_asthma__peak_flow_readings') }}
-where quarantine_reason is null
-"""
+def readme_example() -> tuple[str, dict[str, str]]:
+    """The README's "Adding an extract" example: its YAML entry and its models by path."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Adding an extract", 1)[1].split("\n### ", 1)[0]
+    (entry,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    models = {}
+    for block in re.findall(r"```sql\n(.*?)```", section, re.S):
+        first, _ = block.split("\n", 1)
+        models[first.removeprefix("-- ")] = block
+    return entry, models
 
 
 def parse_time_families(macros: str) -> dict[str, list[str]]:
@@ -96,11 +48,15 @@ def test_the_parse_time_list_of_base_models_is_the_declared_one():
 
 def test_a_tenth_extract_is_one_yaml_entry_and_its_staging_models(tmp_path):
     project = project_copy(tmp_path / "project")
+    entry, models = readme_example()
     sources = project / "models" / "staging" / "asthma" / "_asthma__sources.yml"
-    sources.write_text(sources.read_text() + TENTH_YAML)
-    base = project / "models" / "staging" / "asthma" / "base"
-    (base / "base_asthma__peak_flow_readings.sql").write_text(TENTH_BASE)
-    (base.parent / "stg_asthma__peak_flow_readings.sql").write_text(TENTH_STG)
+    sources.write_text(sources.read_text() + entry)
+    assert sorted(models) == [
+        "models/staging/asthma/base/base_asthma__peak_flow_readings.sql",
+        "models/staging/asthma/stg_asthma__peak_flow_readings.sql",
+    ]
+    for path, sql in models.items():
+        (project / path).write_text(sql)
     macros = project / "macros" / "extracts.sql"
     text = macros.read_text()
     anchor = "'base_asthma__outpatient_appointments',"
