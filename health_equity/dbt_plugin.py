@@ -30,7 +30,7 @@ class Plugin(BasePlugin):
         conn.create_function(
             "health_equity_preflight",
             sql_check,
-            ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN"],
+            ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN", "VARCHAR"],
             "VARCHAR",
             side_effects=True,
         )

@@ -9,7 +9,9 @@ names, and only once the header is recognisably the extract's own.
 
 It runs inside the dbt run: ``health_equity.dbt_plugin`` registers :func:`sql_check` as a DuckDB
 function and the ``validate_sources`` macro (on-run-start) calls it once per source declared in
-the source YAML, with the columns the YAML declares and the source's ``meta.optional`` flag.
+the source YAML, with the columns the YAML declares, the source's ``meta.optional`` flag and the
+var that points the extract at a file. :func:`declared_extracts` reads the same declaration for
+Python callers (tests, the generator's manifest).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import glob
 import json
 import os
 import sys
+from pathlib import Path
 
 # First bytes of formats that are not CSV text, and what to call them.
 MAGIC = [
@@ -174,14 +177,14 @@ def check_parquet(label: str, path: str, columns: list[str], optional: bool = Fa
     return problems
 
 
-def check(label: str, path: str, columns: list[str], optional: bool = False) -> list[str]:
+def check(label: str, path: str, columns: list[str], optional: bool = False, path_var: str | None = None) -> list[str]:
     """Every problem with one declared extract; an absent optional extract is no problem."""
     matches = sorted(glob.glob(path)) if any(ch in path for ch in "*?[") else ([path] if os.path.exists(path) else [])
     if not matches:
         if optional:
             return []
-        name = label.split(".")[-1]
-        return [f"extract {label}: file not found: {path} (set var raw_dir, or {name}_path, to the folder or file)"]
+        var = path_var or label.split(".")[-1] + "_path"
+        return [f"extract {label}: file not found: {path} (set var raw_dir, or {var}, to the folder or file)"]
     problems = []
     for one in matches:
         if os.path.isdir(one):
@@ -197,6 +200,35 @@ def check(label: str, path: str, columns: list[str], optional: bool = False) -> 
     return problems
 
 
-def sql_check(label: str, path: str, columns_json: str, optional: bool) -> str:
+def sql_check(label: str, path: str, columns_json: str, optional: bool, path_var: str | None = None) -> str:
     """DuckDB scalar function: the problems as a JSON list of strings (empty list when fine)."""
-    return json.dumps(check(label, path, json.loads(columns_json), bool(optional)))
+    return json.dumps(check(label, path, json.loads(columns_json), bool(optional), path_var))
+
+
+def declared_extracts(project: str | Path = ".") -> list[dict]:
+    """The extracts the sources YAML under ``project``/models declares, as macros/extracts.sql
+    reads them: one dict per table with a ``meta.file`` (the source's meta with the table's added),
+    plus ``source_name``, ``table_name``, ``path_var``, ``key`` (a list) and ``columns``. Sorted
+    by source and table."""
+    import yaml
+
+    found = []
+    for path in sorted((Path(project) / "models").rglob("*.yml")):
+        for source in (yaml.safe_load(path.read_text()) or {}).get("sources") or []:
+            for table in source.get("tables") or []:
+                meta = {**(source.get("meta") or {}), **(table.get("meta") or {})}
+                if "file" not in meta:
+                    continue
+                key = meta.get("key", [])
+                found.append(
+                    {
+                        **meta,
+                        "source_name": source["name"],
+                        "table_name": table["name"],
+                        "path_var": meta.get("path_var", table["name"] + "_path"),
+                        "key": [key] if isinstance(key, str) else list(key),
+                        "formats": meta.get("formats", ["csv"]),
+                        "columns": [c["name"] for c in table.get("columns") or []],
+                    }
+                )
+    return sorted(found, key=lambda e: (e["source_name"], e["table_name"]))

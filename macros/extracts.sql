@@ -1,11 +1,53 @@
 {#-
-    Reading extracts that a source may declare optional (meta.optional: true in the sources YAML).
+    The raw extracts, declared once: each is a table of a source in the sources YAML whose `meta`
+    (the source's meta with the table's added to it) says
+      file           the file's stem in var raw_dir, and the extract's name in the data-quality marts;
+      formats        the formats its file may come in ([csv, parquet]: the extension follows var
+                     raw_format; [csv]: always .csv);
+      path_var       the var that points this one extract at another file (default <table>_path);
+      key            the base model's key column (a list for a compound key);
+      base_model     the model holding every row of the file, cleaned, with its quarantine_reason;
+      optional       true when the file may be absent or header-only;
+      extract_family the family (asthma, hospitals) whose stg_<family>__quarantine and
+                     stg_<family>__extract_row_counts list it;
+      numbered_rows  true when the base model numbers its rows (source_row_number).
+    Everything else is derived from it: the path and the reader (here), the structural preflight
+    (validate_sources), provenance and origins (provenance.sql), the quarantine and row-count
+    models, reconciliation and row outcomes.
 
-    read_extract(source_name, table_name) selects every row of the source. For an optional
-    extract whose file is absent it selects no rows, with the columns declared in the YAML (all
-    text), so every model downstream still builds and can say why it has nothing. A header-only
-    file is read as it is (DuckDB reads the header and no rows).
+    One thing dbt cannot derive: it learns a model's parents while parsing, before it reads any
+    YAML, so extract_families() below names each family's base models for the models built from
+    the declaration. A declared extract missing there stops the build saying so.
 -#}
+
+{#- Each family and its base models (dbt's parse-time dependencies; see above). -#}
+{% macro extract_families() -%}
+    {{- return({
+        'asthma': [
+            'base_asthma__patients', 'base_asthma__gp_practices', 'base_asthma__gp_events',
+            'base_asthma__prescriptions', 'base_asthma__hospital_admissions',
+            'base_asthma__outpatient_appointments',
+        ],
+        'hospitals': [
+            'base_cms__hospitals', 'base_cms__complications_and_deaths', 'base_acs__median_household_income',
+        ],
+    }) -}}
+{%- endmacro %}
+
+{#- Parse-time dependencies on the base models of one family (or all): a model built from the
+    declaration calls this first, so dbt builds it after them. -#}
+{% macro depends_on_extracts(family=none) -%}
+    {%- for name, models in extract_families().items() if family is none or name == family -%}
+        {%- for model in models %}
+-- depends_on: {{ ref(model) }}
+        {%- endfor -%}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro sql_string(text) -%}
+    '{{ text | replace("'", "''") }}'
+{%- endmacro %}
+
 {% macro extract_node(source_name, table_name) -%}
     {%- for node in graph.sources.values() if node.source_name == source_name and node.name == table_name -%}
         {{- return(node) -}}
@@ -13,33 +55,166 @@
     {{- exceptions.raise_compiler_error("no source " ~ source_name ~ "." ~ table_name) -}}
 {%- endmacro %}
 
+{#- One declared extract, with its file path and reader worked out from the vars now. -#}
+{% macro extract_spec(node) -%}
+    {%- set meta = node.meta -%}
+    {%- set formats = meta.get('formats', ['csv']) -%}
+    {%- set extension = var('raw_format') if var('raw_format') in formats else formats[0] -%}
+    {%- set path_var = meta.get('path_var', node.name ~ '_path') -%}
+    {%- set path = var(path_var, '') or var('raw_dir') ~ '/' ~ meta.file ~ '.' ~ extension -%}
+    {%- if path.endswith('.parquet') and 'parquet' in formats -%}
+        {%- set location = 'read_parquet(' ~ sql_string(path) ~ ')' -%}
+    {%- else -%}
+        {%- set location = 'read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true)' -%}
+    {%- endif -%}
+    {%- set key = meta.get('key', []) -%}
+    {{- return({
+        'source_name': node.source_name,
+        'table_name': node.name,
+        'name': meta.file,
+        'family': meta.get('extract_family'),
+        'path': path,
+        'path_var': path_var,
+        'location': location,
+        'optional': meta.get('optional', false),
+        'key': [key] if key is string else key,
+        'base_model': meta.get('base_model'),
+        'numbered_rows': meta.get('numbered_rows', false),
+        'columns': node.columns.keys() | list,
+    }) -}}
+{%- endmacro %}
+
+{#- Every declared extract (of one family), sorted; empty while dbt parses. -#}
+{% macro declared_extracts(family=none) -%}
+    {%- set found = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.sources.values() if node.meta.get('file') -%}
+            {%- set spec = extract_spec(node) -%}
+            {%- if family is none or spec.family == family -%}
+                {%- if spec.base_model not in extract_families().get(spec.family, []) -%}
+                    {{- exceptions.raise_compiler_error(
+                        "extract " ~ spec.source_name ~ "." ~ spec.table_name ~ ": add its base model '"
+                        ~ spec.base_model ~ "' to family '" ~ spec.family ~ "' in extract_families()"
+                        ~ " (macros/extracts.sql): dbt must know a model's parents before it reads the sources YAML") -}}
+                {%- endif -%}
+                {%- do found.append(spec) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(found | sort(attribute='source_name,table_name')) -}}
+{%- endmacro %}
+
+{#- source() as dbt has it, reading a declared extract's file: DuckDB reads the path worked out by
+    extract_spec (dbt-duckdb renders a relation with `external` set as that reader). A unit test's
+    mocked source is left alone. -#}
+{% macro source(source_name, table_name) -%}
+    {%- set relation = builtins.source(source_name, table_name) -%}
+    {%- if execute and '__dbt__cte__' not in (relation | string) -%}
+        {%- set node = extract_node(source_name, table_name) -%}
+        {%- if node.meta.get('file') -%}
+            {{- return(relation.incorporate(external=extract_spec(node).location)) -}}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(relation) -}}
+{%- endmacro %}
+
 {% macro extract_file_exists(path) -%}
     {%- set found = run_query("select count(*) from glob(" ~ sql_string(path) ~ ")") -%}
     {{- return(found.columns[0].values()[0] > 0) -}}
 {%- endmacro %}
 
+{#-
+    read_extract(source_name, table_name) selects every row of the source. For an optional
+    extract whose file is absent it selects no rows, with the columns declared in the YAML (all
+    text), so every model downstream still builds and can say why it has nothing. A header-only
+    file is read as it is (DuckDB reads the header and no rows).
+-#}
 {% macro read_extract(source_name, table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
-    {#- In a unit test the source is a mocked CTE: read it whatever the file system holds. -#}
-    {%- set mocked = '__dbt__cte__' in (relation | string) -%}
-    {%- if execute and not mocked -%}
-        {%- set node = extract_node(source_name, table_name) -%}
-        {%- if node.meta.get('optional') and not extract_file_exists(node.meta.extract_path) -%}
-            select
-            {%- for col in node.columns.keys() %}
-                cast(null as varchar) as "{{ col }}"{{ "," if not loop.last }}
-            {%- endfor %}
-            where false
-        {%- else -%}
-            select * from {{ relation }}
-        {%- endif -%}
+    {%- set spec = extract_spec(extract_node(source_name, table_name)) if relation.external else none -%}
+    {%- if spec and spec.optional and not extract_file_exists(spec.path) -%}
+        select
+        {%- for col in spec.columns %}
+            cast(null as varchar) as "{{ col }}"{{ "," if not loop.last }}
+        {%- endfor %}
+        where false
     {%- else -%}
         select * from {{ relation }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A base row's key as text: the key column, or the key columns joined by spaces. -#}
+{% macro record_key(columns) -%}
+    cast({{ columns[0] }} as varchar)
+    {%- for col in columns[1:] %} || ' ' || coalesce(cast({{ col }} as varchar), ''){% endfor %}
+{%- endmacro %}
+
+{#- stg_<family>__quarantine: every quarantined row of the family's extracts, with the extract,
+    the row's key, its number in the file where the base model numbers rows, and the reason. -#}
+{% macro extract_quarantine(family) -%}
+    {{ depends_on_extracts(family) }}
+    {%- set extracts = declared_extracts(family) %}
+    {%- for e in extracts %}
+        select
+            {{ sql_string(e.name) }} as extract_name,
+            {{ record_key(e.key) }} as record_key,
+            {%- if e.numbered_rows %}
+                source_row_number,
+            {%- endif %}
+            quarantine_reason
+        from {{ ref(e.base_model) }}
+        where quarantine_reason is not null
+        {% if not loop.last %}union all{% endif %}
+    {%- else %}
+        select null::varchar as extract_name, null::varchar as record_key, null::varchar as quarantine_reason
+        where false
+    {%- endfor %}
+{%- endmacro %}
+
+{#- stg_<family>__extract_row_counts: rows read from each file of the family, counted straight
+    from the file (an absent optional file reads 0), with the path of the file actually read. -#}
+{% macro extract_row_counts(family) -%}
+    {%- for e in declared_extracts(family) %}
+        select
+            {{ sql_string(e.name) }} as extract_name,
+            {{ sql_string(e.path) }} as file_path,
+            count(*) as rows_read
+        from ({{ read_extract(e.source_name, e.table_name) }})
+        {% if not loop.last %}union all{% endif %}
+    {%- else %}
+        select null::varchar as extract_name, null::varchar as file_path, 0::bigint as rows_read
+        where false
+    {%- endfor %}
+{%- endmacro %}
+
+{#- One select per family, over the family's stg_<family>__<model>, with its extract_family. -#}
+{% macro union_families(model, columns) -%}
+    {%- for family in extract_families() %}
+        select
+            {{ sql_string(family) }} as extract_family,
+            {{ columns | join(', ') }}
+        from {{ ref('stg_' ~ family ~ '__' ~ model) }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- The General Information file's outcome groups with better/worse counts: (column prefix used
     in staging, the group's code in ref_cms_star_rating_groups and in the file's headers). -#}
 {% macro cms_outcome_groups() -%}
     {{- return([('mort', 'MORT'), ('safety', 'Safety'), ('readm', 'READM')]) -}}
+{%- endmacro %}
+
+{#- One row per staged (not quarantined) row of each given extract: its family and name. -#}
+{% macro extract_staged_rows(extracts) -%}
+    {%- for e in extracts %}
+        select
+            {{ sql_string(e.family) }} as extract_family,
+            {{ sql_string(e.name) }} as extract_name
+        from {{ ref(e.base_model) }}
+        where quarantine_reason is null
+        {% if not loop.last %}union all{% endif %}
+    {%- else %}
+        select null::varchar as extract_family, null::varchar as extract_name
+        where false
+    {%- endfor %}
 {%- endmacro %}

@@ -6,25 +6,6 @@
     naming both files, unless var allow_mixed_origins is true. data_provenance lists them all.
 -#}
 
-{% macro extract_files() -%}
-    {%- set files = [] -%}
-    {%- for src in graph.sources.values() if src.meta.get('extract_path') -%}
-        {%- do files.append({
-            'source_name': src.source_name,
-            'table_name': src.name,
-            'path': src.meta.extract_path,
-            'location': src.meta.external_location,
-            'optional': src.meta.get('optional', false),
-            'path_var': src.meta.get('path_var', src.name ~ '_path'),
-        }) -%}
-    {%- endfor -%}
-    {{- return(files | sort(attribute='source_name,table_name')) -}}
-{%- endmacro %}
-
-{% macro sql_string(text) -%}
-    '{{ text | replace("'", "''") }}'
-{%- endmacro %}
-
 {% macro manifest_path(path) -%}
     {%- set parts = path.rsplit('/', 1) -%}
     {{- return((parts[0] if parts | length > 1 else '.') ~ '/manifest.json') -}}
@@ -51,7 +32,7 @@
 {% macro check_extract_origins() %}
     {%- if execute and flags.WHICH in ('build', 'run') and not var('allow_mixed_origins') -%}
         {%- set by_source = {} -%}
-        {%- for f in extract_files() -%}
+        {%- for f in declared_extracts() -%}
             {%- set info = file_origin(f.path) -%}
             {%- if info.exists -%}
                 {%- do by_source.setdefault(f.source_name, []).append((info.origin, f.path_var, f.path)) -%}

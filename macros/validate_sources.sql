@@ -1,6 +1,6 @@
 {#-
     Runs at the start of every dbt invocation (on-run-start), before any model is built.
-    For every source that is read from a file (meta.external_location), the Python preflight
+    For every declared extract (declared_extracts, macros/extracts.sql), the Python preflight
     (health_equity/preflight.py, registered in DuckDB as health_equity_preflight by the profile's
     plugin) reads the file once and checks, driven by the source YAML:
       - the file exists (an absent file is fine only for a source with meta: {optional: true});
@@ -17,14 +17,11 @@
 {% macro validate_sources() %}
     {%- if execute and var('validate_sources', true) and flags.WHICH in ('build', 'run', 'test') -%}
         {%- set problems = [] -%}
-        {%- for src in graph.sources.values() if src.meta.get('external_location') -%}
-            {%- set path = src.meta.get('extract_path', src.meta.external_location) -%}
-            {%- set label = src.source_name ~ '.' ~ src.name -%}
-            {%- set columns = tojson(src.columns.keys() | list) -%}
-            {%- set optional = 'true' if src.meta.get('optional', false) else 'false' -%}
+        {%- for e in declared_extracts() -%}
             {%- set checked = run_query(
-                "select health_equity_preflight('" ~ label | replace("'", "''") ~ "', '"
-                ~ path | replace("'", "''") ~ "', '" ~ columns | replace("'", "''") ~ "', " ~ optional ~ ")"
+                "select health_equity_preflight(" ~ sql_string(e.source_name ~ '.' ~ e.table_name) ~ ", "
+                ~ sql_string(e.path) ~ ", " ~ sql_string(tojson(e.columns)) ~ ", "
+                ~ ('true' if e.optional else 'false') ~ ", " ~ sql_string(e.path_var) ~ ")"
             ).columns[0].values()[0] -%}
             {%- do problems.extend(fromjson(checked)) -%}
         {%- endfor -%}

@@ -6,7 +6,9 @@ import shutil
 
 import duckdb
 import pandas as pd
-from conftest import SMALL, dbt, generate
+from conftest import REPO, SMALL, dbt, generate
+
+from health_equity.preflight import declared_extracts
 
 # Each injected fault kind and the quarantine reason it must produce.
 REASON = {
@@ -18,20 +20,8 @@ REASON = {
     "discharge_before_admission": "discharge before admission",
     "negative_quantity": "negative or zero quantity",
 }
-KEYS = {
-    "patients": "patient_id",
-    "gp_events": "gp_event_id",
-    "prescriptions": "prescription_id",
-    "hospital_admissions": "admission_id",
-    "outpatient_appointments": "appointment_id",
-}
-STAGED = {
-    "patients": None,
-    "gp_events": "stg_asthma__gp_events",
-    "prescriptions": "stg_asthma__prescriptions",
-    "hospital_admissions": "stg_asthma__hospital_admissions",
-    "outpatient_appointments": "stg_asthma__outpatient_appointments",
-}
+# The asthma extracts as the sources YAML declares them: file name, key column and base model.
+ASTHMA = [e for e in declared_extracts(REPO) if e["extract_family"] == "asthma"]
 
 
 def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
@@ -41,19 +31,23 @@ def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
     assert rec["is_reconciled"].all()
     assert (rec.rows_staged + rec.rows_quarantined == rec.rows_read).all()
     checked = 0
-    for file, key in KEYS.items():
+    faulted = [e for e in ASTHMA if any(f["file"] == e["file"] for f in manifest["faults"])]
+    asthma_files = {name for name, meta in manifest["files"].items() if meta["kind"] == "asthma"}
+    # Every asthma file the generator faulted is a declared extract, and is checked here.
+    assert faulted and {f["file"] for f in manifest["faults"]} & asthma_files == {e["file"] for e in faulted}
+    for extract in faulted:
+        file, (key,), base = extract["file"], extract["key"], extract["base_model"]
         recs = [f for f in manifest["faults"] if f["file"] == file]
-        assert recs, file
         raw = pd.read_csv(faulty_build.raw_dir / f"{file}.csv", dtype=str, keep_default_na=False)
         fq = q[q.extract_name == file]
         for f in recs:
             row = raw.iloc[f["row"] - 1]
             if f["repairable"]:
                 # White space and case are repaired: the row goes on unless something else is wrong.
-                if STAGED[file] and row[key]:
+                if row[key]:
                     in_q = fq.record_key.eq(row[key]).any()
                     staged = faulty_build.query(
-                        f"select count(*) from staging.{STAGED[file]} where {key} = '{row[key]}'"
+                        f"select count(*) from staging.{base} where quarantine_reason is null and {key} = '{row[key]}'"
                     )[0][0]
                     assert in_q or staged == 1, f
                 continue

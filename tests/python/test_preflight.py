@@ -6,12 +6,16 @@ from __future__ import annotations
 import gzip
 import json
 import zipfile
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from health_equity import preflight as P
+
+# Every extract the sources YAML declares (the same declaration validate_sources reads).
+DECLARED = P.declared_extracts(Path(__file__).resolve().parents[2])
 
 COLUMNS = ["patient_id", "nhs_number", "given_name", "date_of_birth"]
 HEADER = ",".join(COLUMNS) + "\n"
@@ -166,3 +170,20 @@ def test_the_sql_entry_point_returns_the_problems_as_json(tmp_path):
         "asthma_raw.patients", path, COLUMNS
     )
     assert json.loads(P.sql_check("asthma_raw.patients", path, json.dumps(COLUMNS), True)) == []
+    absent = str(tmp_path / "none.csv")
+    (message,) = json.loads(P.sql_check("hospitals_raw.acs", absent, json.dumps(COLUMNS), False, "acs_income_path"))
+    assert "or acs_income_path, to the folder" in message
+
+
+@pytest.mark.parametrize("extract", DECLARED, ids=lambda e: e["table_name"])
+def test_every_declared_extract_passes_with_its_header_and_names_its_own_path_var_when_absent(tmp_path, extract):
+    label = f"{extract['source_name']}.{extract['table_name']}"
+    columns, optional, path_var = extract["columns"], extract.get("optional", False), extract["path_var"]
+    path = str(tmp_path / f"{extract['file']}.csv")
+    absent = f"extract {label}: file not found: {path} (set var raw_dir, or {path_var}, to the folder or file)"
+    expected = [] if optional else [absent]
+    assert P.check(label, path, columns, optional, path_var) == expected
+    header = ",".join(f'"{c}"' for c in columns)
+    write(tmp_path, header + "\n" + ",".join("x" for _ in columns) + "\n", f"{extract['file']}.csv")
+    assert P.check(label, path, columns, optional, path_var) == []
+    assert columns and extract["key"] and extract["base_model"] and extract["extract_family"]

@@ -3,7 +3,7 @@
     its SHA-256, supplied otherwise, absent for an optional file not given). -#}
 {%- set rows = [] -%}
 {%- if execute -%}
-    {%- for f in extract_files() -%}
+    {%- for f in declared_extracts() -%}
         {%- set info = file_origin(f.path) -%}
         {%- do rows.append((f, info)) -%}
     {%- endfor -%}

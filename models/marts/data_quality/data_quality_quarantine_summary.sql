@@ -9,15 +9,7 @@ outcomes as (
 ),
 
 files as (
-    select
-        extract_name,
-        file_path
-    from {{ ref('stg_asthma__extract_row_counts') }}
-    union all
-    select
-        extract_name,
-        file_path
-    from {{ ref('stg_hospitals__extract_row_counts') }}
+    {{ union_families('extract_row_counts', ['extract_name', 'file_path']) }}
 )
 
 select

@@ -2,7 +2,9 @@
 -- staging (with its reason), excluded after staging by a later rule (with its reason), or used
 -- in the marts. Later rules are derived here from the staged rows and each patient's own
 -- observation window in int_asthma_person_time (the window int_asthma_patient_utilisation
--- counts events in), never by changing those models. Hospital extracts: rows staged are used.
+-- counts events in), never by changing those models. Every other extract declared in the sources
+-- YAML (macros/extracts.sql), the hospital ones among them: rows staged are used.
+{{ depends_on_extracts() }}
 {#- (extract, staged model, date column, extra exclusion: (condition, reason) or none) -#}
 {% set events = [
     ('gp_events', 'stg_asthma__gp_events', 'event_date',
@@ -11,6 +13,7 @@
     ('outpatient_appointments', 'stg_asthma__outpatient_appointments', 'appointment_date', none),
     ('hospital_admissions', 'stg_asthma__hospital_admissions', 'admission_date', none),
 ] %}
+{% set ruled = ['patients'] + events | map(attribute=0) | list %}
 {% set outside = "'excluded after staging: dated outside the patient''s observation period'" %}
 with
 
@@ -27,17 +30,7 @@ published_patients as (
 ),
 
 quarantined as (
-    select
-        'asthma' as extract_family,
-        extract_name,
-        quarantine_reason
-    from {{ ref('stg_asthma__quarantine') }}
-    union all
-    select
-        'hospitals' as extract_family,
-        extract_name,
-        quarantine_reason
-    from {{ ref('stg_hospitals__quarantine') }}
+    {{ union_families('quarantine', ['extract_name', 'quarantine_reason']) }}
 ),
 
 staged_outcomes as (
@@ -50,11 +43,6 @@ staged_outcomes as (
         end as outcome
     from {{ ref('stg_asthma__patients') }} as patients
     left join published_patients on patients.patient_key = published_patients.patient_key
-    union all
-    select
-        'gp_practices' as extract_name,
-        'used' as outcome
-    from {{ ref('stg_asthma__gp_practices') }}
     {%- for extract, model, date_col, extra in events %}
         union all
         select
@@ -76,19 +64,8 @@ staged_outcomes as (
     {%- endfor %}
 ),
 
-hospital_staged as (
-    {% for extract, model in [
-        ('Hospital_General_Information', 'base_cms__hospitals'),
-        ('Complications_and_Deaths-Hospital', 'base_cms__complications_and_deaths'),
-        ('ACSDT5Y.B19013-Data', 'base_acs__median_household_income'),
-    ] %}
-        select
-            '{{ extract }}' as extract_name,
-            'used' as outcome
-        from {{ ref(model) }}
-        where quarantine_reason is null
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+used_as_staged as (
+    {{ extract_staged_rows(declared_extracts() | rejectattr('name', 'in', ruled) | list) }}
 ),
 
 outcomes as (
@@ -107,11 +84,11 @@ outcomes as (
     from staged_outcomes
     union all
     select
-        'hospitals' as extract_family,
+        extract_family,
         extract_name,
         'used' as pipeline_stage,
-        outcome
-    from hospital_staged
+        'used' as outcome
+    from used_as_staged
 )
 
 select

@@ -6,12 +6,7 @@ source as (
 ),
 
 registered as (
-    select
-        patient_id,
-        date_of_birth,
-        death_date
-    from {{ ref('base_asthma__patients') }}
-    where quarantine_reason is null
+    {{ registered_patients() }}
 ),
 
 concepts as (
@@ -20,12 +15,9 @@ concepts as (
 
 cleaned as (
     select
-        source_row_number,
-        identical_rows,
-        identical_copy,
+        {{ numbered_columns() }},
         {{ clean_text('gp_event_id') }} as gp_event_id,
-        {{ clean_text('patient_id') }} as patient_id,
-        {{ pseudonymise('patient_id') }} as patient_key,
+        {{ patient_columns() }},
         {{ clean_code('practice_code') }} as practice_code,
         {{ parse_date('event_date') }} as event_date,
         {{ clean_text('snomed_code') }} as snomed_code,
@@ -37,10 +29,7 @@ checked as (
     select
         cleaned.*,
         concepts.concept_group,
-        registered.patient_id is not null as is_registered,
-        registered.date_of_birth as patient_date_of_birth,
-        registered.death_date as patient_death_date,
-        count(*) over (partition by cleaned.gp_event_id) as rows_with_key
+        {{ registration_columns('gp_event_id') }}
     from cleaned
     left join concepts on cleaned.snomed_code = concepts.snomed_concept_id
     left join registered on cleaned.patient_id = registered.patient_id
@@ -49,20 +38,9 @@ checked as (
 final as (
     select
         *,
-        case
-            when gp_event_id is null then 'null key: gp_event_id'
-            {{ duplicate_reason('gp_event_id') }}
-            when patient_id is null then 'null key: patient_id'
-            when event_date is null then 'missing or unparseable event_date'
-            when event_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
-                then 'date outside study window: event_date'
+        {% call patient_event_reason('gp_event_id', ['event_date']) -%}
             when concept_group is null then 'unknown code: snomed_code'
-            when event_date < patient_date_of_birth
-                then 'implausible date: event_date before the patient''s birth'
-            when event_date > patient_death_date
-                then 'implausible date: event_date after the patient''s death'
-            when not is_registered then 'patient not on the clean register'
-        end as quarantine_reason
+        {%- endcall %} as quarantine_reason
     from checked
 )
 

@@ -7,9 +7,7 @@ source as (
 
 cleaned as (
     select
-        source_row_number,
-        identical_rows,
-        identical_copy,
+        {{ numbered_columns() }},
         {{ clean_code('practice_code') }} as practice_code,
         {{ clean_text('practice_name') }} as practice_name,
         {{ clean_text('town') }} as town,
@@ -28,8 +26,7 @@ final as (
     select
         *,
         case
-            when practice_code is null then 'null key: practice_code'
-            {{ duplicate_reason('practice_code') }}
+            {{ key_reasons('practice_code') }}
         end as quarantine_reason
     from checked
 )

@@ -8,12 +8,7 @@ source as (
 ),
 
 registered as (
-    select
-        patient_id,
-        date_of_birth,
-        death_date
-    from {{ ref('base_asthma__patients') }}
-    where quarantine_reason is null
+    {{ registered_patients() }}
 ),
 
 asthma_codes as (
@@ -22,12 +17,9 @@ asthma_codes as (
 
 cleaned as (
     select
-        source_row_number,
-        identical_rows,
-        identical_copy,
+        {{ numbered_columns() }},
         {{ clean_text('admission_id') }} as admission_id,
-        {{ clean_text('patient_id') }} as patient_id,
-        {{ pseudonymise('patient_id') }} as patient_key,
+        {{ patient_columns() }},
         {{ clean_code('provider_code') }} as provider_code,
         {{ parse_date('admission_date') }} as admission_date,
         {{ parse_date('discharge_date') }} as discharge_date,
@@ -48,11 +40,8 @@ checked as (
                 cleaned.primary_diagnosis = asthma_codes.icd10_code_hes
                 or cleaned.primary_diagnosis = replace(asthma_codes.icd10_code, '.', '')
         ) as is_asthma_diagnosis,
-        registered.patient_id is not null as is_registered,
-        registered.date_of_birth as patient_date_of_birth,
-        registered.death_date as patient_death_date,
         date_diff('day', cleaned.admission_date, cleaned.discharge_date) as length_of_stay_days,
-        count(*) over (partition by cleaned.admission_id) as rows_with_key
+        {{ registration_columns('admission_id') }}
     from cleaned
     left join registered on cleaned.patient_id = registered.patient_id
 ),
@@ -60,14 +49,7 @@ checked as (
 final as (
     select
         *,
-        case
-            when admission_id is null then 'null key: admission_id'
-            {{ duplicate_reason('admission_id') }}
-            when patient_id is null then 'null key: patient_id'
-            when admission_date is null then 'missing or unparseable admission_date'
-            when discharge_date is null then 'missing or unparseable discharge_date'
-            when admission_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
-                then 'date outside study window: admission_date'
+        {% call patient_event_reason('admission_id', ['admission_date', 'discharge_date']) -%}
             when discharge_date < admission_date then 'discharge before admission'
             when {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }} is not null
                 then {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }}
@@ -75,12 +57,7 @@ final as (
             when not regexp_full_match(primary_diagnosis, '[A-Z][0-9]{2}[0-9X]?[0-9]?')
                 then 'unknown code: primary_diagnosis'
             when discharge_destination is null then 'unknown code: discharge_destination'
-            when admission_date < patient_date_of_birth
-                then 'implausible date: admission_date before the patient''s birth'
-            when admission_date > patient_death_date
-                then 'implausible date: admission_date after the patient''s death'
-            when not is_registered then 'patient not on the clean register'
-        end as quarantine_reason
+        {%- endcall %} as quarantine_reason
     from checked
 )
 

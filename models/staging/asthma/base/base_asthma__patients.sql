@@ -17,11 +17,8 @@ diagnosis_codes as (
 
 cleaned as (
     select
-        source_row_number,
-        identical_rows,
-        identical_copy,
-        {{ clean_text('patient_id') }} as patient_id,
-        {{ pseudonymise('patient_id') }} as patient_key,
+        {{ numbered_columns() }},
+        {{ patient_columns() }},
         {{ parse_date('date_of_birth') }} as date_of_birth,
         {{ extract_value('sex', 'sex') }} as sex,
         {{ clean_code('sex') }} as sex_as_recorded,
@@ -56,8 +53,7 @@ final as (
     select
         *,
         case
-            when patient_id is null then 'null key: patient_id'
-            {{ duplicate_reason('patient_id') }}
+            {{ key_reasons('patient_id') }}
             when date_of_birth is null then 'missing or unparseable date_of_birth'
             when
                 date_of_birth > date '{{ var("study_end") }}'

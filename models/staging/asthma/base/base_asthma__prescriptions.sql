@@ -8,12 +8,7 @@ source as (
 ),
 
 registered as (
-    select
-        patient_id,
-        date_of_birth,
-        death_date
-    from {{ ref('base_asthma__patients') }}
-    where quarantine_reason is null
+    {{ registered_patients() }}
 ),
 
 presentations as (
@@ -26,12 +21,9 @@ chemicals as (
 
 cleaned as (
     select
-        source_row_number,
-        identical_rows,
-        identical_copy,
+        {{ numbered_columns() }},
         {{ clean_text('prescription_id') }} as prescription_id,
-        {{ clean_text('patient_id') }} as patient_id,
-        {{ pseudonymise('patient_id') }} as patient_key,
+        {{ patient_columns() }},
         {{ parse_date('issue_date') }} as issue_date,
         {{ clean_code('bnf_code') }} as bnf_code,
         left({{ clean_code('bnf_code') }}, 9) as bnf_chemical_code,
@@ -46,10 +38,7 @@ checked as (
     select
         cleaned.*,
         coalesce(presentations.medicine_class, chemicals.medicine_class) as medicine_class,
-        registered.patient_id is not null as is_registered,
-        registered.date_of_birth as patient_date_of_birth,
-        registered.death_date as patient_death_date,
-        count(*) over (partition by cleaned.prescription_id) as rows_with_key
+        {{ registration_columns('prescription_id') }}
     from cleaned
     left join presentations on cleaned.bnf_code = presentations.bnf_presentation_code
     left join chemicals on cleaned.bnf_chemical_code = chemicals.bnf_chemical_code
@@ -59,25 +48,14 @@ checked as (
 final as (
     select
         *,
-        case
-            when prescription_id is null then 'null key: prescription_id'
-            {{ duplicate_reason('prescription_id') }}
-            when patient_id is null then 'null key: patient_id'
-            when issue_date is null then 'missing or unparseable issue_date'
-            when issue_date not between date '{{ var("study_start") }}' and date '{{ var("study_end") }}'
-                then 'date outside study window: issue_date'
+        {% call patient_event_reason('prescription_id', ['issue_date']) -%}
             when medicine_class is null then 'unknown code: bnf_code'
             when quantity is null then 'missing or unparseable quantity'
             when quantity <= 0 then 'negative or zero quantity'
             when {{ plausibility_reason('prescriptions', ['quantity']) }} is not null
                 then {{ plausibility_reason('prescriptions', ['quantity']) }}
             when quantity != round(quantity) then 'unparseable quantity: not a whole number'
-            when issue_date < patient_date_of_birth
-                then 'implausible date: issue_date before the patient''s birth'
-            when issue_date > patient_death_date
-                then 'implausible date: issue_date after the patient''s death'
-            when not is_registered then 'patient not on the clean register'
-        end as quarantine_reason
+        {%- endcall %} as quarantine_reason
     from checked
 )
 

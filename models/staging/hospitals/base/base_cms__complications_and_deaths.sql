@@ -54,9 +54,7 @@ final as (
     select
         *,
         case
-            when facility_id is null then 'null key: Facility ID'
-            when measure_id is null then 'null key: Measure ID'
-            when rows_with_key > 1 then 'duplicate key: Facility ID x Measure ID'
+            {{ unique_key_reasons({'facility_id': 'Facility ID', 'measure_id': 'Measure ID'}) }}
             when not is_known_hospital then 'hospital not in the clean general information file'
         end as quarantine_reason
     from checked

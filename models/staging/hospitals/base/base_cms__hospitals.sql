@@ -76,8 +76,7 @@ final as (
     select
         *,
         case
-            when facility_id is null then 'null key: Facility ID'
-            when rows_with_key > 1 then 'duplicate key: Facility ID'
+            {{ unique_key_reasons({'facility_id': 'Facility ID'}) }}
             when not is_known_state then 'unknown code: State'
             when not regexp_full_match(zip_code, '[0-9]{5}') then 'unparseable: ZIP Code'
             when overall_rating not between 1 and 5 then 'out of range: Hospital overall rating'
