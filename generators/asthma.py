@@ -24,11 +24,8 @@ from generators import reference
 # ----------------------------------------------------------------------------------------------
 # Planted parameters. Everything in this block is written to truth.json.
 # ----------------------------------------------------------------------------------------------
-# The study window is the warehouse's own: the vars study_start, followup_start and study_end of
-# dbt_project.yml (study_end inclusive).
-STUDY_START = reference.study_date("study_start")
-FOLLOWUP_START = reference.study_date("followup_start")
-STUDY_END = reference.study_date("study_end")
+# The study window is the warehouse's own: study_window() reads it from dbt_project.yml.
+STUDY_VARS = ("study_start", "followup_start", "study_end")
 
 PHENOTYPES = ["controlled", "reliever-reliant", "high utiliser"]
 # Multinomial logit for the phenotype: log-odds against "controlled" at IMD quintile 5, White,
@@ -236,9 +233,7 @@ def total_effect_irr() -> dict:
 def truth() -> dict:
     """The planted parameters, as written to truth.json."""
     return {
-        "study_start": str(STUDY_START),
-        "followup_start": str(FOLLOWUP_START),
-        "study_end": str(STUDY_END),
+        **{var: str(day) for var, day in study_window().items()},
         "phenotypes": PHENOTYPES,
         "n_phenotypes": len(PHENOTYPES),
         "phenotype_model": {
@@ -528,9 +523,16 @@ class Cohort:
         return uniform_events(rng, self.rate(kind), self.entry, self.exit)
 
 
+def study_window() -> dict[str, np.datetime64]:
+    """Study start, follow-up start and study end (inclusive): the vars study_start,
+    followup_start and study_end of dbt_project.yml, which the warehouse reads too."""
+    return {var: reference.study_date(var) for var in STUDY_VARS}
+
+
 def _study_days() -> tuple[int, int, int]:
     """Study start, follow-up start and the day after the study end, as day numbers."""
-    return _day(STUDY_START), _day(FOLLOWUP_START), _day(STUDY_END) + 1
+    start, followup, end = study_window().values()
+    return _day(start), _day(followup), _day(end) + 1
 
 
 def _cohort(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> Cohort:

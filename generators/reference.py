@@ -28,9 +28,13 @@ def column(name: str, col: str, **where: str) -> list[str]:
     return [r[col] for r in load(name) if all(r[k] == v for k, v in where.items())]
 
 
+def project_vars() -> dict:
+    """The ``vars`` of ``dbt_project.yml`` (DBT_PROJECT): the values the warehouse reads by default."""
+    return _read_vars(DBT_PROJECT)
+
+
 @cache
-def project_vars(path: Path = DBT_PROJECT) -> dict:
-    """The ``vars`` of ``dbt_project.yml``: the values the warehouse reads by default."""
+def _read_vars(path: Path) -> dict:
     with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)["vars"]
 
