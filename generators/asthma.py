@@ -590,23 +590,8 @@ def _cohort(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> Co
     diag = np.maximum(dob + 365, reg_start - (rng.random(n) * 365 * 5).astype(np.int64))
     diag = np.minimum(diag, entry + 30)
 
-    # Exacerbations: planted rate ratios times a gamma frailty drawn per window ----------------
-    age_band = np.searchsorted(AGE_BAND_LOWER, age, side="right") - 1
-    exac_rate = (
-        BASE_EXACERBATION_RATE
-        * np.array([IRR_PHENOTYPE[p] for p in PHENOTYPES])[phenotype]
-        * np.array([IRR_IMD[q] for q in range(1, 6)])[imd_q - 1]
-        * np.vectorize(IRR_ETHNICITY.get, otypes=[float])(eth_group)
-        * np.array([IRR_AGE[b] for b in AGE_BANDS])[age_band]
-        * np.where(sex == "F", IRR_SEX["F"], IRR_SEX["M"])
-    )
-    windows = [(np.clip(entry, s0, f0), np.clip(exit_, s0, f0)), (np.clip(entry, f0, e1), np.clip(exit_, f0, e1))]
-    ex_idx, ex_day = [], []
-    for w_start, w_stop in windows:
-        frailty = rng.gamma(1 / FRAILTY_ALPHA, FRAILTY_ALPHA, n)
-        i, d = seasonal_events(rng, exac_rate * frailty, w_start, w_stop)
-        ex_idx.append(i)
-        ex_day.append(d)
+    exac_rate = _exacerbation_rate(phenotype, imd_q, eth_group, age, sex)
+    ex_idx, ex_day = _exacerbations(rng, exac_rate, entry, exit_)
     return Cohort(
         patient_id=patient_id,
         sex=sex,
@@ -625,9 +610,36 @@ def _cohort(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> Co
         entry=entry,
         exit=exit_,
         diag=diag,
-        ex_idx=np.concatenate(ex_idx),
-        ex_day=np.concatenate(ex_day),
+        ex_idx=ex_idx,
+        ex_day=ex_day,
     )
+
+
+def _exacerbation_rate(phenotype, imd_q, eth_group, age, sex) -> np.ndarray:
+    """Each patient's exacerbation rate per person-year: the base rate times the planted ratios."""
+    age_band = np.searchsorted(AGE_BAND_LOWER, age, side="right") - 1
+    return (
+        BASE_EXACERBATION_RATE
+        * np.array([IRR_PHENOTYPE[p] for p in PHENOTYPES])[phenotype]
+        * np.array([IRR_IMD[q] for q in range(1, 6)])[imd_q - 1]
+        * np.vectorize(IRR_ETHNICITY.get, otypes=[float])(eth_group)
+        * np.array([IRR_AGE[b] for b in AGE_BANDS])[age_band]
+        * np.where(sex == "F", IRR_SEX["F"], IRR_SEX["M"])
+    )
+
+
+def _exacerbations(rng: np.random.Generator, rate, entry, exit_) -> tuple[np.ndarray, np.ndarray]:
+    """(patient index, day) of exacerbations in the baseline then the follow-up window, each at
+    ``rate`` times a gamma frailty drawn afresh per window."""
+    s0, f0, e1 = _study_days()
+    windows = [(np.clip(entry, s0, f0), np.clip(exit_, s0, f0)), (np.clip(entry, f0, e1), np.clip(exit_, f0, e1))]
+    ex_idx, ex_day = [], []
+    for w_start, w_stop in windows:
+        frailty = rng.gamma(1 / FRAILTY_ALPHA, FRAILTY_ALPHA, rate.size)
+        i, d = seasonal_events(rng, rate * frailty, w_start, w_stop)
+        ex_idx.append(i)
+        ex_day.append(d)
+    return np.concatenate(ex_idx), np.concatenate(ex_day)
 
 
 def _hospital_admissions(rng: np.random.Generator, c: Cohort, pools: Pools) -> pa.Table:
