@@ -3,12 +3,23 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# Variables you can set, e.g. `make build SCALE=medium SEED=7`; `make help` lists each with its
+# meaning (HELP_<name>) and value. Add a new one to VARIABLES too.
+VARIABLES := SCALE SEED PYTHON HEALTH_EQUITY_DB CHROMIUM
+SCALE ?= small
+HELP_SCALE := size of the synthetic extracts: small (10k patients), medium (100k) or large (1M)
+SEED ?= 42
+HELP_SEED := random seed of the synthetic world; the same seed gives the same bytes
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+HELP_PYTHON := Python 3.11 that creates .venv (only used when .venv is created)
+HEALTH_EQUITY_DB ?= health_equity.duckdb
+export HEALTH_EQUITY_DB
+HELP_HEALTH_EQUITY_DB := the DuckDB warehouse dbt builds and exports and report read
+HELP_CHROMIUM := Chromium binary for the browser tests; unset, the first of chromium, chromium-browser, google-chrome on PATH
+
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SEED ?= 42
-SCALE ?= small
 DATA := seeds/synthetic
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir . --project-dir .
@@ -19,8 +30,12 @@ TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: help venv test-env data dbt-build docs exports report build test lint pytest browser bench clean
 
-help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+help: ## list the targets and the variables you can set
+	@echo "Targets (make <target>):"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t' | sed 's/^/  /'
+	@echo "Variables (make <target> NAME=value):"
+	@$(foreach v,$(VARIABLES),printf '  %-17s %s (%s: %s)\n' '$(v)' '$(HELP_$(v))' \
+		'$(if $(filter file undefined,$(origin $(v))),default,set to)' '$(or $($(v)),unset)';)
 
 # The environment is rebuilt only when the pins change: a second `make build` installs nothing.
 $(STAMP): requirements.txt pyproject.toml
@@ -65,19 +80,50 @@ docs: venv ## dbt docs generate: target/index.html and one self-contained target
 
 exports: venv ## every mart to exports/<mart>.parquet, exports/health_equity.hyper and a Tableau .tds per analysis
 	@echo "==> exports"
-	$(BIN)/python -m health_equity.exports --db health_equity.duckdb --out exports
+	$(BIN)/python -m health_equity.exports --db $(HEALTH_EQUITY_DB) --out exports
 
 report: venv ## the offline HTML report: reports/health_equity_report.html
 	@echo "==> report"
-	$(BIN)/python -m health_equity.report --db health_equity.duckdb --out reports/health_equity_report.html
+	$(BIN)/python -m health_equity.report --db $(HEALTH_EQUITY_DB) --out reports/health_equity_report.html
 
 build: dbt-build docs exports report ## the main job: environment, data, dbt build, docs, exports, report
 	@echo "==> done: health_equity.duckdb, exports/*.parquet, reports/health_equity_report.html, target/static_index.html"
 
-lint: venv ## ruff and sqlfluff
+# The lint checks, one target each; .pre-commit-config.yaml runs the same targets as local hooks,
+# and `make lint` fails if one of them is not a hook there.
+LINT_CHECKS := lint-ruff lint-format lint-sql lint-yaml
+YAML_FILES = $(or $(shell git ls-files --cached --others --exclude-standard '*.yml' '*.yaml' 2>/dev/null),\
+	$(shell find . -name '*.y*ml' -not -path './.venv/*' -not -path './target/*' -not -path './dbt_packages/*'))
+define CHECK_YAML
+import sys, yaml
+bad = 0
+for name in sys.argv[1:]:
+    try:
+        with open(name, encoding="utf-8") as fh:
+            list(yaml.safe_load_all(fh))
+    except yaml.YAMLError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        bad = 1
+sys.exit(bad)
+endef
+export CHECK_YAML
+.PHONY: $(LINT_CHECKS)
+
+lint: $(LINT_CHECKS) ## every lint check (ruff, ruff format, sqlfluff, YAML), as the pre-commit hooks run them
+	@for check in $(LINT_CHECKS); do grep -q "entry: make $$check$$" .pre-commit-config.yaml \
+		|| { echo "$$check is not a hook in .pre-commit-config.yaml" >&2; exit 1; }; done
+
+lint-ruff: venv ## ruff check: Python lint
 	$(BIN)/ruff check .
+
+lint-format: venv ## ruff format --check: Python formatting
 	$(BIN)/ruff format --check .
+
+lint-sql: venv ## sqlfluff lint of the SQL (models, macros, tests, analyses)
 	$(BIN)/sqlfluff lint models macros tests/dbt analyses
+
+lint-yaml: venv ## every YAML file parses
+	$(BIN)/python -c "$$CHECK_YAML" $(YAML_FILES)
 
 pytest: test-env browser ## unit tests, the dbt integration tests and the browser tests
 	$(BIN)/pytest

@@ -24,9 +24,8 @@ from generators import reference
 # ----------------------------------------------------------------------------------------------
 # Planted parameters. Everything in this block is written to truth.json.
 # ----------------------------------------------------------------------------------------------
-STUDY_START = np.datetime64("2022-01-01")
-FOLLOWUP_START = np.datetime64("2024-01-01")
-STUDY_END = np.datetime64("2024-12-31")  # inclusive
+# The study window is the warehouse's own: study_window() reads it from dbt_project.yml.
+STUDY_VARS = ("study_start", "followup_start", "study_end")
 
 PHENOTYPES = ["controlled", "reliever-reliant", "high utiliser"]
 # Multinomial logit for the phenotype: log-odds against "controlled" at IMD quintile 5, White,
@@ -97,84 +96,38 @@ DECILE_P = np.linspace(1.3, 0.7, 10) / np.linspace(1.3, 0.7, 10).sum()
 P_MINORITY_DECILE_SHIFT = 0.3
 MINORITY_DECILE_SHIFT = 3
 
-SCHEMAS = {
-    "patients": pa.schema(
-        [
-            ("patient_id", pa.int64()),
-            ("nhs_number", pa.string()),
-            ("given_name", pa.string()),
-            ("family_name", pa.string()),
-            ("address_line_1", pa.string()),
-            ("town", pa.string()),
-            ("postcode", pa.string()),
-            ("date_of_birth", pa.date32()),
-            ("sex", pa.string()),
-            ("ethnic_category", pa.string()),
-            ("lsoa_code", pa.string()),
-            ("imd_decile", pa.int64()),
-            ("practice_code", pa.string()),
-            ("registration_start_date", pa.date32()),
-            ("registration_end_date", pa.date32()),
-            ("date_of_death", pa.date32()),
-            ("smoking_status", pa.string()),
-            ("bmi", pa.float64()),
-            ("asthma_diagnosis_date", pa.date32()),
-            ("asthma_snomed_code", pa.string()),
-        ]
+# Columns of each asthma extract, in file order. Types follow the names: ids (``*_id``) and the
+# counts in INT_COLUMNS are int64, dates (``*_date``, ``date_of_*``) date32, ``bmi`` float64, the
+# rest text.
+COLUMNS = {
+    "patients": (
+        "patient_id nhs_number given_name family_name address_line_1 town postcode date_of_birth sex "
+        "ethnic_category lsoa_code imd_decile practice_code registration_start_date registration_end_date "
+        "date_of_death smoking_status bmi asthma_diagnosis_date asthma_snomed_code"
     ),
-    "gp_practices": pa.schema(
-        [
-            ("practice_code", pa.string()),
-            ("practice_name", pa.string()),
-            ("address_line_1", pa.string()),
-            ("town", pa.string()),
-            ("postcode", pa.string()),
-        ]
+    "gp_practices": "practice_code practice_name address_line_1 town postcode",
+    "gp_events": "gp_event_id patient_id practice_code event_date snomed_code term",
+    "prescriptions": "prescription_id patient_id issue_date bnf_code medicine quantity quantity_unit",
+    "hospital_admissions": (
+        "admission_id patient_id provider_code admission_date discharge_date admission_method "
+        "primary_diagnosis discharge_destination"
     ),
-    "gp_events": pa.schema(
-        [
-            ("gp_event_id", pa.int64()),
-            ("patient_id", pa.int64()),
-            ("practice_code", pa.string()),
-            ("event_date", pa.date32()),
-            ("snomed_code", pa.string()),
-            ("term", pa.string()),
-        ]
-    ),
-    "prescriptions": pa.schema(
-        [
-            ("prescription_id", pa.int64()),
-            ("patient_id", pa.int64()),
-            ("issue_date", pa.date32()),
-            ("bnf_code", pa.string()),
-            ("medicine", pa.string()),
-            ("quantity", pa.int64()),
-            ("quantity_unit", pa.string()),
-        ]
-    ),
-    "hospital_admissions": pa.schema(
-        [
-            ("admission_id", pa.int64()),
-            ("patient_id", pa.int64()),
-            ("provider_code", pa.string()),
-            ("admission_date", pa.date32()),
-            ("discharge_date", pa.date32()),
-            ("admission_method", pa.string()),
-            ("primary_diagnosis", pa.string()),
-            ("discharge_destination", pa.string()),
-        ]
-    ),
-    "outpatient_appointments": pa.schema(
-        [
-            ("appointment_id", pa.int64()),
-            ("patient_id", pa.int64()),
-            ("appointment_date", pa.date32()),
-            ("treatment_specialty_code", pa.string()),
-            ("treatment_specialty", pa.string()),
-            ("attendance", pa.string()),
-        ]
+    "outpatient_appointments": (
+        "appointment_id patient_id appointment_date treatment_specialty_code treatment_specialty attendance"
     ),
 }
+INT_COLUMNS = {"imd_decile", "quantity"}
+
+
+def _column_type(name: str) -> pa.DataType:
+    if name.endswith("_id") or name in INT_COLUMNS:
+        return pa.int64()
+    if name.endswith("_date") or name.startswith("date_of_"):
+        return pa.date32()
+    return pa.float64() if name == "bmi" else pa.string()
+
+
+SCHEMAS = {name: pa.schema([(c, _column_type(c)) for c in cols.split()]) for name, cols in COLUMNS.items()}
 
 
 def _presentations() -> dict[str, list[tuple[str, str, int]]]:
@@ -280,9 +233,7 @@ def total_effect_irr() -> dict:
 def truth() -> dict:
     """The planted parameters, as written to truth.json."""
     return {
-        "study_start": str(STUDY_START),
-        "followup_start": str(FOLLOWUP_START),
-        "study_end": str(STUDY_END),
+        **{var: str(day) for var, day in study_window().items()},
         "phenotypes": PHENOTYPES,
         "n_phenotypes": len(PHENOTYPES),
         "phenotype_model": {
@@ -533,8 +484,59 @@ def _readmissions(rng, a_idx, a_day, a_dis, exit_, readmitted):
     )
 
 
-def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> tuple[dict[str, pa.Table], dict]:
-    s0, f0, e1 = _day(STUDY_START), _day(FOLLOWUP_START), _day(STUDY_END) + 1
+@dataclass
+class Cohort:
+    """One chunk of patients: who they are, when they are observed and their exacerbations.
+
+    Every extract of the chunk is drawn from it."""
+
+    patient_id: np.ndarray
+    sex: np.ndarray
+    age: np.ndarray
+    dob: np.ndarray
+    eth_idx: np.ndarray
+    decile: np.ndarray
+    lsoa_idx: np.ndarray
+    imd_q: np.ndarray
+    phenotype: np.ndarray
+    reg_start: np.ndarray
+    leave: np.ndarray
+    death: np.ndarray
+    has_leave: np.ndarray
+    has_death: np.ndarray
+    entry: np.ndarray
+    exit: np.ndarray  # first day after the patient's observation ends
+    diag: np.ndarray
+    ex_idx: np.ndarray  # exacerbations: patient index and day
+    ex_day: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.patient_id.size
+
+    def rate(self, kind: str) -> np.ndarray:
+        """Each patient's RATES_BY_PHENOTYPE[kind] (per person-year)."""
+        return np.array(RATES_BY_PHENOTYPE[kind])[self.phenotype]
+
+    def uniform(self, rng: np.random.Generator, kind: str):
+        """(patient index, day) of events at rate(kind), uniform over each patient's observation."""
+        return uniform_events(rng, self.rate(kind), self.entry, self.exit)
+
+
+def study_window() -> dict[str, np.datetime64]:
+    """Study start, follow-up start and study end (inclusive): the vars study_start,
+    followup_start and study_end of dbt_project.yml, which the warehouse reads too."""
+    return {var: reference.study_date(var) for var in STUDY_VARS}
+
+
+def _study_days() -> tuple[int, int, int]:
+    """Study start, follow-up start and the day after the study end, as day numbers."""
+    start, followup, end = study_window().values()
+    return _day(start), _day(followup), _day(end) + 1
+
+
+def _cohort(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> Cohort:
+    s0, f0, e1 = _study_days()
     patient_id = np.arange(first_id, first_id + n, dtype=np.int64)
 
     # Demographics ----------------------------------------------------------------------------
@@ -588,10 +590,35 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     diag = np.maximum(dob + 365, reg_start - (rng.random(n) * 365 * 5).astype(np.int64))
     diag = np.minimum(diag, entry + 30)
 
-    # Rates ----------------------------------------------------------------------------------
-    ph_name = np.array(PHENOTYPES)[phenotype]
+    exac_rate = _exacerbation_rate(phenotype, imd_q, eth_group, age, sex)
+    ex_idx, ex_day = _exacerbations(rng, exac_rate, entry, exit_)
+    return Cohort(
+        patient_id=patient_id,
+        sex=sex,
+        age=age,
+        dob=dob,
+        eth_idx=eth_idx,
+        decile=decile,
+        lsoa_idx=lsoa_idx,
+        imd_q=imd_q,
+        phenotype=phenotype,
+        reg_start=reg_start,
+        leave=leave,
+        death=death,
+        has_leave=has_leave,
+        has_death=has_death,
+        entry=entry,
+        exit=exit_,
+        diag=diag,
+        ex_idx=ex_idx,
+        ex_day=ex_day,
+    )
+
+
+def _exacerbation_rate(phenotype, imd_q, eth_group, age, sex) -> np.ndarray:
+    """Each patient's exacerbation rate per person-year: the base rate times the planted ratios."""
     age_band = np.searchsorted(AGE_BAND_LOWER, age, side="right") - 1
-    exac_rate = (
+    return (
         BASE_EXACERBATION_RATE
         * np.array([IRR_PHENOTYPE[p] for p in PHENOTYPES])[phenotype]
         * np.array([IRR_IMD[q] for q in range(1, 6)])[imd_q - 1]
@@ -599,22 +626,28 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
         * np.array([IRR_AGE[b] for b in AGE_BANDS])[age_band]
         * np.where(sex == "F", IRR_SEX["F"], IRR_SEX["M"])
     )
-    windows = [(np.clip(entry, s0, f0), np.clip(exit_, s0, f0)), (np.clip(entry, f0, e1), np.clip(exit_, f0, e1))]
 
+
+def _exacerbations(rng: np.random.Generator, rate, entry, exit_) -> tuple[np.ndarray, np.ndarray]:
+    """(patient index, day) of exacerbations in the baseline then the follow-up window, each at
+    ``rate`` times a gamma frailty drawn afresh per window."""
+    s0, f0, e1 = _study_days()
+    windows = [(np.clip(entry, s0, f0), np.clip(exit_, s0, f0)), (np.clip(entry, f0, e1), np.clip(exit_, f0, e1))]
     ex_idx, ex_day = [], []
     for w_start, w_stop in windows:
-        frailty = rng.gamma(1 / FRAILTY_ALPHA, FRAILTY_ALPHA, n)
-        i, d = seasonal_events(rng, exac_rate * frailty, w_start, w_stop)
+        frailty = rng.gamma(1 / FRAILTY_ALPHA, FRAILTY_ALPHA, rate.size)
+        i, d = seasonal_events(rng, rate * frailty, w_start, w_stop)
         ex_idx.append(i)
         ex_day.append(d)
-    ex_idx = np.concatenate(ex_idx)
-    ex_day = np.concatenate(ex_day)
+    return np.concatenate(ex_idx), np.concatenate(ex_day)
 
-    # Hospital admissions ----------------------------------------------------------------------
-    adm = rng.random(ex_idx.size) < P_ADMIT_PER_EXACERBATION
-    a_idx, a_day = ex_idx[adm], ex_day[adm]
+
+def _hospital_admissions(rng: np.random.Generator, c: Cohort, pools: Pools) -> pa.Table:
+    s0 = _study_days()[0]
+    adm = rng.random(c.ex_idx.size) < P_ADMIT_PER_EXACERBATION
+    a_idx, a_day = c.ex_idx[adm], c.ex_day[adm]
     los = np.minimum(rng.geometric(0.4, a_idx.size) - 1, 20)
-    a_dis = np.minimum(a_day + los, exit_[a_idx] - 1)
+    a_dis = np.minimum(a_day + los, c.exit[a_idx] - 1)
     a_dis = np.maximum(a_dis, a_day)
     # Planted 30-day readmissions: a new emergency asthma admission 1-30 days after discharge, with
     # probability P_READMIT_30D for every admission. They are the only readmissions: an
@@ -623,7 +656,7 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     # exit). So the share of discharges readmitted within 30 days is the same in every group,
     # whatever its admission rate.
     a_idx, a_day, a_dis, r_idx, r_day, r_dis = _readmissions(
-        rng, a_idx, a_day, a_dis, exit_, rng.random(a_idx.size) < P_READMIT_30D
+        rng, a_idx, a_day, a_dis, c.exit, rng.random(a_idx.size) < P_READMIT_30D
     )
     e_idx = np.concatenate([a_idx, r_idx])
     e_day = np.concatenate([a_day, r_day])
@@ -633,20 +666,19 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
     # A transfer continues the spell at another provider, admitted on the discharge day.
     t = e_dest == "transfer"
     t_idx, t_day = e_idx[t], e_dis[t]
-    t_dis = np.maximum(np.minimum(t_day + rng.integers(0, 6, t.sum()), exit_[t_idx] - 1), t_day)
+    t_dis = np.maximum(np.minimum(t_day + rng.integers(0, 6, t.sum()), c.exit[t_idx] - 1), t_day)
     # Deaths in hospital: an emergency non-asthma admission ending on the death day.
-    dih = has_death & (rng.random(n) < P_DIE_IN_HOSPITAL) & (death > s0 + 10)
+    dih = c.has_death & (rng.random(c.n) < P_DIE_IN_HOSPITAL) & (c.death > s0 + 10)
     d_idx = np.flatnonzero(dih)
-    d_dis = death[d_idx]
+    d_dis = c.death[d_idx]
     d_day = d_dis - rng.integers(0, 10, d_idx.size)
     # Elective admissions (non-asthma), uniform in time.
-    el_rate = np.array(RATES_BY_PHENOTYPE["elective_admission"])[phenotype]
-    l_idx, l_day = uniform_events(rng, el_rate, entry, exit_)
-    l_dis = np.maximum(np.minimum(l_day + rng.integers(0, 4, l_idx.size), exit_[l_idx] - 1), l_day)
+    l_idx, l_day = c.uniform(rng, "elective_admission")
+    l_dis = np.maximum(np.minimum(l_day + rng.integers(0, 4, l_idx.size), c.exit[l_idx] - 1), l_day)
 
     adm_idx = np.concatenate([e_idx, t_idx, d_idx, l_idx])
-    adm_tab = {
-        "patient_id": patient_id[adm_idx],
+    tab = {
+        "patient_id": c.patient_id[adm_idx],
         "provider_code": pools.providers[rng.integers(0, pools.providers.size, adm_idx.size)],
         "admission_date": np.concatenate([e_day, t_day, d_day, l_day]),
         "discharge_date": np.concatenate([e_dis, t_dis, d_dis, l_dis]),
@@ -670,22 +702,20 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
             [e_dest, np.full(t_idx.size, "home"), np.full(d_idx.size, "died"), np.full(l_idx.size, "home")]
         ),
     }
-    # Deaths in hospital set the death date; keep the patient's record consistent.
-    adm_order = np.lexsort((adm_tab["admission_date"], adm_tab["patient_id"]))
+    return _event_table(tab, "admission_date")
 
-    # Prescriptions ----------------------------------------------------------------------------
+
+def _prescriptions(rng: np.random.Generator, c: Cohort) -> pa.Table:
     presentations = _presentations()
     rx_parts = []
-    ocs = rng.random(ex_idx.size) < P_OCS_PER_EXACERBATION
-    rx_parts.append(("OCS", ex_idx[ocs], ex_day[ocs], np.ones(ocs.sum(), dtype=np.int64)))
-    saba_rate = np.array(RATES_BY_PHENOTYPE["saba_canisters"])[phenotype] * rng.gamma(
-        1 / SABA_NB_ALPHA, SABA_NB_ALPHA, n
-    )
+    ocs = rng.random(c.ex_idx.size) < P_OCS_PER_EXACERBATION
+    rx_parts.append(("OCS", c.ex_idx[ocs], c.ex_day[ocs], np.ones(ocs.sum(), dtype=np.int64)))
     # SABA items carry 1 or 2 canisters (mean 1.4); draw items at rate canisters / 1.4.
-    i, d = uniform_events(rng, saba_rate / 1.4, entry, exit_)
+    saba_rate = c.rate("saba_canisters") * rng.gamma(1 / SABA_NB_ALPHA, SABA_NB_ALPHA, c.n)
+    i, d = uniform_events(rng, saba_rate / 1.4, c.entry, c.exit)
     rx_parts.append(("SABA", i, d, np.where(rng.random(i.size) < 0.4, 2, 1)))
     for cls, key in (("ICS", "ics_items"), ("ICS/LABA", "ics_laba_items"), ("LTRA", "ltra_items")):
-        i, d = uniform_events(rng, np.array(RATES_BY_PHENOTYPE[key])[phenotype], entry, exit_)
+        i, d = c.uniform(rng, key)
         rx_parts.append((cls, i, d, np.ones(i.size, dtype=np.int64)))
     all_pres = [(cls, *p) for cls, pres in presentations.items() for p in pres]
     pres_code = np.array([p[1] for p in all_pres], dtype=object)
@@ -702,28 +732,31 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
         rx_mult.append(mult)
     rx_idx = np.concatenate(rx_idx)
     rx_pres = np.concatenate(rx_pres)
-    rx_tab = {
-        "patient_id": patient_id[rx_idx],
+    tab = {
+        "patient_id": c.patient_id[rx_idx],
         "issue_date": np.concatenate(rx_day),
         "bnf_code": Cat(pres_code, rx_pres),
         "medicine": Cat(pres_name, rx_pres),
         "quantity": pres_qty[rx_pres] * np.concatenate(rx_mult),
         "quantity_unit": Cat(pres_unit, rx_pres),
     }
+    return _event_table(tab, "issue_date")
 
-    # GP events --------------------------------------------------------------------------------
+
+def _gp_events(rng: np.random.Generator, c: Cohort, pools: Pools) -> tuple[pa.Table, np.ndarray]:
+    """GP events, and each patient's practice (drawn here, after the events, and used by patients)."""
     snomed = {r["snomed_concept_id"]: r for r in reference.load("ref_snomed_asthma_concepts")}
-    review_codes = [c for c, r in snomed.items() if r["concept_group"] == "review"]
-    acute_codes = [c for c, r in snomed.items() if r["concept_group"] == "exacerbation"]
-    other_codes = [c for c, r in snomed.items() if r["concept_group"] == "other_consultation"]
-    gp = rng.random(ex_idx.size) < P_GP_PER_EXACERBATION
-    g1_idx = ex_idx[gp]
-    g1_day = np.minimum(ex_day[gp] + rng.integers(0, 4, gp.sum()), exit_[g1_idx] - 1)
+    review_codes = [k for k, r in snomed.items() if r["concept_group"] == "review"]
+    acute_codes = [k for k, r in snomed.items() if r["concept_group"] == "exacerbation"]
+    other_codes = [k for k, r in snomed.items() if r["concept_group"] == "other_consultation"]
+    gp = rng.random(c.ex_idx.size) < P_GP_PER_EXACERBATION
+    g1_idx = c.ex_idx[gp]
+    g1_day = np.minimum(c.ex_day[gp] + rng.integers(0, 4, gp.sum()), c.exit[g1_idx] - 1)
     # Acute asthma consultations without an exacerbation (poor control), mostly reliever-reliant.
-    g4_idx, g4_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["acute_consultation"])[phenotype], entry, exit_)
+    g4_idx, g4_day = c.uniform(rng, "acute_consultation")
     g1_idx, g1_day = np.concatenate([g1_idx, g4_idx]), np.concatenate([g1_day, g4_day])
-    g2_idx, g2_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["asthma_review"])[phenotype], entry, exit_)
-    g3_idx, g3_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["other_consultation"])[phenotype], entry, exit_)
+    g2_idx, g2_day = c.uniform(rng, "asthma_review")
+    g3_idx, g3_day = c.uniform(rng, "other_consultation")
     codes = np.array(acute_codes + review_codes + other_codes, dtype=object)
     g_code = np.concatenate(
         [
@@ -733,80 +766,97 @@ def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int
         ]
     )
     g_idx = np.concatenate([g1_idx, g2_idx, g3_idx])
-    practice_of = rng.integers(0, pools.practices["practice_code"].size, n)
-    gp_tab = {
-        "patient_id": patient_id[g_idx],
+    practice_of = rng.integers(0, pools.practices["practice_code"].size, c.n)
+    tab = {
+        "patient_id": c.patient_id[g_idx],
         "practice_code": Cat(pools.practices["practice_code"], practice_of[g_idx]),
         "event_date": np.concatenate([g1_day, g2_day, g3_day]),
         "snomed_code": Cat(codes, g_code),
-        "term": Cat(np.array([snomed[c]["term"] for c in codes], dtype=object), g_code),
+        "term": Cat(np.array([snomed[k]["term"] for k in codes], dtype=object), g_code),
     }
+    return _event_table(tab, "event_date"), practice_of
 
-    # Outpatients ------------------------------------------------------------------------------
-    o_idx, o_day = uniform_events(rng, np.array(RATES_BY_PHENOTYPE["outpatient"])[phenotype], entry, exit_)
-    spec = np.where(age[o_idx] < 16, 1, np.where(rng.random(o_idx.size) < 0.8, 0, 2))
-    dna_p = P_DNA * (1 + 0.15 * (5 - imd_q[o_idx]))
-    op_tab = {
-        "patient_id": patient_id[o_idx],
+
+def _outpatient_appointments(rng: np.random.Generator, c: Cohort) -> pa.Table:
+    o_idx, o_day = c.uniform(rng, "outpatient")
+    spec = np.where(c.age[o_idx] < 16, 1, np.where(rng.random(o_idx.size) < 0.8, 0, 2))
+    dna_p = P_DNA * (1 + 0.15 * (5 - c.imd_q[o_idx]))
+    tab = {
+        "patient_id": c.patient_id[o_idx],
         "appointment_date": o_day,
         "treatment_specialty_code": Cat([s[0] for s in SPECIALTIES], spec),
         "treatment_specialty": Cat([s[1] for s in SPECIALTIES], spec),
         "attendance": Cat(["Attended", "Did not attend"], (rng.random(o_idx.size) < dna_p).astype(np.int64)),
     }
+    return _event_table(tab, "appointment_date")
 
-    # Patients table -----------------------------------------------------------------------------
+
+def _patients(rng: np.random.Generator, c: Cohort, pools: Pools, practice_of: np.ndarray) -> pa.Table:
+    n = c.n
     given = np.where(
-        sex == "F",
+        c.sex == "F",
         pools.given_f[rng.integers(0, pools.given_f.size, n)],
         pools.given_m[rng.integers(0, pools.given_m.size, n)],
     )
     smoking = np.where(
-        age < 16,
+        c.age < 16,
         "Never smoked",
         rng.choice(["Never smoked", "Ex-smoker", "Current smoker"], size=n, p=[0.55, 0.27, 0.18]),
     )
-    bmi = np.round(np.where(age < 18, 17 + 0.3 * age, 27.5) + rng.normal(0, 4.5, n), 1)
+    bmi = np.round(np.where(c.age < 18, 17 + 0.3 * c.age, 27.5) + rng.normal(0, 4.5, n), 1)
     bmi_missing = rng.random(n) < 0.12
-    patients = pa.table(
+    return pa.table(
         {
-            "patient_id": patient_id,
-            "nhs_number": _nhs_numbers(rng, patient_id - 1_000_001),
+            "patient_id": c.patient_id,
+            "nhs_number": _nhs_numbers(rng, c.patient_id - 1_000_001),
             "given_name": given,
             "family_name": pools.family[rng.integers(0, pools.family.size, n)],
             "address_line_1": pools.street[rng.integers(0, pools.street.size, n)],
             "town": pools.town[rng.integers(0, pools.town.size, n)],
             "postcode": pools.postcode[rng.integers(0, pools.postcode.size, n)],
-            "date_of_birth": _dates(dob),
-            "sex": sex,
-            "ethnic_category": pools.eth_codes[eth_idx],
-            "lsoa_code": np.char.add("E01", np.char.zfill((lsoa_idx + 1).astype(str), 6)),
-            "imd_decile": decile.astype(np.int64),
+            "date_of_birth": _dates(c.dob),
+            "sex": c.sex,
+            "ethnic_category": pools.eth_codes[c.eth_idx],
+            "lsoa_code": np.char.add("E01", np.char.zfill((c.lsoa_idx + 1).astype(str), 6)),
+            "imd_decile": c.decile.astype(np.int64),
             "practice_code": Cat(pools.practices["practice_code"], practice_of).to_arrow(),
-            "registration_start_date": _dates(reg_start),
-            "registration_end_date": _dates_nullable(leave, ~has_leave),
-            "date_of_death": _dates_nullable(death, ~has_death),
+            "registration_start_date": _dates(c.reg_start),
+            "registration_end_date": _dates_nullable(c.leave, ~c.has_leave),
+            "date_of_death": _dates_nullable(c.death, ~c.has_death),
             "smoking_status": smoking,
             "bmi": pa.array(bmi, mask=bmi_missing),
-            "asthma_diagnosis_date": _dates(diag),
+            "asthma_diagnosis_date": _dates(c.diag),
             "asthma_snomed_code": rng.choice(pools.snomed_diag, size=n),
         }
     )
 
-    def events(tab: dict, date_col: str) -> pa.Table:
-        order = np.lexsort((tab[date_col], tab["patient_id"]))
-        cols = {}
-        for k, v in tab.items():
-            v = v[order]
-            cols[k] = v.to_arrow() if isinstance(v, Cat) else _dates(v) if k.endswith("_date") else v
-        return pa.table(cols)
 
-    adm_tab = {k: v[adm_order] for k, v in adm_tab.items()}
+def _event_table(tab: dict, date_col: str) -> pa.Table:
+    """Columns of one event extract in patient and date order, as Arrow (codes and days converted)."""
+    order = np.lexsort((tab[date_col], tab["patient_id"]))
+    cols = {}
+    for k, v in tab.items():
+        v = v[order]
+        cols[k] = v.to_arrow() if isinstance(v, Cat) else _dates(v) if k.endswith("_date") else v
+    return pa.table(cols)
+
+
+def generate_chunk(rng: np.random.Generator, pools: Pools, first_id: int, n: int) -> tuple[dict[str, pa.Table], dict]:
+    """Every asthma extract for patients ``first_id`` .. ``first_id + n - 1``, and their phenotypes.
+
+    The extracts are drawn from ``rng`` in this fixed order (it is part of what makes a seed give
+    the same bytes): cohort, admissions, prescriptions, GP events, outpatients, patients."""
+    cohort = _cohort(rng, pools, first_id, n)
+    admissions = _hospital_admissions(rng, cohort, pools)
+    prescriptions = _prescriptions(rng, cohort)
+    gp_events, practice_of = _gp_events(rng, cohort, pools)
+    outpatients = _outpatient_appointments(rng, cohort)
     tables = {
-        "patients": patients,
-        "gp_events": events(gp_tab, "event_date"),
-        "prescriptions": events(rx_tab, "issue_date"),
-        "hospital_admissions": pa.table({k: _dates(v) if k.endswith("_date") else v for k, v in adm_tab.items()}),
-        "outpatient_appointments": events(op_tab, "appointment_date"),
+        "patients": _patients(rng, cohort, pools, practice_of),
+        "gp_events": gp_events,
+        "prescriptions": prescriptions,
+        "hospital_admissions": admissions,
+        "outpatient_appointments": outpatients,
     }
-    planted = {"patient_id": patient_id, "phenotype": ph_name}
+    planted = {"patient_id": cohort.patient_id, "phenotype": np.array(PHENOTYPES)[cohort.phenotype]}
     return tables, planted

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +13,15 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from generators import __version__, asthma, faults, hospitals
-from generators.output import TableWriter, sha256
+from generators.output import (
+    TableWriter,
+    partial_dir,
+    sha256,
+    swap_in,
+    write_census_csv,
+    write_cms_csv,
+    write_json,
+)
 
 SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
 # Largest --patients: the NHS-number-like ids stay unique up to ~24M patients and the practice
@@ -36,37 +41,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(name: str, maximum: int):
-    def parse(text: str) -> int:
+def _bounded(name: str, cast: type, low, high, big: bool = False):
+    """An argparse type: ``cast`` of the text within [low, high]; ``big`` prints the numbers with commas."""
+    what = "a whole number" if cast is int else "a number"
+    spec = "," if big else ""
+
+    def parse(text: str):
         try:
-            value = int(text)
+            value = cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if not 1 <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"{name} must be between 1 and {maximum:,}, got {value:,}")
+            raise argparse.ArgumentTypeError(f"{name} must be {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be between {low:{spec}} and {high:{spec}}, got {value:{spec}}"
+            )
         return value
 
     return parse
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"--seed must be between 0 and 4294967295, got {value}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--fault-rate must be a number, got {text!r}") from None
-    if not 0.0 <= value <= 0.2:
-        raise argparse.ArgumentTypeError(f"--fault-rate must be between 0 and 0.2, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(files, row counts, sha256, injected faults). The same seed gives the same bytes."
         ),
     )
-    p.add_argument("--seed", type=_seed, default=42, help="random seed (default 42)")
+    p.add_argument("--seed", type=_bounded("--seed", int, 0, 2**32 - 1), default=42, help="random seed (default 42)")
     p.add_argument(
         "--scale",
         choices=sorted(SCALES),
@@ -87,13 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--patients",
-        type=_positive_int("--patients", MAX_PATIENTS),
+        type=_bounded("--patients", int, 1, MAX_PATIENTS, big=True),
         default=None,
         help=f"asthma patients, 1-{MAX_PATIENTS:,}; overrides --scale",
     )
     p.add_argument(
         "--hospitals",
-        type=_positive_int("--hospitals", hospitals.MAX_HOSPITALS),
+        type=_bounded("--hospitals", int, 1, hospitals.MAX_HOSPITALS, big=True),
         default=None,
         help=(
             f"U.S. hospitals, 1-{hospitals.MAX_HOSPITALS:,} "
@@ -117,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fault-rate",
-        type=_rate,
+        type=_bounded("--fault-rate", float, 0, 0.2),
         default=0.0,
         help="share of rows per extract given one injected fault, 0-0.2 (default 0)",
     )
@@ -132,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile_dir(out))
+        work = partial_dir(out)
     except OSError as exc:
         print(f"python -m generators: error: --out {out}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -149,11 +140,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     return 0
-
-
-def tempfile_dir(out: Path) -> str:
-    """A fresh folder beside ``out`` (same file system, so moving files in is a rename)."""
-    return tempfile.mkdtemp(prefix=f".{out.resolve().name}.partial-", dir=out.resolve().parent)
 
 
 def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict, float]:
@@ -179,7 +165,7 @@ def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict
         files.update(fh["files"])
         injected += fh["faults"]
 
-    (out / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+    write_json(out / "truth.json", truth, sort_keys=True)
     manifest = {
         "seed": args.seed,
         "patients": n_patients if args.only != "hospitals" else 0,
@@ -189,35 +175,12 @@ def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict
         "files": {name: {**meta, "sha256": sha256(out / meta["path"])} for name, meta in sorted(files.items())},
         "faults": injected,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    write_json(out / "manifest.json", manifest)
     return files, manifest, time.perf_counter() - started
 
 
-def swap_in(work: Path, out: Path, files: dict[str, dict]) -> None:
-    """Move a complete run from ``work`` into ``out``; only renames happen here.
-
-    The old manifest goes first (a folder without a manifest is visibly incomplete), extracts
-    the previous run wrote and this one did not are removed (no stale file beside new ones),
-    then the new files move in and the new manifest last. Anything else in ``out`` is kept.
-    """
-    old_manifest = out / "manifest.json"
-    stale: set[str] = set()
-    if old_manifest.exists():
-        try:
-            stale = {m["path"] for m in json.loads(old_manifest.read_text())["files"].values()}
-        except (ValueError, KeyError, TypeError):
-            stale = set()
-        old_manifest.unlink()
-    new = {m["path"] for m in files.values()} | {"truth.json"}
-    for name in sorted(stale - new):
-        if Path(name).name == name:  # only plain file names the generator itself wrote
-            (out / name).unlink(missing_ok=True)
-    for name in sorted(new):
-        os.replace(work / name, out / name)
-    os.replace(work / "manifest.json", old_manifest)
-
-
 def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
+    """The asthma extracts, in chunks of CHUNK_PATIENTS: returns (truth, {files, faults})."""
     pools = asthma.build_pools(seed, max(20, n_patients // 800), np.random.default_rng(seq.spawn(1)[0]))
     writers = {name: TableWriter(out, name, fmt, schema) for name, schema in asthma.SCHEMAS.items()}
     next_id = dict.fromkeys(ID_COLUMNS, 1)
@@ -254,34 +217,15 @@ def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
     return truth, {"files": files, "faults": injected}
 
 
-def _cms_value(value) -> str:
-    if value is None:
-        return ""
-    if any(ch in value for ch in ',"\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def write_cms_csv(path: Path, table: pa.Table) -> None:
-    """CMS Provider Data layout: every header name quoted, values quoted only when needed."""
-    columns = [table.column(c).to_pylist() for c in table.column_names]
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(",".join(f'"{c}"' for c in table.column_names) + "\n")
-        for row in zip(*columns):
-            fh.write(",".join(_cms_value(v) for v in row) + "\n")
-
-
 def write_hospitals(out, n_hospitals, seed, seq, fault_rng, fault_rate):
+    """The CMS and Census files (faults go into the CMS ones): returns (truth, {files, faults})."""
     tables, truth, planted = hospitals.generate(np.random.default_rng(seq), seed, n_hospitals)
     files, injected = {}, []
     for name, rows in tables.items():
         path = out / f"{name}.csv"
         header, body = rows[0], rows[1:]
         if name == "ACSDT5Y.B19013-Data":
-            # data.census.gov quotes every value and ends each line with an empty column.
-            with path.open("w", encoding="utf-8", newline="") as fh:
-                for r in rows:
-                    fh.write(",".join(f'"{v}"' for v in r[:-1]) + ",\n")
+            write_census_csv(path, rows)
         else:
             cols = list(zip(*body)) if body else [[] for _ in header]
             table = pa.table(

@@ -9,9 +9,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import generate
+import yaml
+from conftest import REPO, generate
 
-from generators import asthma, faults, hospitals
+from generators import asthma, faults, hospitals, reference
 
 # First line of the real files, byte for byte (as in tests/fixtures/real and the CMS/Census downloads).
 CMS_HEADER = (
@@ -49,7 +50,7 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path):
+def test_same_seed_gives_identical_bytes_another_seed_differs_and_the_manifest_hashes_match(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, "5"), (b, "5"), (c, "6")):
         r = generate(out, "--patients", "1500", "--hospitals", "200", "--seed", seed, "--quiet")
@@ -65,7 +66,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path):
         assert meta["sha256"] == _sha(a / meta["path"]), name
 
 
-def test_parquet_format_is_deterministic_and_matches_csv_rows(tmp_path):
+def test_parquet_is_byte_identical_across_runs_and_has_the_csv_row_counts(tmp_path):
     for out in ("p1", "p2"):
         r = generate(
             tmp_path / out, "--patients", "1500", "--only", "asthma", "--format", "parquet", "--seed", "3", "--quiet"
@@ -93,7 +94,7 @@ def test_cms_and_census_headers_match_the_real_layouts_byte_for_byte(default_siz
         assert fh.readline() == CD_HEADER
 
 
-def test_hospital_file_looks_like_the_real_one(default_size):
+def test_general_information_ids_zips_type_mix_and_star_ratings_match_the_real_file(default_size):
     gi = pd.read_csv(default_size / "Hospital_General_Information.csv", dtype=str, keep_default_na=False)
     assert len(gi) == hospitals.DEFAULT_HOSPITALS
     assert gi["Facility ID"].str.len().eq(6).all() and gi["Facility ID"].is_unique
@@ -120,7 +121,7 @@ def test_hospital_file_looks_like_the_real_one(default_size):
     assert set(gi["Meets criteria for birthing friendly designation"]) <= {"Y", ""}
 
 
-def test_acs_income_distribution_and_special_values(default_size):
+def test_acs_incomes_center_on_the_real_median_with_coded_values_and_zips_without_zcta(default_size):
     acs = pd.read_csv(default_size / "ACSDT5Y.B19013-Data.csv", dtype=str, keep_default_na=False)
     assert 30_000 <= len(acs) <= 36_000
     e = acs["B19013_001E"]
@@ -134,7 +135,7 @@ def test_acs_income_distribution_and_special_values(default_size):
     assert 0.01 <= (~gi["ZIP Code"].isin(zcta)).mean() <= 0.06
 
 
-def test_asthma_distributions_anchor_to_domain_rates(default_size):
+def test_nhs_numbers_saba_use_admission_gradient_and_seasonality_match_published_rates(default_size):
     p = pd.read_csv(default_size / "patients.csv", dtype={"nhs_number": str})
     rx = pd.read_csv(default_size / "prescriptions.csv", dtype={"bnf_code": str})
     adm = pd.read_csv(default_size / "hospital_admissions.csv")
@@ -161,7 +162,7 @@ def test_asthma_distributions_anchor_to_domain_rates(default_size):
     assert month[9] > month[8] * 1.5
 
 
-def test_truth_json_is_consistent_with_the_data(default_size):
+def test_truth_json_phenotypes_irrs_and_latent_risks_match_the_written_files(default_size):
     truth = json.loads((default_size / "truth.json").read_text())
     p = pd.read_csv(default_size / "patients.csv", usecols=["patient_id"])
     phen = truth["asthma"]["patient_phenotype"]
@@ -176,6 +177,38 @@ def test_truth_json_is_consistent_with_the_data(default_size):
     assert truth["hospitals"]["income_slope"] == hospitals.INCOME_SLOPE < 0
     manifest = json.loads((default_size / "manifest.json").read_text())
     assert manifest["files"]["patients"]["rows"] == len(p) and manifest["faults"] == []
+
+
+def test_truth_study_window_is_the_study_vars_of_dbt_project_yml(default_size):
+    dbt_vars = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
+    truth = json.loads((default_size / "truth.json").read_text())["asthma"]
+    for var in ("study_start", "followup_start", "study_end"):
+        assert truth[var] == dbt_vars[var], var
+
+
+def test_a_study_window_changed_in_dbt_project_yml_holds_every_generated_event(tmp_path, monkeypatch):
+    from generators import cli
+
+    project = tmp_path / "dbt_project.yml"
+    window = {"study_start": "2019-03-01", "followup_start": "2020-03-01", "study_end": "2021-02-28"}
+    project.write_text(yaml.safe_dump({"vars": window}))
+    monkeypatch.setattr(reference, "DBT_PROJECT", project)
+    out = tmp_path / "raw"
+    assert cli.main(["--patients", "400", "--only", "asthma", "--seed", "2", "--out", str(out), "--quiet"]) == 0
+    truth = json.loads((out / "truth.json").read_text())["asthma"]
+    assert {var: truth[var] for var in window} == window
+    dates = {
+        "gp_events": ["event_date"],
+        "prescriptions": ["issue_date"],
+        "hospital_admissions": ["admission_date", "discharge_date"],
+        "outpatient_appointments": ["appointment_date"],
+    }
+    for name, cols in dates.items():
+        table = pd.read_csv(out / f"{name}.csv", dtype=str)
+        for col in cols:
+            assert table[col].between(window["study_start"], window["study_end"]).all(), (name, col)
+            # and they fill it: the first and last quarter both hold events
+            assert table[col].min() < "2019-06-01" and table[col].max() > "2020-12-01", (name, col)
 
 
 @pytest.mark.parametrize(
@@ -200,7 +233,7 @@ def test_bad_arguments_give_a_one_line_error_naming_the_option(tmp_path, args, o
     assert not (tmp_path / "x" / "manifest.json").exists()
 
 
-def test_help_explains_every_option():
+def test_help_names_every_option():
     r = generate(__import__("pathlib").Path("/tmp"), "--help")
     for opt in ("--seed", "--scale", "--patients", "--hospitals", "--out", "--format", "--fault-rate"):
         assert opt in r.stdout
@@ -256,7 +289,7 @@ class _QuickFaker:
         return f"AB{self._r.randint(1, 99)} {self._r.randint(1, 9)}CD"
 
 
-def test_every_seed_0_to_199_generates_a_consistent_tiny_world(tmp_path, monkeypatch):
+def test_every_seed_0_to_199_writes_files_matching_the_manifest_with_unique_facility_ids(tmp_path, monkeypatch):
     from generators import cli
 
     monkeypatch.setattr(hospitals, "Faker", _QuickFaker)
@@ -289,7 +322,7 @@ def test_every_seed_0_to_199_generates_a_consistent_tiny_world(tmp_path, monkeyp
         ["--seed", "1", "--hospitals", "20000", "--only", "hospitals"],  # the documented maximum
     ],
 )
-def test_sizes_and_seeds_that_crashed_now_generate_unique_hospitals_with_zips(tmp_path, args):
+def test_seed_7_and_20000_hospitals_give_unique_facility_ids_and_zips_in_every_state(tmp_path, args):
     r = generate(tmp_path, *args, "--quiet")
     assert r.returncode == 0, r.stderr
     gi = pd.read_csv(tmp_path / "Hospital_General_Information.csv", dtype=str, keep_default_na=False)
@@ -333,7 +366,7 @@ def test_a_failed_run_leaves_the_previous_extracts_and_manifest_intact(tmp_path,
     assert not [p for p in tmp_path.iterdir() if p.name != "raw"], "temporary folder left behind"
 
 
-def test_a_new_run_replaces_every_file_of_the_previous_one(tmp_path):
+def test_a_new_run_removes_the_files_of_the_previous_one_it_did_not_write(tmp_path):
     out = tmp_path / "raw"
     assert generate(out, "--patients", "30", "--only", "asthma", "--format", "parquet", "--quiet").returncode == 0
     assert generate(out, "--patients", "30", "--only", "asthma", "--quiet").returncode == 0
