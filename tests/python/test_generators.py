@@ -373,3 +373,22 @@ def test_a_new_run_removes_the_files_of_the_previous_one_it_did_not_write(tmp_pa
     manifest = json.loads((out / "manifest.json").read_text())
     written = {m["path"] for m in manifest["files"].values()} | {"manifest.json", "truth.json"}
     assert {p.name for p in out.iterdir()} == written  # no stale parquet beside the new csv
+
+
+def test_the_manifest_follows_the_warehouse_declaration_and_a_disagreement_stops_the_generator(tmp_path):
+    from generators import cli
+    from health_equity.preflight import declared_extracts
+
+    out = tmp_path / "raw"
+    assert generate(out, "--patients", "30", "--hospitals", "20", "--quiet").returncode == 0
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    declared = {e["file"]: e for e in declared_extracts(REPO)}
+    assert set(files) == set(declared)  # every declared extract is written, nothing undeclared
+    assert all(meta["kind"] == declared[name]["extract_family"] for name, meta in files.items())
+    written = {name: {"path": meta["path"], "rows": meta["rows"]} for name, meta in files.items()}
+    with pytest.raises(SystemExit, match="no source declares: peak_flow"):
+        cli.declared_kinds({**written, "peak_flow": {"path": "peak_flow.csv", "rows": 1}}, "csv", None)
+    with pytest.raises(SystemExit, match="did not write declared extracts: gp_events"):
+        cli.declared_kinds({k: v for k, v in written.items() if k != "gp_events"}, "csv", None)
+    with pytest.raises(SystemExit, match=r"wrote \w+\.csv; the sources YAML declares \w+\.parquet"):
+        cli.declared_kinds(written, "parquet", None)
