@@ -1,18 +1,21 @@
 {#-
     Work in progress (issue 12): the raw extracts as tables on Spark, which has no equivalent of
-    DuckDB's `external_location` reading. For every source read from a file (meta.extract_path)
-    this creates the source's schema and an unmanaged table over the file: a .parquet path (a
+    DuckDB's reading of a relation's `external` location. For every declared extract
+    (declared_extracts(), macros/extracts.sql) this creates the source's schema and an unmanaged
+    table over the file that extract_spec() works out from the vars: a .parquet path (a
     file or a partitioned folder) is read as Parquet, anything else as CSV with its header and
     every column as text (no schema inference), as DuckDB reads it, so staging does all the
     casting. Dropping such a table leaves the file alone.
 
         dbt run-operation spark_create_source_tables --target spark --vars '{raw_dir: ...}'
 
-    No model uses it yet; the plan is to run it from on-run-start on Spark only.
+    No model uses it yet; the plan is to run it from on-run-start on Spark only. Not handled yet:
+    an absent optional extract (it needs an existence check first; Spark has no glob()).
 -#}
 {% macro spark_create_source_tables() %}
-    {%- for src in graph.sources.values() if src.meta.get('extract_path') -%}
-        {%- set path = src.meta.extract_path -%}
+    {%- for spec in declared_extracts() -%}
+        {%- set src = extract_node(spec.source_name, spec.table_name) -%}
+        {%- set path = spec.path -%}
         {%- set relation = api.Relation.create(schema=src.schema, identifier=src.identifier) -%}
         {%- if path.endswith('.parquet') -%}
             {%- set using = "using parquet options (path " ~ sql_string(path) ~ ")" -%}
