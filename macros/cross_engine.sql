@@ -78,32 +78,20 @@
     date_add({{ date_expression }}, {{ days }})
 {%- endmacro %}
 
-{#- Does the whole text match a regular expression (a plain pattern, no anchors)? Spark string
-    literals treat a backslash as an escape ('\d' would reach the regex as 'd'), so the spark__
-    versions double every backslash of the pattern. -#}
-{% macro regex_full_match(expression, pattern) -%}
-    {{ return(adapter.dispatch('regex_full_match')(expression, pattern)) }}
+{#- Does the text match a regular expression: the whole text (full=true; the pattern has no
+    anchors) or anywhere in it (full=false)? Spark string literals treat a backslash as an escape
+    ('\d' would reach the regex as 'd'), so the spark__ version doubles every backslash. -#}
+{% macro regex_match(expression, pattern, full=true) -%}
+    {{ return(adapter.dispatch('regex_match')(expression, pattern, full)) }}
 {%- endmacro %}
 
-{% macro duckdb__regex_full_match(expression, pattern) -%}
-    regexp_full_match({{ expression }}, '{{ pattern }}')
+{% macro duckdb__regex_match(expression, pattern, full) -%}
+    {{ 'regexp_full_match' if full else 'regexp_matches' }}({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
 
-{% macro spark__regex_full_match(expression, pattern) -%}
-    regexp_like({{ expression }}, '^(?:{{ pattern | replace('\\', '\\\\') }})$')
-{%- endmacro %}
-
-{#- Does the text contain a match of a regular expression anywhere? -#}
-{% macro regex_contains(expression, pattern) -%}
-    {{ return(adapter.dispatch('regex_contains')(expression, pattern)) }}
-{%- endmacro %}
-
-{% macro duckdb__regex_contains(expression, pattern) -%}
-    regexp_matches({{ expression }}, '{{ pattern }}')
-{%- endmacro %}
-
-{% macro spark__regex_contains(expression, pattern) -%}
-    regexp_like({{ expression }}, '{{ pattern | replace('\\', '\\\\') }}')
+{% macro spark__regex_match(expression, pattern, full) -%}
+    {%- set escaped = pattern | replace('\\', '\\\\') -%}
+    regexp_like({{ expression }}, '{{ "^(?:" ~ escaped ~ ")$" if full else escaped }}')
 {%- endmacro %}
 
 {#- Aggregate: the values joined by a delimiter in the order of order_by (deterministic).
