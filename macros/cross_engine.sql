@@ -1,0 +1,137 @@
+{#-
+    Work in progress (issue 12): one SQL for DuckDB and Spark. Each macro names an operation
+    whose spelling (or meaning) differs between the engines and dispatches per adapter:
+    `duckdb__` is exactly what the models write today, `spark__` the Spark SQL (Spark 4, also
+    Databricks, whose adapter falls back to the spark__ versions) that gives the same result.
+    No model uses them yet. Where dbt's own cross-database macros already do the job they are
+    used instead (dbt.datediff for day counts, dbt.type_string() for text).
+-#}
+
+{#- Hex SHA-256 of a text expression (the pseudonymous key). -#}
+{% macro sha256_hex(expression) -%}
+    {{ return(adapter.dispatch('sha256_hex')(expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__sha256_hex(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+
+{% macro spark__sha256_hex(expression) -%}
+    sha2({{ expression }}, 256)
+{%- endmacro %}
+
+{#- An ISO date (YYYY-MM-DD) or NULL. Spark's cast also accepts '2024-01' and anything after
+    the day ('2024-01-05 x'), which DuckDB rejects, so Spark checks the shape first. -#}
+{% macro try_iso_date(expression) -%}
+    {{ return(adapter.dispatch('try_iso_date')(expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__try_iso_date(expression) -%}
+    try_cast({{ expression }} as date)
+{%- endmacro %}
+
+{% macro spark__try_iso_date(expression) -%}
+    case
+        when regexp_like({{ expression }}, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$')
+            then try_cast({{ expression }} as date)
+    end
+{%- endmacro %}
+
+{#- A U.S. date (MM/DD/YYYY, as CMS writes them) or NULL. -#}
+{% macro try_us_date(expression) -%}
+    {{ return(adapter.dispatch('try_us_date')(expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__try_us_date(expression) -%}
+    try_strptime({{ expression }}, '%m/%d/%Y')::date
+{%- endmacro %}
+
+{% macro spark__try_us_date(expression) -%}
+    to_date(try_to_timestamp({{ expression }}, 'M/d/yyyy'))
+{%- endmacro %}
+
+{#- Whole years from a date of birth to a date (age on that date). -#}
+{% macro age_in_years(birth_date, on_date) -%}
+    {{ return(adapter.dispatch('age_in_years')(birth_date, on_date)) }}
+{%- endmacro %}
+
+{% macro duckdb__age_in_years(birth_date, on_date) -%}
+    date_part('year', age({{ on_date }}, {{ birth_date }}))
+{%- endmacro %}
+
+{% macro spark__age_in_years(birth_date, on_date) -%}
+    year({{ on_date }}) - year({{ birth_date }})
+    - case when date_format({{ on_date }}, 'MMdd') < date_format({{ birth_date }}, 'MMdd') then 1 else 0 end
+{%- endmacro %}
+
+{#- A date plus a whole number of days, as a DATE on both engines (DuckDB's date + interval
+    is a TIMESTAMP, which is what the models compare today). -#}
+{% macro add_days(date_expression, days) -%}
+    {{ return(adapter.dispatch('add_days')(date_expression, days)) }}
+{%- endmacro %}
+
+{% macro duckdb__add_days(date_expression, days) -%}
+    {{ date_expression }} + interval {{ days }} day
+{%- endmacro %}
+
+{% macro spark__add_days(date_expression, days) -%}
+    date_add({{ date_expression }}, {{ days }})
+{%- endmacro %}
+
+{#- Does the text match a regular expression: the whole text (full=true; the pattern has no
+    anchors) or anywhere in it (full=false)? Spark string literals treat a backslash as an escape
+    ('\d' would reach the regex as 'd'), so the spark__ version doubles every backslash. -#}
+{% macro regex_match(expression, pattern, full=true) -%}
+    {{ return(adapter.dispatch('regex_match')(expression, pattern, full)) }}
+{%- endmacro %}
+
+{% macro duckdb__regex_match(expression, pattern, full) -%}
+    {{ 'regexp_full_match' if full else 'regexp_matches' }}({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__regex_match(expression, pattern, full) -%}
+    {%- set escaped = pattern | replace('\\', '\\\\') -%}
+    regexp_like({{ expression }}, '{{ "^(?:" ~ escaped ~ ")$" if full else escaped }}')
+{%- endmacro %}
+
+{#- Aggregate: the values joined by a delimiter in the order of order_by (deterministic).
+    dbt.listagg cannot: its Spark version drops the order. -#}
+{% macro ordered_string_agg(expression, delimiter, order_by) -%}
+    {{ return(adapter.dispatch('ordered_string_agg')(expression, delimiter, order_by)) }}
+{%- endmacro %}
+
+{% macro duckdb__ordered_string_agg(expression, delimiter, order_by) -%}
+    string_agg({{ expression }}, {{ delimiter }} order by {{ order_by }})
+{%- endmacro %}
+
+{% macro spark__ordered_string_agg(expression, delimiter, order_by) -%}
+    string_agg({{ expression }}, {{ delimiter }}) within group (order by {{ order_by }})
+{%- endmacro %}
+
+{#- The row's position in the file as read: DuckDB numbers rows in reading order without an
+    ORDER BY; Spark needs one, and monotonically_increasing_id() follows the file's splits in
+    order (one window over all rows: fine at the scales tested here, a bottleneck at scale). -#}
+{% macro file_row_number() -%}
+    {{ return(adapter.dispatch('file_row_number')()) }}
+{%- endmacro %}
+
+{% macro duckdb__file_row_number() -%}
+    row_number() over ()
+{%- endmacro %}
+
+{% macro spark__file_row_number() -%}
+    row_number() over (order by monotonically_increasing_id())
+{%- endmacro %}
+
+{#- The whole row of a relation alias as one value (to find byte-identical rows). -#}
+{% macro whole_row(alias) -%}
+    {{ return(adapter.dispatch('whole_row')(alias)) }}
+{%- endmacro %}
+
+{% macro duckdb__whole_row(alias) -%}
+    {{ alias }}
+{%- endmacro %}
+
+{% macro spark__whole_row(alias) -%}
+    struct({{ alias }}.*)
+{%- endmacro %}
