@@ -6,5 +6,5 @@ from health_equity.clusters import ClusterConfig, cluster_selection
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    patients = dbt.ref("int_asthma_patient_utilisation").df()
+    patients = dbt.ref("asthma_patients").df()
     return cluster_selection(patients, ClusterConfig.from_mapping(dbt.config.get("clustering")))

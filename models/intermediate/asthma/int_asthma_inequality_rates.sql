@@ -24,7 +24,7 @@
 with
 
 patients as (
-    select * from {{ ref('int_asthma_patient_utilisation') }}
+    select * from {{ ref('asthma_patients') }}
 ),
 
 segments as (

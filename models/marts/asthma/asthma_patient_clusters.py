@@ -8,5 +8,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     selection = dbt.ref("int_asthma_cluster_selection").df()
     k = chosen_k(selection)  # None when too few patients to fit any k: all stay unclustered
-    patients = dbt.ref("int_asthma_patient_utilisation").df()
+    patients = dbt.ref("asthma_patients").df()
     return patient_clusters(patients, k, ClusterConfig.from_mapping(dbt.config.get("clustering")))
