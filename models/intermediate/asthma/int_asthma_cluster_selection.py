@@ -1,4 +1,5 @@
-"""k-means model selection over the configured k range (silhouette; stability for the chosen k).
+"""k-means model selection over the configured k range (silhouette; stability for the chosen k):
+each k is fitted once and its centroids recorded, for asthma_patient_clusters to assign with.
 Thin: the logic and its tests live in health_equity.clusters."""
 
 from health_equity.clusters import ClusterConfig, cluster_selection
