@@ -274,7 +274,11 @@ def test_a_model_without_enough_patients_says_why_and_the_build_goes_on(clean_bu
 
 def test_forest_plot_leads_with_the_total_model_and_offers_the_others(clean_build):
     rr = clean_build.df("select * from marts.asthma_admission_rate_ratios")
-    chart = report.forest_plot(rr)
+    with duckdb.connect(str(clean_build.db), read_only=True) as con:
+        settings = report.Settings.from_warehouse(con)
+    chart = report.forest_plot(rr, settings)
+    # The caption dates the follow-up from the build's vars, not from a copy in the report.
+    assert f"follow-up ({settings.followup_years})" in chart.caption
     traces = chart.figure.data
     assert [t.name.rsplit(", ", 1)[0] for t in traces] == list(report.FOREST_MODELS.values())
     assert traces[0].visible is True and all(t.visible == "legendonly" for t in traces[1:])
