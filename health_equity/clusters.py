@@ -1,11 +1,18 @@
 """Utilisation clusters: k-means on baseline utilisation per person-year (dbt doc block kmeans_method).
 
 Features are counts per person-year in the baseline window, ``log1p``-transformed then
-standardised. k is chosen over a range by the silhouette (on a fixed-size seeded sample), the
-model is fitted with ``n_init`` >= 10 and a fixed ``random_state`` (sklearn's defaults are one run
-and no seed), on a seeded sample when n is large, and every patient is assigned. Stability is the
-mean adjusted Rand index between the reference fit and fits on bootstrap samples with other seeds.
-Clusters are numbered from lowest to highest overall utilisation and labelled from their profiles.
+standardised. Each k of a range is fitted once, with ``n_init`` >= 10 and a fixed
+``random_state`` (sklearn's defaults are one run and no seed), on a seeded sample when n is large;
+the k with the best silhouette (on a fixed-size seeded sample) is chosen. Stability is the mean
+adjusted Rand index between that fit and fits on bootstrap samples with other seeds. Clusters are
+numbered from lowest to highest overall utilisation and labelled from their profiles. The
+selection table (``cluster_selection``) records each fit's centroids and labels, and
+``patient_clusters`` assigns every patient to the nearest centroid of the chosen fit: k-means is
+fitted once per k, never again for the assignment.
+
+Configuration: the features, the k range and the random state are the dbt vars
+``cluster_features``, ``cluster_k_min``, ``cluster_k_max`` and ``cluster_random_state``, passed in
+through the selection model's config; ``ClusterConfig`` has no defaults for them.
 
 Determinism: a table has no row order, and k-means, its samples and the silhouette depend on the
 order rows arrive in, so patients are sorted by ``patient_key`` before anything is fitted. Too few
@@ -15,7 +22,7 @@ no k is chosen and every patient is returned unclustered with the reason, instea
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,19 +30,6 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-# Column stems in asthma_patients (baseline_<stem> / baseline_person_years). The dbt var
-# cluster_features overrides the list.
-FEATURES = [
-    "gp_asthma_visits",
-    "asthma_reviews",
-    "outpatient_appointments",
-    "prescriptions",
-    "saba_canisters",
-    "ocs_prescriptions",
-    "exacerbations",
-    "emergency_admissions",
-    "readmissions_30d",
-]
 # Label of a middle cluster by its most distinctive feature.
 DISTINCTIVE_LABEL = {
     "saba_canisters": "reliever-reliant",
@@ -57,11 +51,13 @@ TOO_FEW = "not clustered: too few clusterable patients to fit any k"
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    features: tuple[str, ...] = tuple(FEATURES)
-    k_min: int = 2
-    k_max: int = 6
+    """The project settings (dbt vars cluster_*: no defaults here) and the fitting constants."""
+
+    features: tuple[str, ...]  # column stems in asthma_patients: baseline_<stem> / baseline_person_years
+    k_min: int
+    k_max: int
+    random_state: int
     n_init: int = 10
-    random_state: int = 42
     silhouette_sample: int = 10_000
     fit_sample: int = 100_000
     stability_bootstraps: int = 10
@@ -75,7 +71,8 @@ class ClusterConfig:
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> ClusterConfig:
-        """Build from dbt config values, ignoring unset (None) entries."""
+        """Build from dbt config values (the model's ``clustering`` config), ignoring unset (None)
+        entries; features, k_min, k_max and random_state are required."""
         values = {k: v for k, v in (values or {}).items() if v is not None}
         if "features" in values:
             feats = values["features"]
@@ -96,7 +93,7 @@ class ClusterConfig:
         return cls(**values)
 
 
-def feature_matrix(patients: pd.DataFrame, features=tuple(FEATURES)) -> tuple[pd.DataFrame, pd.Series]:
+def feature_matrix(patients: pd.DataFrame, features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.Series]:
     """Baseline rates per person-year for the clustering features, and who is clusterable.
 
     Patients observed for under ``MIN_BASELINE_YEARS`` in the baseline window have no stable
@@ -129,28 +126,21 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
-@dataclass
-class ClusterResult:
-    k: int
-    labels: np.ndarray  # 1..k, for the clusterable rows, in input order
-    centroids: pd.DataFrame  # original scale (rates per person-year), index cluster_id
-    names: dict[int, str] = field(default_factory=dict)
-
-
 def _fit(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> KMeans:
     return KMeans(n_clusters=k, n_init=cfg.n_init, random_state=seed).fit(x)
 
 
-def select_k(x: np.ndarray, cfg: ClusterConfig) -> pd.DataFrame:
-    """Silhouette (seeded sample) and inertia for each k; the chosen k has the best silhouette."""
+def select_k(x: np.ndarray, cfg: ClusterConfig) -> tuple[pd.DataFrame, dict[int, KMeans]]:
+    """Fit each k once (seeded sample when large): silhouette (seeded sample) and inertia per k,
+    and the fits; the chosen k has the best silhouette."""
     fit_idx = _sample(len(x), cfg.fit_sample, cfg.random_state)
     sil_idx = _sample(len(x), cfg.silhouette_sample, cfg.random_state + 1)
-    rows = []
+    rows, fits = [], {}
     for k in range(cfg.k_min, cfg.k_max + 1):
         if len(fit_idx) <= k:  # k-means needs k rows, the silhouette one more
             rows.append({"k": k, "silhouette": np.nan, "inertia": np.nan})
             continue
-        km = _fit(x[fit_idx], k, cfg, cfg.random_state)
+        km = fits[k] = _fit(x[fit_idx], k, cfg, cfg.random_state)
         labels = km.predict(x[sil_idx])
         n_labels = len(np.unique(labels))
         sil = silhouette_score(x[sil_idx], labels) if 2 <= n_labels < len(sil_idx) else np.nan
@@ -159,7 +149,7 @@ def select_k(x: np.ndarray, cfg: ClusterConfig) -> pd.DataFrame:
     out["is_chosen"] = out["silhouette"].notna() & (out["silhouette"] == out["silhouette"].max())
     # Ties (identical silhouettes) resolve to the smallest k.
     out.loc[out.index[out["is_chosen"]][1:], "is_chosen"] = False
-    return out
+    return out, fits
 
 
 def stability(x: np.ndarray, k: int, reference: KMeans, cfg: ClusterConfig) -> float:
@@ -201,52 +191,53 @@ def name_clusters(centroids_z: pd.DataFrame) -> dict[int, str]:
 Z_CLIP = 3.0
 
 
-def _standardise(rates: pd.DataFrame) -> tuple[np.ndarray, StandardScaler]:
+def _standardise(rates: pd.DataFrame) -> np.ndarray:
     """log1p, standardise, then clip at +/- Z_CLIP: a rare event (a readmission) in a handful
     of patients would otherwise sit 10+ SD out and pull whole clusters around itself."""
-    scaler = StandardScaler()
     if rates.empty:
-        return np.empty((0, rates.shape[1])), scaler
-    return np.clip(scaler.fit_transform(np.log1p(rates.to_numpy(dtype=float))), -Z_CLIP, Z_CLIP), scaler
+        return np.empty((0, rates.shape[1]))
+    return np.clip(StandardScaler().fit_transform(np.log1p(rates.to_numpy(dtype=float))), -Z_CLIP, Z_CLIP)
 
 
-def choose_k(rates: pd.DataFrame, cfg: ClusterConfig = ClusterConfig()) -> pd.DataFrame:
-    """One row per k tried: silhouette, inertia, is_chosen, and the chosen k's stability."""
-    x, _ = _standardise(rates)
-    selection = select_k(x, cfg)
-    if not selection["is_chosen"].any():
-        selection["stability_ari"] = np.nan
-        return selection
-    chosen = int(selection.loc[selection["is_chosen"], "k"].iloc[0])
-    km = _fit(x[_sample(len(x), cfg.fit_sample, cfg.random_state)], chosen, cfg, cfg.random_state)
-    selection["stability_ari"] = np.where(selection["is_chosen"], stability(x, chosen, km, cfg), np.nan)
-    return selection
+def numbered_centroids(fit: KMeans, features: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """A fit's standardised centroids numbered 1..k from the lowest to the highest mean (row i is
+    cluster i + 1), and their labels."""
+    order = np.argsort(fit.cluster_centers_.mean(axis=1), kind="stable")
+    centroids = fit.cluster_centers_[order]
+    names = name_clusters(pd.DataFrame(centroids, columns=list(features), index=range(1, len(order) + 1)))
+    return centroids, [names[c] for c in range(1, len(order) + 1)]
 
 
-def fit_clusters(rates: pd.DataFrame, k: int, cfg: ClusterConfig = ClusterConfig()) -> ClusterResult:
-    """Fit k clusters (on a seeded sample when large), number, label and assign every row."""
-    x, scaler = _standardise(rates)
-    km = _fit(x[_sample(len(x), cfg.fit_sample, cfg.random_state)], k, cfg, cfg.random_state)
-    # Stable numbering: 1 = lowest mean standardised centroid.
-    order = np.argsort(km.cluster_centers_.mean(axis=1), kind="stable")
-    remap = np.empty(k, dtype=int)
-    remap[order] = np.arange(1, k + 1)
-    labels = remap[km.predict(x)]
-    index = range(1, k + 1)
-    centroids_z = pd.DataFrame(km.cluster_centers_[order], columns=rates.columns, index=index)
-    centroids = pd.DataFrame(
-        np.expm1(scaler.inverse_transform(km.cluster_centers_[order])), columns=rates.columns, index=index
-    )
-    return ClusterResult(k, labels, centroids, name_clusters(centroids_z))
+def nearest_centroid(x: np.ndarray, centroids: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Cluster number (1..k) of the nearest centroid (squared Euclidean; the first on a tie), as
+    k-means assigns."""
+    labels = np.empty(len(x), dtype=int)
+    for start in range(0, len(x), chunk):
+        block = x[start : start + chunk]
+        distances = ((block[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+        labels[start : start + chunk] = distances.argmin(axis=1) + 1
+    return labels
 
 
-def cluster_selection(patients: pd.DataFrame, cfg: ClusterConfig = ClusterConfig()) -> pd.DataFrame:
-    """The k-selection table for the clusterable patients (dbt: int_asthma_cluster_selection)."""
+def cluster_selection(patients: pd.DataFrame, cfg: ClusterConfig) -> pd.DataFrame:
+    """The k-selection table for the clusterable patients (dbt: int_asthma_cluster_selection):
+    one row per k with its silhouette, inertia, is_chosen, the chosen k's stability, the patient
+    counts, and each fit's features, standardised centroids and labels (what patient_clusters
+    assigns with)."""
     rates, ok = feature_matrix(in_key_order(patients), cfg.features)
-    sel = choose_k(rates[ok], cfg)
-    sel["n_clustered"] = int(ok.sum())
-    sel["n_not_clustered"] = int((~ok).sum())
-    return sel
+    x = _standardise(rates[ok])
+    selection, fits = select_k(x, cfg)
+    k = chosen_k(selection)
+    selection["stability_ari"] = (
+        np.where(selection["is_chosen"], stability(x, k, fits[k], cfg), np.nan) if k is not None else np.nan
+    )
+    selection["n_clustered"] = int(ok.sum())
+    selection["n_not_clustered"] = int((~ok).sum())
+    numbered = {fk: numbered_centroids(fit, cfg.features) for fk, fit in fits.items()}
+    selection["features"] = ",".join(cfg.features)
+    selection["centroids"] = [numbered[fk][0].tolist() if fk in numbered else None for fk in selection["k"]]
+    selection["cluster_labels"] = [numbered[fk][1] if fk in numbered else None for fk in selection["k"]]
+    return selection
 
 
 def chosen_k(selection: pd.DataFrame) -> int | None:
@@ -255,22 +246,32 @@ def chosen_k(selection: pd.DataFrame) -> int | None:
     return int(chosen.iloc[0]) if len(chosen) else None
 
 
-def patient_clusters(patients: pd.DataFrame, k: int | None, cfg: ClusterConfig = ClusterConfig()) -> pd.DataFrame:
+def patient_clusters(patients: pd.DataFrame, selection: pd.DataFrame) -> pd.DataFrame:
     """One row per patient, in patient_key order: patient_key, cluster_id (NULL when not
-    clusterable), cluster_label, is_clustered. ``k`` None (nothing could be fitted) or more
-    clusters than clusterable patients leaves every patient unclustered, with that reason."""
+    clusterable), cluster_label, is_clustered. Each clusterable patient gets the nearest centroid
+    of the chosen fit recorded in ``selection`` (no refit). No chosen k (nothing could be fitted)
+    leaves every patient unclustered, with that reason. A selection made on other patients (its
+    n_clustered differs) is refused."""
     patients = in_key_order(patients)
-    rates, ok = feature_matrix(patients, cfg.features)
     cluster = pd.Series(pd.NA, index=patients.index, dtype="Int64")
-    not_clustered = f"not clustered: under {MIN_BASELINE_YEARS:g} baseline person-years"
-    if k is None or int(ok.sum()) < k:
+    chosen = selection[selection["is_chosen"].astype(bool)]
+    if chosen.empty:
         ok = pd.Series(False, index=patients.index)
         not_clustered = TOO_FEW
         names: dict[int, str] = {}
     else:
-        result = fit_clusters(rates[ok], k, cfg)
-        cluster[ok] = result.labels
-        names = result.names
+        fit = chosen.iloc[0]
+        rates, ok = feature_matrix(patients, tuple(fit["features"].split(",")))
+        if int(ok.sum()) != int(fit["n_clustered"]):
+            raise ValueError(
+                f"the cluster selection was made on {int(fit['n_clustered'])} clusterable patients, "
+                f"these have {int(ok.sum())}"
+            )
+        centroids = np.array([np.asarray(row, dtype=float) for row in fit["centroids"]])
+        x = _standardise(rates[ok])
+        cluster[ok] = nearest_centroid(x, centroids)
+        names = dict(enumerate(fit["cluster_labels"], start=1))
+        not_clustered = f"not clustered: under {MIN_BASELINE_YEARS:g} baseline person-years"
     return pd.DataFrame(
         {
             "patient_key": patients["patient_key"].to_numpy(),

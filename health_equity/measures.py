@@ -52,11 +52,12 @@ def wilson(x, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     return (2 * x + z**2 - root) / (2 * (n + z**2)), (2 * x + z**2 + root) / (2 * (n + z**2))
 
 
-def funnel_limits(average, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Funnel-plot limits (fractions, clipped to [0, 1]) for proportions with denominator n."""
+def funnel_limits(average, n, confidence: float = 0.95, z: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel-plot limits (fractions, clipped to [0, 1]) for proportions with denominator n; ``z``
+    (the warehouse's normal quantile, vars z_95 / z_99_8) overrides the one from ``confidence``."""
     p = np.asarray(average, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = _z(confidence)
+    z = _z(confidence) if z is None else float(z)
     base = p * (n / z**2 + 1)
     last = 1 / z**2 + 1 / n
     adj = np.sqrt((-8 * base) ** 2 - 64 * last * p * (n * (p * (n / z**2 + 2) - 1) + z**2 * (p - 1)))

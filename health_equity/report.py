@@ -19,14 +19,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
-from scipy.stats import norm
 
 from health_equity._cli import add_db_argument, require_db
 from health_equity.measures import funnel_limits
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-TIER_COLOURS = {"Low": "#D55E00", "Mid": "#E69F00", "High": "#0072B2", "All": "#000000"}
+TIER_COLOURS = ["#D55E00", "#E69F00", "#0072B2"]  # income tiers in tier_order, lowest income first
 DIVERGING = "RdBu_r"  # blue = lower risk than national, red = higher; safe for red-green deficiency
 
 # A tile-grid map of the states (no map files to download): (row, column).
@@ -74,6 +73,74 @@ def load(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return con.sql(f"select * from marts.{table}").df()
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What the captions and limits need from the build's configuration, read from the warehouse
+    (dbt vars through intermediate.int_project_settings; the income tiers from the seed), never
+    copied into this file."""
+
+    study_start: pd.Timestamp
+    followup_start: pd.Timestamp
+    study_end: pd.Timestamp
+    suppress_below: int
+    dsr_min_events: int
+    z_95: float
+    z_99_8: float
+    tiers: pd.DataFrame  # reference.ref_income_tiers in tier_order
+
+    @classmethod
+    def from_warehouse(cls, con: duckdb.DuckDBPyConnection) -> Settings:
+        row = con.sql("select * from intermediate.int_project_settings").df().iloc[0]
+        tiers = con.sql("select * from reference.ref_income_tiers order by tier_order").df()
+        return cls(
+            study_start=pd.Timestamp(row.study_start),
+            followup_start=pd.Timestamp(row.followup_start),
+            study_end=pd.Timestamp(row.study_end),
+            suppress_below=int(row.suppress_below),
+            dsr_min_events=int(row.dsr_min_events),
+            z_95=float(row.z_95),
+            z_99_8=float(row.z_99_8),
+            tiers=tiers,
+        )
+
+    @property
+    def tier_names(self) -> list[str]:
+        return list(self.tiers.income_tier)
+
+    def tier_colour(self, tier: str) -> str:
+        return TIER_COLOURS[self.tier_names.index(tier) % len(TIER_COLOURS)]
+
+    @property
+    def tier_bounds(self) -> str:
+        """The tiers and their income bounds in words, e.g. "Low < $50k, Mid $50k-$100k, High >= $100k"."""
+        parts = []
+        for i, t in enumerate(self.tiers.itertuples()):
+            lower, upper = f"${t.income_lower / 1000:,.0f}k", f"${t.income_upper_exclusive / 1000:,.0f}k"
+            if i == 0:
+                parts.append(f"{t.income_tier} < {upper}")
+            elif i == len(self.tiers) - 1:
+                parts.append(f"{t.income_tier} >= {lower}")
+            else:
+                parts.append(f"{t.income_tier} {lower}-{upper}")
+        return ", ".join(parts)
+
+    @staticmethod
+    def _years(first: pd.Timestamp, last: pd.Timestamp) -> str:
+        return str(first.year) if first.year == last.year else f"{first.year}-{last.year % 100:02d}"
+
+    @property
+    def baseline_years(self) -> str:
+        return self._years(self.study_start, self.followup_start - pd.Timedelta(days=1))
+
+    @property
+    def followup_years(self) -> str:
+        return self._years(self.followup_start, self.study_end)
+
+    @property
+    def study_years(self) -> str:
+        return self._years(self.study_start, self.study_end)
+
+
 # -------------------------------------------------------------------------------- hospitals
 INCOME_TICKS = [10_000, 20_000, 50_000, 100_000, 200_000]
 
@@ -88,7 +155,7 @@ def _no_data(fig: go.Figure, message: str) -> go.Figure:
     return fig
 
 
-def state_map(states: pd.DataFrame, score_label: str) -> Chart:
+def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Chart:
     s = _headline(states)
     s = s[(s.income_tier == "All") & s.state_code.isin(TILES)].copy()
     s["row"] = s.state_code.map(lambda c: TILES[c][0])
@@ -145,17 +212,17 @@ def state_map(states: pd.DataFrame, score_label: str) -> Chart:
         _layout(fig, "", height=520),
         "Each tile is a state (territories on the bottom row); colour = the state's mean score minus the "
         "national mean (red = worse, blue = better; grey = no scored hospital). A black border marks a "
-        "hotspot: above the 95% funnel limit for its number of scored hospitals, with at least the minimum "
-        "number of hospitals.",
+        "hotspot: above the 95% funnel limit for its number of scored hospitals, with at least "
+        f"{min_hospitals} scored hospitals.",
     )
 
 
-def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: str) -> Chart:
+def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: str, settings: Settings) -> Chart:
     h = _headline(scores).dropna(subset=["risk_score", "median_household_income"])
     reg = _headline(regression)
     fig = go.Figure()
     coded = h.is_income_coded.fillna(False).astype(bool)
-    for tier in ["Low", "Mid", "High"]:
+    for tier in settings.tier_names:
         t = h[(h.income_tier == tier) & ~coded]
         fig.add_trace(
             go.Scatter(
@@ -163,7 +230,7 @@ def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: 
                 y=t.risk_score,
                 mode="markers",
                 name=f"{tier} income",
-                marker={"size": 4, "opacity": 0.45, "color": TIER_COLOURS[tier]},
+                marker={"size": 4, "opacity": 0.45, "color": settings.tier_colour(tier)},
             )
         )
         line = reg[(reg.row_type == "trend") & (reg.income_tier == tier)].set_index("term")
@@ -175,7 +242,7 @@ def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: 
                     y=line.estimate["intercept"] + line.estimate["income_thousands"] * xs / 1000,
                     mode="lines",
                     name=f"{tier} trend",
-                    line={"color": TIER_COLOURS[tier], "width": 3},
+                    line={"color": settings.tier_colour(tier), "width": 3},
                 )
             )
     if coded.any():
@@ -231,7 +298,7 @@ def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: 
     )
 
 
-def tier_bars(tiers: pd.DataFrame) -> Chart:
+def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
     fig = go.Figure()
     labels = tiers.drop_duplicates("score_name").sort_values("is_headline", ascending=False)
     for i, (_, sc) in enumerate(labels.iterrows()):
@@ -262,19 +329,18 @@ def tier_bars(tiers: pd.DataFrame) -> Chart:
     return Chart(
         "tier_bars",
         "Mean hospital score by income tier, every score side by side",
-        _layout(
-            fig, "", "ZIP income tier (Low < $50k, Mid $50k-$100k, High >= $100k)", "Mean score (SD units, 95% CI)"
-        ),
+        _layout(fig, "", f"ZIP income tier ({settings.tier_bounds})", "Mean score (SD units, 95% CI)"),
         "Bars: mean score of the scored hospitals in each tier with 95% confidence intervals (normal "
         "approximation); 0 is about the national average; higher = worse."
         + (f" Not shown, no data: {', '.join(missing)}." if missing else ""),
     )
 
 
-def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits) -> None:
-    """The centre line and the 95% and 99.8% funnel limits; limits(confidence) -> (lower, upper) over n."""
-    for confidence, label, dash in ((0.95, "95% limits", "dash"), (0.998, "99.8% limits", "dot")):
-        lower, upper = limits(confidence)
+def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits, settings: Settings) -> None:
+    """The centre line and the 95% and 99.8% funnel limits; limits(z) -> (lower, upper) over n,
+    z the build's normal quantile (vars z_95, z_99_8)."""
+    for z, label, dash in ((settings.z_95, "95% limits", "dash"), (settings.z_99_8, "99.8% limits", "dot")):
+        lower, upper = limits(z)
         for bound, show in ((upper, True), (lower, False)):
             fig.add_trace(
                 go.Scatter(
@@ -289,7 +355,7 @@ def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits) -> None:
     fig.add_hline(y=centre, line={"color": "#000", "width": 1})
 
 
-def funnel_plot(states: pd.DataFrame, score_label: str) -> Chart:
+def funnel_plot(states: pd.DataFrame, score_label: str, settings: Settings) -> Chart:
     s = _headline(states)
     s = s[(s.income_tier == "All") & (s.scored_hospitals > 0)].sort_values("scored_hospitals")
     fig = go.Figure()
@@ -298,11 +364,10 @@ def funnel_plot(states: pd.DataFrame, score_label: str) -> Chart:
         sd = float(s.national_sd_risk.iloc[0])
         n = np.linspace(1, max(float(s.scored_hospitals.max()), 2.0), 200)
 
-        def normal_limits(confidence: float):
-            z = float(norm.ppf(0.5 + confidence / 2))
+        def normal_limits(z: float):
             return centre - z * sd / np.sqrt(n), centre + z * sd / np.sqrt(n)
 
-        _funnel_lines(fig, n, centre, normal_limits)
+        _funnel_lines(fig, n, centre, normal_limits, settings)
         colour = np.where(s.is_worse_99_8, "#D55E00", np.where(s.is_worse_95, "#E69F00", "#0072B2"))
         fig.add_trace(
             go.Scatter(
@@ -323,17 +388,18 @@ def funnel_plot(states: pd.DataFrame, score_label: str) -> Chart:
         "funnel",
         f"Funnel plot: states' mean {score_label} against their number of hospitals",
         _layout(fig, "", "Scored hospitals in the state (log scale)", "Mean score (SD units)", height=480),
-        "Each point is a state. The funnel lines are the national mean +/- 1.96 and 3.09 national SDs / sqrt(n): "
+        f"Each point is a state. The funnel lines are the national mean +/- {settings.z_95:.2f} and "
+        f"{settings.z_99_8:.2f} national SDs / sqrt(n): "
         "a state above the upper 95% line (orange) or 99.8% line (red) is worse than national beyond what chance "
         "would give a state with that many hospitals.",
     )
 
 
-def hotspot_heatmap(states: pd.DataFrame, min_hospitals: int) -> Chart:
+def hotspot_heatmap(states: pd.DataFrame, min_hospitals: int, settings: Settings) -> Chart:
     s = _headline(states)
-    s = s[s.income_tier.isin(["Low", "Mid", "High"])]
+    s = s[s.income_tier.isin(settings.tier_names)]
     grid = s.pivot(index="state_code", columns="income_tier", values="difference_to_national")
-    grid = grid.reindex(columns=["Low", "Mid", "High"]).sort_index(ascending=False)
+    grid = grid.reindex(columns=settings.tier_names).sort_index(ascending=False)
     hot = s.pivot(index="state_code", columns="income_tier", values="is_hotspot").reindex_like(grid)
     enough = s.pivot(index="state_code", columns="income_tier", values="meets_min_hospitals").reindex_like(grid)
     shown = grid.where(enough.fillna(False).to_numpy(dtype=bool))
@@ -377,12 +443,13 @@ def hotspot_heatmap(states: pd.DataFrame, min_hospitals: int) -> Chart:
     )
 
 
-def score_table(tiers: pd.DataFrame, regression: pd.DataFrame) -> str:
-    """Every score side by side: scored hospitals, Low-High gap with CI, income slope with CI, or why not."""
+def score_table(tiers: pd.DataFrame, regression: pd.DataFrame, settings: Settings) -> str:
+    """Every score side by side: scored hospitals, lowest-highest tier gap with CI, income slope with CI, or why not."""
+    lowest, highest = settings.tier_names[0], settings.tier_names[-1]
     rows = []
     for name, t in tiers.groupby("score_name", sort=True):
         first = t.iloc[0]
-        low = t[t.income_tier == "Low"]
+        low = t[t.income_tier == lowest]
         mine = regression[regression.score_name == name]
         reg = mine[(mine.model_name == "log_income") & (mine.term == "log_income")]
         why = mine[mine.row_type == "no_estimate"].no_estimate_reason
@@ -400,13 +467,14 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame) -> str:
         )
     return (
         '<table class="scores"><thead><tr><th>Score</th><th>Scored hospitals with income</th>'
-        "<th>Low - High income tier gap, SD units (95% CI)</th><th>Slope per log-dollar of income (95% CI)</th>"
+        f"<th>{html.escape(lowest)} - {html.escape(highest)} income tier gap, SD units (95% CI)</th>"
+        "<th>Slope per log-dollar of income (95% CI)</th>"
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
 
 # -------------------------------------------------------------------------------- asthma
-def cluster_profiles(profiles: pd.DataFrame) -> Chart:
+def cluster_profiles(profiles: pd.DataFrame, settings: Settings) -> Chart:
     p = profiles.sort_values("cluster_id")
     hidden = p[p.is_suppressed].cluster_label.tolist() if "is_suppressed" in p else []
     p = p[~p.is_suppressed] if "is_suppressed" in p else p
@@ -439,7 +507,8 @@ def cluster_profiles(profiles: pd.DataFrame) -> Chart:
         "cluster_profiles",
         "Utilisation cluster profiles",
         _layout(fig, "", "Baseline utilisation feature", "Cluster mean \u00f7 average (1 = average)", height=480),
-        "k-means clusters of baseline (2022-23) utilisation per person-year. Each bar is the cluster's mean "
+        f"k-means clusters of baseline ({settings.baseline_years}) utilisation per person-year. Each bar is "
+        "the cluster's mean "
         "divided by the mean over all patients shown (1 = average; hover for the rate itself); the legend "
         "gives each cluster's share of patients. Labels are read off the profiles, not assigned in advance." + note,
     )
@@ -447,7 +516,7 @@ def cluster_profiles(profiles: pd.DataFrame) -> Chart:
     return chart
 
 
-def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str) -> Chart:
+def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, settings: Settings) -> Chart:
     """Funnel plot of a proportion outcome (Wilson-based limits, as the mart's funnel columns): one
     point per published group of every dimension, against its denominator."""
     rows = ineq[
@@ -459,11 +528,11 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str) -
         overall = float(rows.overall_proportion_pct.iloc[0]) / 100
         n = np.linspace(max(float(rows.denominator.min()) * 0.8, 5.0), float(rows.denominator.max()) * 1.1, 200)
 
-        def wilson_limits(confidence: float):
-            lower, upper = funnel_limits(overall, n, confidence)
+        def wilson_limits(z: float):
+            lower, upper = funnel_limits(overall, n, z=z)
             return lower * 100, upper * 100
 
-        _funnel_lines(fig, n, overall * 100, wilson_limits)
+        _funnel_lines(fig, n, overall * 100, wilson_limits, settings)
         for i, (dimension, g) in enumerate(rows.groupby("dimension", sort=True)):
             fig.add_trace(
                 go.Scatter(
@@ -499,7 +568,7 @@ FOREST_MODELS = {  # model_name: legend label, in the order shown; the first is 
 }
 
 
-def forest_plot(rr: pd.DataFrame) -> Chart:
+def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
     """Rate ratios of each model's primary family: the `total` model is the headline (shown); the
     cluster-adjusted and original-notebook models sit beside it, toggled by the buttons or the
     legend, each point slightly offset so overlapping intervals stay readable."""
@@ -567,7 +636,8 @@ def forest_plot(rr: pd.DataFrame) -> Chart:
         "forest_plot",
         "Emergency asthma admission rate ratios",
         fig,
-        f"Headline: the total-effect {family} model of follow-up (2024) emergency asthma admissions "
+        f"Headline: the total-effect {family} model of follow-up ({settings.followup_years}) emergency asthma "
+        "admissions "
         "(offset log person-years) on deprivation, ethnicity, age band and sex: each row is a rate "
         "ratio against the stated reference, adjusted for the other three demographics only, the "
         "inequality estimate. The buttons add the within-cluster model (also adjusted for the "
@@ -578,7 +648,7 @@ def forest_plot(rr: pd.DataFrame) -> Chart:
     )
 
 
-def _not_shown(d: pd.DataFrame, value: str) -> str:
+def _not_shown(d: pd.DataFrame, value: str, settings: Settings) -> str:
     """Caption note naming the groups without a value, and why (disclosure control or too few events)."""
     hidden = d[d[value].isna()]
     parts = []
@@ -587,11 +657,11 @@ def _not_shown(d: pd.DataFrame, value: str) -> str:
         parts.append(f"suppressed under disclosure control: {', '.join(suppressed)}")
     few = hidden[~hidden.is_suppressed].group_value.tolist()
     if few:
-        parts.append(f"DSR not calculated (fewer than 10 events): {', '.join(few)}")
+        parts.append(f"DSR not calculated (fewer than {settings.dsr_min_events} events): {', '.join(few)}")
     return (" Not shown: " + "; ".join(parts) + ".") if parts else ""
 
 
-def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: str) -> Chart:
+def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: str, settings: Settings) -> Chart:
     d = ineq[(ineq.dimension == dimension) & (ineq.outcome == "emergency_admissions")].sort_values("group_value")
     fig = go.Figure(
         go.Bar(
@@ -610,10 +680,11 @@ def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: s
         name,
         title,
         _layout(fig, "", axis, "DSR per 1,000 person-years (95% CI)"),
-        "Emergency asthma admissions 2022-24, a rate per 1,000 person-years (numerator: emergency asthma "
+        f"Emergency asthma admissions {settings.study_years}, a rate per 1,000 person-years (numerator: "
+        "emergency asthma "
         "spells; denominator: person-years observed, split by age band as people age). Directly "
         "age-standardised to the full European Standard Population 2013; 95% CIs by the Dobson method with "
-        "Byars limits, widened for patients with repeat admissions." + _not_shown(d, "dsr_per_1000"),
+        "Byars limits, widened for patients with repeat admissions." + _not_shown(d, "dsr_per_1000", settings),
     )
 
 
@@ -659,16 +730,19 @@ def sii_chart(indices: pd.DataFrame) -> Chart:
 
 
 # -------------------------------------------------------------------------------- page
-def kpis(hospitals: pd.DataFrame, tiers: pd.DataFrame, regression: pd.DataFrame, score_label: str) -> str:
+def kpis(
+    hospitals: pd.DataFrame, tiers: pd.DataFrame, regression: pd.DataFrame, score_label: str, settings: Settings
+) -> str:
     scored = hospitals[hospitals.is_scored.fillna(False).astype(bool)]
+    lowest, highest = settings.tier_names[0], settings.tier_names[-1]
     low = _headline(tiers)
-    low = low[low.income_tier == "Low"]
+    low = low[low.income_tier == lowest]
     if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
         r = low.iloc[0]
         gap = f"{r.gap_to_highest_tier:+.2f} SD"
         gap_note = (
-            f"mean {score_label}, Low- minus High-income tier (95% CI {r.gap_lower_95:+.2f} to {r.gap_upper_95:+.2f}); "
-            "positive = low-income hospitals worse"
+            f"mean {score_label}, {lowest}- minus {highest}-income tier (95% CI {r.gap_lower_95:+.2f} to "
+            f"{r.gap_upper_95:+.2f}); positive = {lowest.lower()}-income hospitals worse"
         )
     else:
         gap, gap_note = "no data", f"no hospital has the {score_label}"
@@ -716,7 +790,7 @@ def provenance_html(provenance: pd.DataFrame) -> tuple[str, str]:
     return '<ul class="provenance">' + "".join(parts) + "</ul>", banner
 
 
-def build_charts(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Chart], list[Chart]]:
+def build_charts(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[str, list[Chart], list[Chart]]:
     hospitals, tiers = load(con, "hospital_equity"), load(con, "hospital_income_tiers")
     states, regression = load(con, "hospital_state_performance"), load(con, "hospital_income_regression")
     scores = load(con, "hospital_scores")
@@ -725,21 +799,22 @@ def build_charts(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Chart], list
     score_label = str(headline.score_label.iloc[0]) if len(headline) else "headline score"
     min_hospitals = int(states.min_hospitals_for_hotspot.max()) if len(states) else 0
     hospital_charts = [
-        state_map(states, score_label),
-        income_scatter(scores, regression, score_label),
-        tier_bars(tiers),
-        funnel_plot(states, score_label),
-        hotspot_heatmap(states, min_hospitals),
+        state_map(states, score_label, min_hospitals),
+        income_scatter(scores, regression, score_label, settings),
+        tier_bars(tiers, settings),
+        funnel_plot(states, score_label, settings),
+        hotspot_heatmap(states, min_hospitals, settings),
     ]
     asthma_charts = [
-        cluster_profiles(load(con, "asthma_cluster_profiles")),
-        forest_plot(load(con, "asthma_admission_rate_ratios")),
+        cluster_profiles(load(con, "asthma_cluster_profiles"), settings),
+        forest_plot(load(con, "asthma_admission_rate_ratios"), settings),
         dsr_chart(
             ineq,
             "imd_quintile",
             "Emergency asthma admissions by deprivation",
             "IMD quintile (1 = most deprived)",
             "dsr_imd",
+            settings,
         ),
         dsr_chart(
             ineq,
@@ -747,12 +822,17 @@ def build_charts(con: duckdb.DuckDBPyConnection) -> tuple[str, list[Chart], list
             "Emergency asthma admissions by ethnic group",
             "Ethnic group (ONS 2021)",
             "dsr_ethnicity",
+            settings,
         ),
         sii_chart(idx),
-        proportion_funnel(ineq, "readmissions_30d", "Funnel plot: 30-day readmissions by group", "funnel_readmissions"),
-        proportion_funnel(ineq, "saba_over_reliance", "Funnel plot: SABA over-reliance by group", "funnel_saba"),
+        proportion_funnel(
+            ineq, "readmissions_30d", "Funnel plot: 30-day readmissions by group", "funnel_readmissions", settings
+        ),
+        proportion_funnel(
+            ineq, "saba_over_reliance", "Funnel plot: SABA over-reliance by group", "funnel_saba", settings
+        ),
     ]
-    kpi_html = kpis(hospitals, tiers, regression, score_label) + score_table(tiers, regression)
+    kpi_html = kpis(hospitals, tiers, regression, score_label, settings) + score_table(tiers, regression, settings)
     return kpi_html, hospital_charts, asthma_charts
 
 
@@ -818,7 +898,8 @@ def chart_table(fig: go.Figure) -> str:
 
 
 def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
-    kpi_html, hospital_charts, asthma_charts = build_charts(con)
+    settings = Settings.from_warehouse(con)
+    kpi_html, hospital_charts, asthma_charts = build_charts(con, settings)
     provenance, banner = provenance_html(load(con, "data_provenance"))
     built_at = built_at or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
@@ -849,9 +930,9 @@ utilisation and inequalities. Built from the marts of the health-equity warehous
 {section(hospital_charts)}
 <h2>Asthma</h2>
 {section(asthma_charts)}
-</main><footer>The header lists which files were read and whether each is synthetic or supplied. Small counts
-are suppressed in the asthma marts. Every figure is computed in the dbt project; see the dbt docs for definitions
-and sources.</footer>
+</main><footer>The header lists which files were read and whether each is synthetic or supplied. Counts
+below {settings.suppress_below} are suppressed in the asthma marts. Every figure is computed in the dbt project;
+see the dbt docs for definitions and sources.</footer>
 </body></html>
 """
 

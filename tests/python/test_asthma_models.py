@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 
 import duckdb
@@ -59,15 +60,23 @@ def test_profiles_match_an_independent_aggregation(clean_build):
 
 
 def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
-    patients = clean_build.df("select * from intermediate.int_asthma_patient_utilisation")
-    sel = C.cluster_selection(patients)
+    patients = clean_build.df("select * from marts.asthma_patients")
+    # The cluster settings as the build passed them (dbt vars, through the model's config).
+    manifest = json.loads((clean_build.raw_dir.parent / "target" / "manifest.json").read_text())
+    node = manifest["nodes"]["model.health_equity.int_asthma_cluster_selection"]
+    sel = C.cluster_selection(patients, C.ClusterConfig.from_mapping(node["config"]["clustering"]))
     db_sel = clean_build.df("select * from intermediate.int_asthma_cluster_selection")
-    pd.testing.assert_frame_equal(sel.reset_index(drop=True), db_sel, check_dtype=False)
-    clusters = C.patient_clusters(patients, 3)
+    lists = ["centroids", "cluster_labels"]
+    pd.testing.assert_frame_equal(sel.drop(columns=lists), db_sel.drop(columns=lists), check_dtype=False)
+    for column in lists:
+        for ours, theirs in zip(sel[column], db_sel[column]):
+            assert (ours is None) == (theirs is None or theirs is pd.NA)
+            if ours is not None:
+                np.testing.assert_array_equal(np.array(ours), np.array([np.asarray(r) for r in theirs]))
+    clusters = C.patient_clusters(patients, db_sel)
     db_clusters = clean_build.df("select * from marts.asthma_patient_clusters")
     pd.testing.assert_frame_equal(clusters, db_clusters, check_dtype=False)
-    mart_patients = clean_build.df("select * from marts.asthma_patients")
-    rr = R.rate_ratios(mart_patients, db_clusters)
+    rr = R.rate_ratios(patients, db_clusters)
     db_rr = clean_build.df("select * from marts.asthma_admission_rate_ratios")
     pd.testing.assert_frame_equal(rr, db_rr, check_dtype=False)
 
@@ -265,7 +274,11 @@ def test_a_model_without_enough_patients_says_why_and_the_build_goes_on(clean_bu
 
 def test_forest_plot_leads_with_the_total_model_and_offers_the_others(clean_build):
     rr = clean_build.df("select * from marts.asthma_admission_rate_ratios")
-    chart = report.forest_plot(rr)
+    with duckdb.connect(str(clean_build.db), read_only=True) as con:
+        settings = report.Settings.from_warehouse(con)
+    chart = report.forest_plot(rr, settings)
+    # The caption dates the follow-up from the build's vars, not from a copy in the report.
+    assert f"follow-up ({settings.followup_years})" in chart.caption
     traces = chart.figure.data
     assert [t.name.rsplit(", ", 1)[0] for t in traces] == list(report.FOREST_MODELS.values())
     assert traces[0].visible is True and all(t.visible == "legendonly" for t in traces[1:])

@@ -13,7 +13,7 @@ with
 
 spells as (
     select * from {{ ref('int_asthma_admission_spells') }}
-    where admission_method = 'emergency' and is_asthma_spell
+    where is_emergency_asthma_spell
 ),
 
 person_time as (
@@ -62,8 +62,19 @@ classified as (
             when days_observed_after_discharge >= 30 then null
             when died_within_30d then null
             else 'censored: fewer than 30 days observed after discharge'
-        end as index_exclusion_reason
+        end as index_exclusion_reason,
+        date_diff('day', spell_end_date, next_spell_start_date) as days_to_next_emergency_spell
     from observed
+),
+
+-- The readmission rule, once: an index whose next emergency asthma spell starts 0-30 days
+-- after its discharge.
+linked_readmissions as (
+    select
+        *,
+        coalesce(index_exclusion_reason is null and days_to_next_emergency_spell between 0 and 30, false)
+            as has_readmission_30d
+    from classified
 ),
 
 final as (
@@ -79,19 +90,10 @@ final as (
         index_exclusion_reason is null as is_index,
         index_exclusion_reason,
         next_spell_id,
-        date_diff('day', spell_end_date, next_spell_start_date) as days_to_next_emergency_spell,
-        coalesce(
-            index_exclusion_reason is null
-            and date_diff('day', spell_end_date, next_spell_start_date) between 0 and 30,
-            false
-        ) as has_readmission_30d,
-        case
-            when
-                index_exclusion_reason is null
-                and date_diff('day', spell_end_date, next_spell_start_date) between 0 and 30
-                then next_spell_start_date
-        end as readmission_date
-    from classified
+        days_to_next_emergency_spell,
+        has_readmission_30d,
+        case when has_readmission_30d then next_spell_start_date end as readmission_date
+    from linked_readmissions
 )
 
 select * from final

@@ -2,7 +2,9 @@
 -- continues the previous spell when it is a transfer in (or the previous episode ended in a
 -- transfer out) and it starts on the day of, or the day after, the previous discharge.
 -- The spell takes its admission method and diagnosis from its first episode and its discharge
--- date and destination from its last.
+-- date and destination from its last. is_emergency_asthma_spell is the one definition of an
+-- emergency asthma admission (emergency method, asthma diagnosis) that readmissions,
+-- exacerbations and the patient counts all read.
 with
 
 episodes as (
@@ -41,7 +43,7 @@ numbered as (
     from flagged
 ),
 
-final as (
+spells as (
     select
         patient_key || '-' || spell_number as spell_id,
         patient_key,
@@ -57,6 +59,13 @@ final as (
         min(admission_id) as first_admission_id
     from numbered
     group by patient_key, spell_number
+),
+
+final as (
+    select
+        *,
+        admission_method = 'emergency' and is_asthma_spell as is_emergency_asthma_spell
+    from spells
 )
 
 select * from final

@@ -1,4 +1,5 @@
-"""k-means model selection over the configured k range (silhouette; stability for the chosen k).
+"""k-means model selection over the configured k range (silhouette; stability for the chosen k):
+each k is fitted once and its centroids recorded, for asthma_patient_clusters to assign with.
 Thin: the logic and its tests live in health_equity.clusters."""
 
 from health_equity.clusters import ClusterConfig, cluster_selection
@@ -6,5 +7,5 @@ from health_equity.clusters import ClusterConfig, cluster_selection
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    patients = dbt.ref("int_asthma_patient_utilisation").df()
+    patients = dbt.ref("asthma_patients").df()
     return cluster_selection(patients, ClusterConfig.from_mapping(dbt.config.get("clustering")))

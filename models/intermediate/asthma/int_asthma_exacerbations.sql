@@ -19,7 +19,7 @@ emergency_admissions as (
         spell_start_date as event_date,
         'emergency_admission' as event_type
     from {{ ref('int_asthma_admission_spells') }}
-    where admission_method = 'emergency' and is_asthma_spell
+    where is_emergency_asthma_spell
 ),
 
 events as (

@@ -24,7 +24,7 @@
 with
 
 patients as (
-    select * from {{ ref('int_asthma_patient_utilisation') }}
+    select * from {{ ref('asthma_patients') }}
 ),
 
 segments as (
@@ -74,9 +74,7 @@ segment_events as (
 grouped_segments as (
     {% for dim in dimensions %}
         select
-            '{{ dim }}' as dimension,
-            {% if dim == 'all_patients' %}'All patients'{% else %}cast(patients.{{ dim }} as varchar){% endif %}
-                as group_value,
+            {{ dimension_group(dim) }},
             segment_events.*
         from segment_events
         inner join patients on segment_events.patient_key = patients.patient_key
@@ -87,12 +85,10 @@ grouped_segments as (
 group_patients as (
     {% for dim in dimensions %}
         select
-            '{{ dim }}' as dimension,
-            {% if dim == 'all_patients' %}'All patients'{% else %}cast({{ dim }} as varchar){% endif %}
-                as group_value,
+            {{ dimension_group(dim) }},
             count(*) as patients,
-            count(*) filter (where is_saba_assessable) as saba_assessable_patients,
-            count(*) filter (where is_saba_over_reliant_3) as saba_over_reliant_patients
+            count(*) filter (where patients.is_saba_assessable) as saba_assessable_patients,
+            count(*) filter (where patients.is_saba_over_reliant_3) as saba_over_reliant_patients
         from patients
         group by all
         {% if not loop.last %}union all{% endif %}
@@ -188,9 +184,7 @@ rate_rows as (
 proportion_counts as (
     {% for dim in dimensions %}
         select
-            '{{ dim }}' as dimension,
-            {% if dim == 'all_patients' %}'All patients'{% else %}cast(patients.{{ dim }} as varchar){% endif %}
-                as group_value,
+            {{ dimension_group(dim) }},
             count(*) filter (where index_discharges.has_readmission_30d) as numerator,
             count(*) as denominator
         from index_discharges
@@ -281,10 +275,7 @@ proportion_rows as (
 funnels as (
     select
         *,
-        {{ funnel_limit('overall_proportion', 'denominator', z_95(), 'low') }} * 100 as funnel_lower_95,
-        {{ funnel_limit('overall_proportion', 'denominator', z_95(), 'high') }} * 100 as funnel_upper_95,
-        {{ funnel_limit('overall_proportion', 'denominator', z_998(), 'low') }} * 100 as funnel_lower_998,
-        {{ funnel_limit('overall_proportion', 'denominator', z_998(), 'high') }} * 100 as funnel_upper_998
+        {{ funnel_limit_columns('overall_proportion', 'denominator') }}
     from proportion_rows
     where denominator > 0
 ),
@@ -362,14 +353,7 @@ final as (
         funnel_upper_95,
         funnel_lower_998,
         funnel_upper_998,
-        case
-            when proportion_pct is null then null
-            when proportion_pct > funnel_upper_998 then 'above the 99.8% limit'
-            when proportion_pct > funnel_upper_95 then 'above the 95% limit'
-            when proportion_pct < funnel_lower_998 then 'below the 99.8% limit'
-            when proportion_pct < funnel_lower_95 then 'below the 95% limit'
-            else 'within the 95% limits'
-        end as funnel_position
+        {{ funnel_position('proportion_pct') }} as funnel_position
     from combined
 )
 

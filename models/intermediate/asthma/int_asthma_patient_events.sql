@@ -11,7 +11,7 @@
     ('rx', 'issue_date', "lower(replace(medicine_class, '/', '_')) || '_prescriptions'", '1', 'true'),
     ('rx', 'issue_date', "'saba_canisters'", 'saba_canisters', "medicine_class = 'SABA'"),
     ('exacerbations', 'exacerbation_start_date', "'exacerbations'", '1', 'true'),
-    ('spells', 'spell_start_date', "'emergency_admissions'", '1', "admission_method = 'emergency' and is_asthma_spell"),
+    ('spells', 'spell_start_date', "'emergency_admissions'", '1', 'is_emergency_asthma_spell'),
     ('spells', 'spell_start_date', "'all_cause_emergency_admissions'", '1', "admission_method = 'emergency'"),
     ('spells', 'spell_start_date', "'elective_admissions'", '1', "admission_method = 'elective'"),
     ('readmissions', 'readmission_date', "'readmissions_30d'", '1', 'has_readmission_30d'),

@@ -81,15 +81,10 @@ derived as (
         case
             when not is_rate then {{ wilson_upper('published_numerator', 'published_denominator') }} * 100
         end as published_pct_upper,
-        {% for name, z, side in [
-            ('lower_95', z_95(), 'low'), ('upper_95', z_95(), 'high'),
-            ('lower_998', z_998(), 'low'), ('upper_998', z_998(), 'high'),
-        ] %}
-            case
-                when not is_rate and published_denominator > 0
-                    then {{ funnel_limit('published_overall_proportion', 'published_denominator', z, side) }} * 100
-            end as published_funnel_{{ name }}{% if not loop.last %},{% endif %}
-        {% endfor %}
+        {{ funnel_limit_columns(
+            'published_overall_proportion', 'published_denominator',
+            prefix='published_funnel_', condition='not is_rate and published_denominator > 0',
+        ) }}
     from overall
 ),
 
@@ -141,14 +136,7 @@ final as (
         published_funnel_upper_95 as funnel_upper_95,
         published_funnel_lower_998 as funnel_lower_998,
         published_funnel_upper_998 as funnel_upper_998,
-        case
-            when published_pct is null then null
-            when published_pct > published_funnel_upper_998 then 'above the 99.8% limit'
-            when published_pct > published_funnel_upper_95 then 'above the 95% limit'
-            when published_pct < published_funnel_lower_998 then 'below the 99.8% limit'
-            when published_pct < published_funnel_lower_95 then 'below the 95% limit'
-            else 'within the 95% limits'
-        end as funnel_position,
+        {{ funnel_position('published_pct', prefix='published_funnel_') }} as funnel_position,
         is_suppressed,
         is_dsr_suppressed,
         {{ disclosure_action() }} as disclosure_action,
