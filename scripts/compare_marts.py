@@ -29,6 +29,10 @@ def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
 
 def canonical(con: duckdb.DuckDBPyConnection, relation: str) -> pd.DataFrame:
     df = con.sql(f"select * from {relation}").df()
+    for column in df.columns:  # lists and structs do not sort: compare their text
+        nested = df[column].dtype == object and df[column].map(lambda v: isinstance(v, list | dict | tuple)).any()
+        if nested or (df[column].dtype == object and df[column].map(lambda v: hasattr(v, "tolist")).any()):
+            df[column] = df[column].map(repr)
     return df.sort_values(list(df.columns), kind="mergesort", na_position="first").reset_index(drop=True)
 
 

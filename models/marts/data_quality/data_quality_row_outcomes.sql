@@ -1,8 +1,8 @@
 -- Where every raw asthma row ended, counted per extract, stage and outcome: quarantined at
 -- staging (with its reason), excluded after staging by a later rule (with its reason), or used
 -- in the marts. Later rules are derived here from the staged rows and each patient's own
--- observation window in int_asthma_person_time (the window int_asthma_patient_utilisation
--- counts events in), never by changing those models. Every other extract declared in the sources
+-- observation window in int_asthma_person_time (the window asthma_patients counts events
+-- in), never by changing those models. Every other extract declared in the sources
 -- YAML (macros/extracts.sql), the hospital ones among them: rows staged are used.
 {{ depends_on_extracts() }}
 {#- (extract, staged model, date column, extra exclusion: (condition, reason) or none) -#}
