@@ -18,6 +18,9 @@ def tables(db, schema: str) -> list[str]:
 def canonical(build: Build, table: str) -> pd.DataFrame:
     """A table has no row order: sort by every column, in the table's column order."""
     df = build.df(f"select * from {table}")
+    for column in df.columns:  # list columns (each fit's centroids) do not sort: compare their text
+        if df[column].dtype == object and df[column].map(lambda v: hasattr(v, "tolist") or isinstance(v, list)).any():
+            df[column] = df[column].map(repr)
     return df.sort_values(list(df.columns), kind="mergesort", na_position="first").reset_index(drop=True)
 
 
