@@ -3,11 +3,12 @@
 A refactor must not change what the marts say. Build the warehouse before and after the change
 from the same extracts (same files, same seed), then run
 
-    python scripts/compare_marts.py before.duckdb after.duckdb [--schema marts] [--tolerance 0]
+    python -m health_equity.compare before.duckdb after.duckdb [--schema marts] [--tolerance 0]
 
 Rows are compared as sets (sorted by every column, since a table has no row order), floats
 exactly unless --tolerance is given. Exit 0 when every table matches, 1 with a line per
-difference otherwise, 2 on bad arguments.
+difference otherwise, 2 on bad arguments. ``canonical`` is also what the determinism test
+compares two builds with.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def canonical(con: duckdb.DuckDBPyConnection, relation: str) -> pd.DataFrame:
-    df = con.sql(f"select * from {relation}").df()
-    for column in df.columns:  # lists and structs do not sort: compare their text
-        nested = df[column].dtype == object and df[column].map(lambda v: isinstance(v, list | dict | tuple)).any()
-        if nested or (df[column].dtype == object and df[column].map(lambda v: hasattr(v, "tolist")).any()):
-            df[column] = df[column].map(repr)
+def canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """A table has no row order: its rows sorted by every column, in the table's column order.
+    List columns (each k-means fit's centroids) do not sort, so they are compared as their text."""
+    df = df.copy()
+    for column in df.columns:
+        values = df[column]
+        if values.dtype == object and values.map(lambda v: isinstance(v, list | tuple) or hasattr(v, "tolist")).any():
+            df[column] = values.map(repr)
     return df.sort_values(list(df.columns), kind="mergesort", na_position="first").reset_index(drop=True)
 
 
@@ -49,7 +52,10 @@ def compare(before: Path, after: Path, schema: str, tolerance: float) -> list[st
             problems.append(f"{schema}.{extra}: only in {after}")
         for name in sorted(set(names_a) & set(names_b)):
             relation = f'"{schema}"."{name}"'
-            da, db = canonical(a, relation), canonical(b, relation)
+            da, db = (
+                canonical(a.sql(f"select * from {relation}").df()),
+                canonical(b.sql(f"select * from {relation}").df()),
+            )
             if list(da.columns) != list(db.columns):
                 problems.append(f"{schema}.{name}: columns differ: {list(da.columns)} vs {list(db.columns)}")
                 continue
