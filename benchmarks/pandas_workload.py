@@ -26,6 +26,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds" / "reference"
 
 
 def read(raw: Path, name: str, dates: list[str]) -> pd.DataFrame:
@@ -65,9 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = sum(len(x) for x in (patients, gp, rx, adm, opa))
     t_read = time.perf_counter() - t0
 
-    rx["bnf_code"] = rx["bnf_code"].astype(str)
-    saba = rx[rx.bnf_code.str.startswith(("0301011R0", "0301011E0"))]
-    emergency = adm[(adm.admission_method == "emergency") & adm.primary_diagnosis.astype(str).str.match(r"J4[56]")]
+    # Code lists from the warehouse's own reference seeds, as a user with the project would.
+    medicines = pd.read_csv(SEEDS / "ref_bnf_asthma_medicines.csv", dtype=str)
+    icd10 = pd.read_csv(SEEDS / "ref_asthma_icd10_codes.csv", dtype=str)
+    saba = rx[
+        rx.bnf_code.astype(str).str[:9].isin(medicines.loc[medicines.medicine_class == "SABA", "bnf_chemical_code"])
+    ]
+    asthma_codes = set(icd10.icd10_code) | set(icd10.icd10_code_hes)
+    emergency = adm[(adm.admission_method == "emergency") & adm.primary_diagnosis.astype(str).isin(asthma_codes)]
     attended = opa[opa.attendance == "Attended"]
     counts = pd.concat(
         [
@@ -103,9 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # Patient-level Poisson GLM with an offset.
     fu = p[p.followup_years > 0].copy()
-    fu["imd_quintile"] = ((fu.imd_decile.astype(int) + 1) // 2).astype(str)
-    age = (follow - fu.date_of_birth).dt.days / 365.25
-    fu["age_band"] = pd.cut(age, [-1, 4.999, 17.999, 54.999, 200], labels=["0-4", "5-17", "18-54", "55+"]).astype(str)
+    quintiles = pd.read_csv(SEEDS / "ref_imd_quintiles.csv")
+    bands = pd.read_csv(SEEDS / "ref_analysis_age_bands.csv").sort_values("band_order")
+    fu["imd_quintile"] = pd.cut(
+        fu.imd_decile.astype(int), [0, *quintiles.imd_decile_upper], labels=quintiles.imd_quintile
+    ).astype(str)
+    age = ((follow - fu.date_of_birth).dt.days / 365.25).astype(int)
+    fu["age_band"] = pd.cut(age, [-1, *bands.age_upper.fillna(200)], labels=bands.age_band).astype(str)
     design = pd.get_dummies(fu[["imd_quintile", "ethnic_category", "age_band", "sex"]].astype(str), drop_first=True)
     design = sm.add_constant(design.astype(float))
     fit = sm.GLM(
