@@ -387,10 +387,10 @@ def test_the_manifest_follows_the_warehouse_declaration_and_a_disagreement_stops
     assert all(meta["kind"] == declared[name]["extract_family"] for name, meta in files.items())
     written = {name: {"path": meta["path"], "rows": meta["rows"]} for name, meta in files.items()}
     with pytest.raises(SystemExit, match="no source declares: peak_flow"):
-        cli.declared_kinds({**written, "peak_flow": {"path": "peak_flow.csv", "rows": 1}}, "csv", None)
-    fewer = cli.declared_kinds({k: v for k, v in written.items() if k != "gp_events"}, "csv", None)
+        cli.declared_kinds({**written, "peak_flow": {"path": "peak_flow.csv", "rows": 1}}, "csv")
+    fewer = cli.declared_kinds({k: v for k, v in written.items() if k != "gp_events"}, "csv")
     assert "gp_events" not in fewer and "declared but not generated (supply these files): gp_events" in (
         capsys.readouterr().err
     )
     with pytest.raises(SystemExit, match=r"wrote \w+\.csv; the sources YAML declares \w+\.parquet"):
-        cli.declared_kinds(written, "parquet", None)
+        cli.declared_kinds(written, "parquet")
