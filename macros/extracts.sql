@@ -174,6 +174,8 @@
 {#- stg_<family>__extract_row_counts: rows read from each file of the family, counted straight
     from the file (an absent optional file reads 0), with the path of the file actually read. -#}
 {% macro extract_row_counts(family) -%}
+    {#- Built after the family's base models, so selecting the sources' descendants recounts. -#}
+    {{ depends_on_extracts(family) }}
     {%- for e in declared_extracts(family) %}
         select
             {{ sql_string(e.name) }} as extract_name,

@@ -1,6 +1,8 @@
 {#- One row per extract the project declares: the file read, its size, SHA-256, rows, last
     modification time and origin (synthetic when the generator's manifest.json beside it lists
-    its SHA-256, supplied otherwise, absent for an optional file not given). -#}
+    its SHA-256, supplied otherwise, absent for an optional file not given). Built after the base
+    models, so the lineage shows which files it describes. -#}
+{{ depends_on_extracts() }}
 {%- set rows = [] -%}
 {%- if execute -%}
     {%- for f in declared_extracts() -%}
