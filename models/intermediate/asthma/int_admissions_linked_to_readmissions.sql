@@ -9,6 +9,9 @@
 -- Its readmission is the next emergency asthma spell starting 0-30 days after the discharge
 -- (day 30 counts, day 31 does not). A readmission can itself be an index.
 -- (Emergency readmissions within 30 days of discharge: NHS Digital indicator I02040 / CMS HWR.)
+-- The window is stated once, here: it is part of the indicator's definition and of the column
+-- names downstream (*_30d), so it is not a var.
+{% set window_days = 30 -%}
 with
 
 spells as (
@@ -45,7 +48,7 @@ observed as (
         coalesce(
             patients.death_date = person_time.observation_end_date
             and patients.death_date > linked.spell_end_date
-            and date_diff('day', linked.spell_end_date, patients.death_date) <= 30,
+            and date_diff('day', linked.spell_end_date, patients.death_date) <= {{ window_days }},
             false
         ) as died_within_30d
     from linked
@@ -59,9 +62,9 @@ classified as (
         case
             when died_in_spell then 'died in the spell'
             when not coalesce(is_discharged_under_observation, false) then 'discharged outside observation'
-            when days_observed_after_discharge >= 30 then null
+            when days_observed_after_discharge >= {{ window_days }} then null
             when died_within_30d then null
-            else 'censored: fewer than 30 days observed after discharge'
+            else 'censored: fewer than {{ window_days }} days observed after discharge'
         end as index_exclusion_reason,
         date_diff('day', spell_end_date, next_spell_start_date) as days_to_next_emergency_spell
     from observed
@@ -72,7 +75,7 @@ classified as (
 linked_readmissions as (
     select
         *,
-        coalesce(index_exclusion_reason is null and days_to_next_emergency_spell between 0 and 30, false)
+        coalesce(index_exclusion_reason is null and days_to_next_emergency_spell between 0 and {{ window_days }}, false)
             as has_readmission_30d
     from classified
 ),

@@ -1,7 +1,7 @@
 -- Severe asthma exacerbations (doc block asthma_exacerbation: an acute OCS course or an asthma emergency
 -- admission). Qualifying events of a patient merge into one exacerbation when each follows the
--- previous one within 14 days; an event more than 14 days after the previous one starts a new
--- exacerbation, dated by its first event.
+-- previous one within var exacerbation_merge_days (14) days; an event later than that after the
+-- previous one starts a new exacerbation, dated by its first event.
 with
 
 ocs_courses as (
@@ -32,7 +32,7 @@ flagged as (
     select
         *,
         case
-            when date_diff('day', lag(event_date) over patient_order, event_date) <= 14 then 0
+            when date_diff('day', lag(event_date) over patient_order, event_date) <= {{ var('exacerbation_merge_days') }} then 0
             else 1
         end as starts_exacerbation
     from events

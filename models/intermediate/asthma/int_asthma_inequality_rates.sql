@@ -222,7 +222,10 @@ proportions as (
         'percentage of patients' as measure_type,
         'follow-up year' as outcome_period,
         'assessable patients issued 3 or more SABA canisters per year of follow-up' as numerator_definition,
-        'assessable patients: observed for at least half of the follow-up year' as denominator_definition,
+        'assessable patients: observed for at least '
+        {%- if var('saba_min_followup_years') | float == 0.5 %} || 'half of the follow-up year'
+        {%- else %} || '{{ var("saba_min_followup_years") }} years of the follow-up year'{% endif %}
+            as denominator_definition,
         'patients' as denominator_unit,
         saba_over_reliant_patients as numerator,
         saba_assessable_patients as denominator,

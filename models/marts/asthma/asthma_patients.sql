@@ -80,7 +80,7 @@ joined as (
             coalesce(counts.baseline_{{ m }}, 0) as baseline_{{ m }},
             coalesce(counts.followup_{{ m }}, 0) as followup_{{ m }},
         {% endfor %}
-        person_time.followup_person_years >= 0.5 as is_saba_assessable
+        person_time.followup_person_years >= {{ var('saba_min_followup_years') }} as is_saba_assessable
     from patients
     inner join person_time on patients.patient_key = person_time.patient_key
     left join counts on patients.patient_key = counts.patient_key
@@ -90,7 +90,8 @@ final as (
     select
         *,
         -- SABA over-reliance (SABINA; NRAD): canisters per year in follow-up, judged only for
-        -- patients observed for at least half of the follow-up year.
+        -- patients observed for at least var saba_min_followup_years (half) of the follow-up year.
+        -- The thresholds are in the column names: >= 3 (SABINA), >= 6 and > 12 (NRAD) a year.
         case when is_saba_assessable then followup_saba_canisters / followup_person_years end
             as followup_saba_canisters_per_year,
         case when is_saba_assessable then followup_saba_canisters / followup_person_years >= 3 end
