@@ -32,7 +32,10 @@ flagged as (
     select
         *,
         case
-            when date_diff('day', lag(event_date) over patient_order, event_date) <= {{ var('exacerbation_merge_days') }} then 0
+            when
+                date_diff('day', lag(event_date) over patient_order, event_date)
+                <= {{ var('exacerbation_merge_days') }}
+                then 0
             else 1
         end as starts_exacerbation
     from events
