@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from health_equity._cli import add_db_argument, require_db
+from health_equity._cli import add_db_argument, add_path_argument, parse_with_db
 
 SCHEMA = "marts"
 # Types Tableau Hyper rejects or pandas cannot carry exactly. DuckDB's sum() of integers is a
@@ -89,21 +89,17 @@ def hyper_available() -> bool:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m health_equity.exports", description=__doc__)
     add_db_argument(p)
-    p.add_argument("--out", type=Path, default=Path("exports"), help="output folder (default exports)")
+    add_path_argument(p, "--out", "exports", "output folder")
     p.add_argument(
         "--hyper",
         choices=["auto", "yes", "no"],
         default="auto",
         help="write exports/health_equity.hyper and the .tds files: auto = when pantab is installed (default)",
     )
-    p.add_argument(
-        "--manifest",
-        type=Path,
-        default=Path("target/manifest.json"),
-        help="dbt manifest whose docs become the Tableau field descriptions (default target/manifest.json)",
+    add_path_argument(
+        p, "--manifest", "target/manifest.json", "dbt manifest whose docs become the Tableau field descriptions"
     )
-    args = p.parse_args(argv)
-    require_db(p, args.db)
+    args = parse_with_db(p, argv)
     if args.hyper == "yes" and not hyper_available():
         p.exit(2, f"{p.prog}: error: --hyper yes needs pantab (in requirements.txt)\n")
     args.out.mkdir(parents=True, exist_ok=True)

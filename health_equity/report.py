@@ -12,7 +12,6 @@ import html
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -20,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from health_equity._cli import add_db_argument, require_db
+from health_equity._cli import add_db_argument, add_path_argument, parse_with_db
 from health_equity.measures import funnel_limits
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -336,6 +335,22 @@ def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
     )
 
 
+def _funnel_points(fig, x, y, labels, name: str, colour, size: int, hover: str) -> None:
+    """The labelled points of a funnel plot (one trace: the points, each with its label above)."""
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="markers+text",
+            text=labels,
+            textposition="top center",
+            name=name,
+            marker={"size": size, "color": colour},
+            hovertemplate=hover,
+        )
+    )
+
+
 def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits, settings: Settings) -> None:
     """The centre line and the 95% and 99.8% funnel limits; limits(z) -> (lower, upper) over n,
     z the build's normal quantile (vars z_95, z_99_8)."""
@@ -369,17 +384,15 @@ def funnel_plot(states: pd.DataFrame, score_label: str, settings: Settings) -> C
 
         _funnel_lines(fig, n, centre, normal_limits, settings)
         colour = np.where(s.is_worse_99_8, "#D55E00", np.where(s.is_worse_95, "#E69F00", "#0072B2"))
-        fig.add_trace(
-            go.Scatter(
-                x=s.scored_hospitals,
-                y=s.mean_risk,
-                mode="markers+text",
-                text=s.state_code,
-                textposition="top center",
-                name="state",
-                marker={"size": 8, "color": colour},
-                hovertemplate="%{text}: mean %{y:.2f}, %{x} scored hospitals<extra></extra>",
-            )
+        _funnel_points(
+            fig,
+            s.scored_hospitals,
+            s.mean_risk,
+            s.state_code,
+            "state",
+            colour,
+            8,
+            "%{text}: mean %{y:.2f}, %{x} scored hospitals<extra></extra>",
         )
     else:
         _no_data(fig, f"No hospital has the {score_label}")
@@ -534,17 +547,15 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
 
         _funnel_lines(fig, n, overall * 100, wilson_limits, settings)
         for i, (dimension, g) in enumerate(rows.groupby("dimension", sort=True)):
-            fig.add_trace(
-                go.Scatter(
-                    x=g.denominator,
-                    y=g.proportion_pct,
-                    mode="markers+text",
-                    text=g.group_value,
-                    textposition="top center",
-                    name=dimension.replace("_", " "),
-                    marker={"size": 9, "color": OKABE_ITO[i % len(OKABE_ITO)]},
-                    hovertemplate="%{text}: %{y:.1f}% of %{x:,} <extra></extra>",
-                )
+            _funnel_points(
+                fig,
+                g.denominator,
+                g.proportion_pct,
+                g.group_value,
+                dimension.replace("_", " "),
+                OKABE_ITO[i % len(OKABE_ITO)],
+                9,
+                "%{text}: %{y:.1f}% of %{x:,} <extra></extra>",
             )
     else:
         _no_data(fig, "No published group")
@@ -940,14 +951,8 @@ see the dbt docs for definitions and sources.</footer>
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m health_equity.report", description=__doc__)
     add_db_argument(p)
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("reports/health_equity_report.html"),
-        help="output HTML file (default reports/health_equity_report.html)",
-    )
-    args = p.parse_args(argv)
-    require_db(p, args.db)
+    add_path_argument(p, "--out", "reports/health_equity_report.html", "output HTML file")
+    args = parse_with_db(p, argv)
     with duckdb.connect(str(args.db), read_only=True) as con:
         page = render(con)
     args.out.parent.mkdir(parents=True, exist_ok=True)
