@@ -69,22 +69,43 @@ $(DATA)/.scale-$(SCALE)-$(SEED):
 
 data: $(DATA)/manifest.json ## generate the default synthetic extracts
 
-dbt-build: venv data ## dbt build: seeds, models, Python models and tests
-	@echo "==> dbt build"
-	$(DBT) build $(DBT_FLAGS)
+# A second `make build` with nothing changed does nothing: each step is a file that make rebuilds
+# only when what it is made from changed. The warehouse is rebuilt when a model, macro, seed, dbt
+# setting, the Python package or the extracts change; a failed build marks the warehouse stale.
+# The tools that only read the warehouse (docs site, exports, report, compare) are not its inputs.
+READERS := health_equity/docs_site.py health_equity/exports.py health_equity/tableau.py \
+	health_equity/report.py health_equity/compare.py
+DBT_INPUTS := $(filter-out $(READERS),$(shell git ls-files models macros seeds/reference tests/dbt analyses \
+	health_equity 2>/dev/null)) dbt_project.yml profiles.yml selectors.yml
+DOCS_SITE := target/static_index.html
+HYPER := exports/health_equity.hyper
+REPORT := reports/health_equity_report.html
 
-docs: venv ## dbt docs generate: target/index.html and one self-contained target/static_index.html
+$(HEALTH_EQUITY_DB): $(STAMP) $(DATA)/manifest.json $(DBT_INPUTS)
+	@echo "==> dbt build"
+	$(DBT) build $(DBT_FLAGS) || { touch -d '2000-01-01' $@ 2>/dev/null; exit 1; }
+	@touch $@
+
+dbt-build: $(HEALTH_EQUITY_DB) ## dbt build: seeds, models, Python models and tests (when an input changed)
+
+$(DOCS_SITE): $(HEALTH_EQUITY_DB) health_equity/docs_site.py
 	@echo "==> dbt docs generate"
 	$(DBT) docs generate $(DBT_FLAGS) --static
 	$(BIN)/python -m health_equity.docs_site target/static_index.html target/index.html
 
-exports: venv ## every mart to exports/<mart>.parquet, exports/health_equity.hyper and a Tableau .tds per analysis
+docs: $(DOCS_SITE) ## dbt docs generate: target/index.html and one self-contained target/static_index.html
+
+$(HYPER): $(HEALTH_EQUITY_DB) $(DOCS_SITE) health_equity/exports.py health_equity/tableau.py
 	@echo "==> exports"
 	$(BIN)/python -m health_equity.exports --db $(HEALTH_EQUITY_DB) --out exports
 
-report: venv ## the offline HTML report: reports/health_equity_report.html
+exports: $(HYPER) ## every mart to exports/<mart>.parquet, exports/health_equity.hyper and a Tableau .tds per analysis
+
+$(REPORT): $(HEALTH_EQUITY_DB) health_equity/report.py
 	@echo "==> report"
-	$(BIN)/python -m health_equity.report --db $(HEALTH_EQUITY_DB) --out reports/health_equity_report.html
+	$(BIN)/python -m health_equity.report --db $(HEALTH_EQUITY_DB) --out $@
+
+report: $(REPORT) ## the offline HTML report: reports/health_equity_report.html
 
 build: dbt-build docs exports report ## the main job: environment, data, dbt build, docs, exports, report
 	@echo "==> done: health_equity.duckdb, exports/*.parquet, reports/health_equity_report.html, target/static_index.html"
