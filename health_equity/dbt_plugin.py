@@ -1,6 +1,8 @@
-"""dbt-duckdb plugin (profiles.yml ``plugins``): registers the extract preflight as a DuckDB
-function, so the ``validate_sources`` macro can call it at on-run-start, and imports the
-statistics stack once before dbt starts its threads."""
+"""dbt-duckdb plugin (profiles.yml ``plugins``): registers the extract preflight and the file
+facts as DuckDB functions (``health_equity_preflight``, ``health_equity_file_info``), so the
+``validate_sources``, ``extract_file_exists`` and ``file_origin`` macros can call them, and imports
+the statistics stack once before dbt starts its threads. ``health_equity.spark_dbt`` registers
+the same two functions on Spark."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import importlib
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from health_equity.extract_files import sql_file_info
 from health_equity.preflight import sql_check
 
 # Python models run on dbt's worker threads. Two of them importing scikit-learn / statsmodels
@@ -34,3 +37,4 @@ class Plugin(BasePlugin):
             "VARCHAR",
             side_effects=True,
         )
+        conn.create_function("health_equity_file_info", sql_file_info, ["VARCHAR"], "VARCHAR", side_effects=True)

@@ -6,26 +6,10 @@
     naming both files, unless var allow_mixed_origins is true. data_provenance lists them all.
 -#}
 
-{% macro manifest_path(path) -%}
-    {%- set parts = path.rsplit('/', 1) -%}
-    {{- return((parts[0] if parts | length > 1 else '.') ~ '/manifest.json') -}}
-{%- endmacro %}
-
-{#- {path, exists, size, sha256, last_modified, origin} of one file, by queries run now. -#}
+{#- {path, exists, size, sha256, last_modified, origin} of one file, by a query run now. -#}
 {% macro file_origin(path) -%}
-    {%- set info = {'path': path, 'exists': false, 'origin': 'absent'} -%}
-    {%- if extract_file_exists(path) -%}
-        {%- set blob = run_query("select size, sha256(content), cast(last_modified as varchar) from read_blob("
-            ~ sql_string(path) ~ ")").rows[0] -%}
-        {%- do info.update({'exists': true, 'size': blob[0], 'sha256': blob[1], 'last_modified': blob[2]}) -%}
-        {%- set manifest = manifest_path(path) -%}
-        {%- set listed = false -%}
-        {%- if extract_file_exists(manifest) -%}
-            {%- set listed = run_query("select contains(content, " ~ sql_string(blob[1]) ~ ") from read_text("
-                ~ sql_string(manifest) ~ ")").columns[0].values()[0] -%}
-        {%- endif -%}
-        {%- do info.update({'origin': 'synthetic' if listed else 'supplied'}) -%}
-    {%- endif -%}
+    {%- set info = {'path': path} -%}
+    {%- do info.update(file_info(path)) -%}
     {{- return(info) -}}
 {%- endmacro %}
 

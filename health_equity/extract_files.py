@@ -1,0 +1,68 @@
+"""What the build needs to know about an extract's file, asked from SQL on every engine.
+
+``file_info(path)`` says whether the path (a file, a folder of Parquet parts or a glob pattern)
+exists and, for the first matching file in sorted order, its size, SHA-256, modification time
+(UTC, to the second) and whether a ``manifest.json`` beside it, as ``python -m generators``
+writes, lists that SHA-256: the file is then ``synthetic``, otherwise ``supplied``.
+
+The macros ``extract_file_exists`` and ``file_origin`` (macros/provenance.sql, macros/extracts.sql)
+call it as the SQL function ``health_equity_file_info(path)``, which returns this dict as JSON
+text. The dbt-duckdb plugin (``health_equity.dbt_plugin``) registers the function on DuckDB and
+``health_equity.spark_dbt`` registers it on the local Spark session, so one macro serves both
+engines instead of DuckDB's ``glob()``/``read_blob()`` on one and Spark's ``binaryFile`` on the
+other. It reads the file's bytes, never prints them.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+
+CHUNK = 1 << 20
+
+
+def _matches(path: str) -> list[str]:
+    if os.path.isdir(path):
+        found = glob.glob(os.path.join(path, "**", "*"), recursive=True)
+    else:
+        found = glob.glob(path, recursive=True)
+    return sorted(p for p in found if os.path.isfile(p))
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_info(path: str) -> dict:
+    """{exists, size, sha256, last_modified, origin} of the first file ``path`` matches."""
+    files = _matches(path)
+    if not files:
+        return {"exists": False, "origin": "absent"}
+    first = files[0]
+    stat = os.stat(first)
+    sha = _sha256(first)
+    modified = datetime.fromtimestamp(int(stat.st_mtime), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    manifest = os.path.join(os.path.dirname(path.rstrip("/")) or ".", "manifest.json")
+    listed = False
+    if os.path.isfile(manifest):
+        with open(manifest, encoding="utf-8") as handle:
+            listed = sha in handle.read()
+    return {
+        "exists": True,
+        "size": stat.st_size,
+        "sha256": sha,
+        "last_modified": modified,
+        "origin": "synthetic" if listed else "supplied",
+    }
+
+
+def sql_file_info(path: str) -> str:
+    """file_info as JSON text: the SQL function health_equity_file_info(path)."""
+    return json.dumps(file_info(path), sort_keys=True)
