@@ -28,7 +28,7 @@ export DO_NOT_TRACK := 1
 
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: help venv test-env data dbt-build docs exports report build test lint pytest browser bench clean
+.PHONY: help venv test-env spark-env java data dbt-build docs exports report build test lint pytest browser bench clean
 
 help: ## list the targets and the variables you can set
 	@echo "Targets (make <target>):"
@@ -55,6 +55,19 @@ $(TEST_STAMP): $(STAMP) requirements-test.txt
 	@touch $@
 
 test-env: $(TEST_STAMP)
+
+# The Spark extra (dbt-spark in session mode, PySpark) for the Spark build test: the same pins
+# `pip install '.[spark]'` reads; it changes none of requirements.txt's versions.
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	@echo "==> adding the Spark extra to $(VENV)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-spark.txt
+	@touch $@
+
+spark-env: $(SPARK_STAMP) java ## the Spark extra in .venv and a Java 17+ runtime (OS packages, installed if absent)
+
+java: ## make sure a Java 17+ runtime is installed for the Spark tests (apt as root)
+	@bash scripts/ensure-java
 
 browser: ## make sure a Chromium is installed for the browser tests (apt as root)
 	@bash scripts/ensure-chromium
@@ -146,7 +159,7 @@ lint-sql: venv ## sqlfluff lint of the SQL (models, macros, tests, analyses)
 lint-yaml: venv ## every YAML file parses
 	$(BIN)/python -c "$$CHECK_YAML" $(YAML_FILES)
 
-pytest: test-env browser ## unit tests, the dbt integration tests and the browser tests
+pytest: test-env browser spark-env ## unit tests, the dbt integration tests (DuckDB and Spark) and the browser tests
 	$(BIN)/pytest
 
 test: lint pytest ## every check (what CI runs)

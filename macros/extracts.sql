@@ -62,11 +62,7 @@
     {%- set extension = var('raw_format') if var('raw_format') in formats else formats[0] -%}
     {%- set path_var = meta.get('path_var', node.name ~ '_path') -%}
     {%- set path = var(path_var, '') or var('raw_dir') ~ '/' ~ meta.file ~ '.' ~ extension -%}
-    {%- if path.endswith('.parquet') and 'parquet' in formats -%}
-        {%- set location = 'read_parquet(' ~ sql_string(path) ~ ')' -%}
-    {%- else -%}
-        {%- set location = 'read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true)' -%}
-    {%- endif -%}
+    {%- set location = adapter.dispatch('extract_reader')(node, path, formats) -%}
     {%- set key = meta.get('key', []) -%}
     {{- return({
         'source_name': node.source_name,
@@ -76,12 +72,28 @@
         'path': path,
         'path_var': path_var,
         'location': location,
+        'formats': formats,
         'optional': meta.get('optional', false),
         'key': [key] if key is string else key,
         'base_model': meta.get('base_model'),
         'numbered_rows': meta.get('numbered_rows', false),
         'columns': node.columns.keys() | list,
     }) -}}
+{%- endmacro %}
+
+{#- What a query reads an extract's rows from. DuckDB reads the file itself: Parquet as it is,
+    CSV with its header and every column as text (no type guessing), so staging does the casting.
+    Spark reads the table spark_register_extracts (macros/spark_sources.sql) put over the same
+    file at the start of the run, with the same reading rules. -#}
+{% macro default__extract_reader(node, path, formats) -%}
+    {%- if path.endswith('.parquet') and 'parquet' in formats -%}
+        {{- return('read_parquet(' ~ sql_string(path) ~ ')') -}}
+    {%- endif -%}
+    {{- return('read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true)') -}}
+{%- endmacro %}
+
+{% macro spark__extract_reader(node, path, formats) -%}
+    {{- return(node.schema ~ '.' ~ node.identifier) -}}
 {%- endmacro %}
 
 {#- Every declared extract (of one family), sorted; empty while dbt parses. -#}
@@ -118,9 +130,17 @@
     {{- return(relation) -}}
 {%- endmacro %}
 
+{#- Whether a path (a file, a folder of Parquet parts or a glob pattern) matches a file. -#}
 {% macro extract_file_exists(path) -%}
-    {%- set found = run_query("select count(*) from glob(" ~ sql_string(path) ~ ")") -%}
-    {{- return(found.columns[0].values()[0] > 0) -}}
+    {{- return(file_info(path).exists) -}}
+{%- endmacro %}
+
+{#- {exists, size, sha256, last_modified, origin} of the file at a path, from the SQL function
+    health_equity_file_info (health_equity/extract_files.py), which the dbt-duckdb plugin
+    registers on DuckDB and health_equity.spark_dbt on Spark: one query for both engines. -#}
+{% macro file_info(path) -%}
+    {%- set found = run_query("select health_equity_file_info(" ~ sql_string(path) ~ ")") -%}
+    {{- return(fromjson(found.columns[0].values()[0])) -}}
 {%- endmacro %}
 
 {#-
@@ -131,7 +151,9 @@
 -#}
 {% macro read_extract(source_name, table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
-    {%- set spec = extract_spec(extract_node(source_name, table_name)) if relation.external else none -%}
+    {%- set mocked = '__dbt__cte__' in (relation | string) -%}
+    {%- set node = extract_node(source_name, table_name) if execute and not mocked else none -%}
+    {%- set spec = extract_spec(node) if node and node.meta.get('file') else none -%}
     {%- if spec and spec.optional and not extract_file_exists(spec.path) -%}
         select
         {%- for col in spec.columns %}

@@ -1,32 +1,41 @@
 {#-
-    Work in progress (issue 12): the raw extracts as tables on Spark, which has no equivalent of
-    DuckDB's reading of a relation's `external` location. For every declared extract
-    (declared_extracts(), macros/extracts.sql) this creates the source's schema and an unmanaged
-    table over the file that extract_spec() works out from the vars: a .parquet path (a
-    file or a partitioned folder) is read as Parquet, anything else as CSV with its header and
-    every column as text (no schema inference), as DuckDB reads it, so staging does all the
-    casting. Dropping such a table leaves the file alone.
-
-        dbt run-operation spark_create_source_tables --target spark --vars '{raw_dir: ...}'
-
-    No model uses it yet; the plan is to run it from on-run-start on Spark only. Not handled yet:
-    an absent optional extract (it needs an existence check first; Spark has no glob()).
+    The raw extracts as tables, at the start of every build/run/test (on-run-start). DuckDB needs
+    none: it reads each file where it lies (extract_reader). Spark has no such reader for a
+    relation, so on Spark every declared extract (declared_extracts(), macros/extracts.sql) gets
+    its source schema and an unmanaged table over the file extract_spec() works out from the vars:
+    a .parquet path (a file or a partitioned folder, local or a cloud storage URL) as Parquet,
+    anything else as CSV with its header and every column as text (no schema inference), as
+    DuckDB reads it, so staging does all the casting. An optional extract whose file is absent
+    gets no table (read_extract then selects no rows). Dropping such a table leaves the file alone.
 -#}
-{% macro spark_create_source_tables() %}
-    {%- for spec in declared_extracts() -%}
-        {%- set src = extract_node(spec.source_name, spec.table_name) -%}
-        {%- set path = spec.path -%}
-        {%- set relation = api.Relation.create(schema=src.schema, identifier=src.identifier) -%}
-        {%- if path.endswith('.parquet') -%}
-            {%- set using = "using parquet options (path " ~ sql_string(path) ~ ")" -%}
-        {%- else -%}
-            {%- set using = "using csv options (path " ~ sql_string(path)
-                ~ ", header 'true', inferSchema 'false', multiLine 'true', quote '\"', escape '\"'"
-                ~ ", encoding 'UTF-8', mode 'PERMISSIVE')" -%}
-        {%- endif -%}
-        {%- do run_query("create schema if not exists " ~ src.schema) -%}
-        {%- do run_query("drop table if exists " ~ relation) -%}
-        {%- do run_query("create table " ~ relation ~ " " ~ using) -%}
-        {%- do log("spark source " ~ relation ~ " over " ~ path, info=true) -%}
-    {%- endfor -%}
+{% macro register_extract_tables() %}
+    {{- return(adapter.dispatch('register_extract_tables')()) -}}
+{% endmacro %}
+
+{% macro default__register_extract_tables() %}
+    select 1 as extract_tables_registered
+{% endmacro %}
+
+{% macro spark__register_extract_tables() %}
+    {%- if execute and flags.WHICH in ('build', 'run', 'test') -%}
+        {%- for spec in declared_extracts() -%}
+            {%- set src = extract_node(spec.source_name, spec.table_name) -%}
+            {%- set relation = api.Relation.create(schema=src.schema, identifier=src.identifier) -%}
+            {%- do run_query("create schema if not exists " ~ src.schema) -%}
+            {%- do run_query("drop table if exists " ~ relation) -%}
+            {%- if spec.optional and not extract_file_exists(spec.path) -%}
+                {%- do log("spark source " ~ relation ~ ": optional file not supplied", info=true) -%}
+            {%- else -%}
+                {%- if spec.path.endswith('.parquet') and 'parquet' in spec.formats -%}
+                    {%- set using = "using parquet options (path " ~ sql_string(spec.path) ~ ")" -%}
+                {%- else -%}
+                    {%- set using = "using csv options (path " ~ sql_string(spec.path)
+                        ~ ", header 'true', inferSchema 'false', multiLine 'true', quote '\"', escape '\"'"
+                        ~ ", encoding 'UTF-8', mode 'PERMISSIVE')" -%}
+                {%- endif -%}
+                {%- do run_query("create table " ~ relation ~ " " ~ using) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    select 1 as extract_tables_registered
 {% endmacro %}
