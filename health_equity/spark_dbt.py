@@ -24,6 +24,7 @@ is not the one this was written for, and the test suite checks it.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -67,9 +68,9 @@ class SessionPythonJobHelper:
     def submit(self, compiled_code: str) -> None:
         from pyspark.sql import SparkSession
 
-        session = SparkSession.getActiveSession()
-        if session is None:
-            raise RuntimeError(f"Python model {self.name}: no active SparkSession (is the profile's method session?)")
+        # dbt runs models on worker threads, where getActiveSession() (thread-local) is empty:
+        # take the process's session, the one dbt-spark's session method created.
+        session = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
         exec(compile(compiled_code, MODEL_FILE.format(self.name), "exec"), {"spark": session, "__name__": "__dbt__"})
 
 
@@ -114,6 +115,9 @@ def install() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Spark's Python workers (which run the registered functions) must be this environment's
+    # Python, where health_equity is installed, not whatever python3 is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     install()
     from dbt.cli.main import dbtRunner
 
