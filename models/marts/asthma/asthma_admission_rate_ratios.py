@@ -3,10 +3,11 @@ original-notebook models, each as Poisson and negative binomial, the family chos
 boundary-corrected likelihood-ratio test. Thin: see health_equity.rates."""
 
 from health_equity.rates import RateModelConfig, rate_ratios
+from health_equity.relations import to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    patients = dbt.ref("asthma_patients").df()
-    clusters = dbt.ref("asthma_patient_clusters").df()
+    patients = to_pandas(dbt.ref("asthma_patients"))
+    clusters = to_pandas(dbt.ref("asthma_patient_clusters"))
     return rate_ratios(patients, clusters, RateModelConfig.from_mapping(dbt.config.get("rate_model")))
