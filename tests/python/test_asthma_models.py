@@ -22,6 +22,16 @@ from health_equity import report
 DEMO_SALT = "health-equity-demo-salt"
 
 
+def node_config(build, model: str, key: str) -> dict:
+    """A model's config as the build passed it (the dbt vars, rendered into the model's config)."""
+    manifest = json.loads((build.raw_dir.parent / "target" / "manifest.json").read_text())
+    return manifest["nodes"][f"model.health_equity.{model}"]["config"][key]
+
+
+def rate_config(build) -> R.RateModelConfig:
+    return R.RateModelConfig.from_mapping(node_config(build, "asthma_admission_rate_ratios", "rate_model"))
+
+
 def planted_phenotypes(build) -> pd.DataFrame:
     truth = build.truth["asthma"]["patient_phenotype"]
     keys = [hashlib.sha256(f"{DEMO_SALT}|{i}".encode()).hexdigest() for i in truth["patient_id"]]
@@ -76,16 +86,26 @@ def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
     clusters = C.patient_clusters(patients, db_sel)
     db_clusters = clean_build.df("select * from marts.asthma_patient_clusters")
     pd.testing.assert_frame_equal(clusters, db_clusters, check_dtype=False)
-    rr = R.rate_ratios(patients, db_clusters)
+    # The rate model rows are the package's reduction of the patients, and the mart its fit.
+    rows = clean_build.df("select * from intermediate.int_asthma_rate_model_rows")
+    keyed = rows.sort_values(R.ROW_COLUMNS).reset_index(drop=True)
+    pd.testing.assert_frame_equal(R.model_rows(patients, db_clusters), keyed, check_dtype=False, check_exact=True)
+    modelled = patients.merge(db_clusters[db_clusters.is_clustered], on="patient_key")
+    assert rows.weight.sum() == (modelled.followup_person_years > 0).sum() and len(rows) < len(patients) / 3
     db_rr = clean_build.df("select * from marts.asthma_admission_rate_ratios")
-    pd.testing.assert_frame_equal(rr, db_rr, check_dtype=False)
+    pd.testing.assert_frame_equal(R.fit_rate_ratios(rows, rate_config(clean_build)), db_rr, check_dtype=False)
+    # Fitted from patient-level tables instead: the same, to the optimiser's tolerance (person-time
+    # adds up in another order; alpha is found to 1e-7 on the log scale).
+    pd.testing.assert_frame_equal(
+        R.rate_ratios(patients, db_clusters, rate_config(clean_build)), db_rr, check_dtype=False, rtol=1e-5
+    )
 
 
 def test_collapsed_cell_fit_in_the_mart_equals_a_patient_level_fit(clean_build):
     patients = clean_build.df("select * from marts.asthma_patients")
     clusters = clean_build.df("select * from marts.asthma_patient_clusters")
     frame = R.model_frame(patients, clusters)
-    ref = R.reference_levels(frame, R.RateModelConfig())
+    ref = R.reference_levels(frame, rate_config(clean_build))
     levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
     x = R.design(frame, R.MODELS["cluster_adjusted"], levels, ref)
     fit = sm.GLM(frame[R.OUTCOME], x, family=sm.families.Poisson(), offset=np.log(frame[R.EXPOSURE])).fit(tol=1e-12)
@@ -102,6 +122,7 @@ def test_rerunning_the_models_on_the_same_inputs_gives_identical_tables(clean_bu
     # Tables have no row order: compare each sorted by its primary key.
     marts = {
         "intermediate.int_asthma_cluster_selection": ["k"],
+        "intermediate.int_asthma_rate_model_rows": R.ROW_COLUMNS,
         "marts.asthma_patient_clusters": ["patient_key"],
         "marts.asthma_admission_rate_ratios": ["model_name", "model_family", "term", "level"],
         "marts.asthma_model_diagnostics": ["model_id"],
@@ -234,7 +255,7 @@ def test_lr_test_picks_the_negative_binomial_and_alpha_matches_the_planted_dispe
     clusters = medium_build.df("select * from marts.asthma_patient_clusters")
     frame = R.model_frame(patients, clusters).merge(planted_phenotypes(medium_build), on="patient_key")
     assert len(frame) == nb_total.n
-    cfg = R.RateModelConfig()
+    cfg = rate_config(medium_build)
     ref = R.reference_levels(frame, cfg)
     levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
     truth = medium_build.truth["asthma"]
