@@ -21,8 +21,9 @@ emergency admissions and follow-up person-years, with ``weight`` = the patients 
 patients with follow-up person-time and a cluster. Both likelihoods below are sums over
 patients of a term that depends only on those columns, so the weighted rows give exactly the
 patient-level fit, and their number is bounded by the combinations of values (follow-up
-person-years take at most 367 values), not by the number of patients. ``fit_rate_ratios`` fits
-from them; ``rate_ratios`` builds the same rows from patient-level tables first (``model_rows``).
+person-years take one value per number of days observed: 366 in the default follow-up year), not
+by the number of patients. ``fit_rate_ratios`` fits from them; ``rate_ratios`` builds the same
+rows from patient-level tables first (``model_rows``).
 
 Fits:
 

@@ -3,8 +3,8 @@
 -- combination of the values the models use, with the number of patients sharing it (weight).
 -- Both the Poisson and the negative binomial likelihoods are sums over patients of a term that
 -- depends only on these columns, so fitting the weighted rows is exactly the patient-level fit;
--- their number is bounded by the combinations of values (follow-up person-years take at most
--- 367 values), not by the number of patients.
+-- their number is bounded by the combinations of values (follow-up person-years take one value
+-- per number of days observed: 366 in the default follow-up year), not by the number of patients.
 with
 
 patients as (
