@@ -6,13 +6,21 @@ standardised. Each k of a range is fitted once, with ``n_init`` >= 10 and a fixe
 the k with the best silhouette (on a fixed-size seeded sample) is chosen. Stability is the mean
 adjusted Rand index between that fit and fits on bootstrap samples with other seeds. Clusters are
 numbered from lowest to highest overall utilisation and labelled from their profiles. The
-selection table (``cluster_selection``) records each fit's centroids and labels, and
-``patient_clusters`` assigns every patient to the nearest centroid of the chosen fit: k-means is
-fitted once per k, never again for the assignment.
+selection table (``cluster_selection``) records each fit's centroids and labels and what is
+needed to assign any patient: the feature means and scales of the standardisation, the clip and
+the minimum baseline years. ``patient_clusters`` assigns every patient to the nearest centroid of
+the chosen fit with them: k-means is fitted once per k, never again for the assignment.
 
-Configuration: the features, the k range and the random state are the dbt vars
-``cluster_features``, ``cluster_k_min``, ``cluster_k_max`` and ``cluster_random_state``, passed in
-through the selection model's config; ``ClusterConfig`` has no defaults for them.
+In the dbt project the fit reads a sample (int_asthma_cluster_sample: the first
+``cluster_sample_size`` clusterable patients in the order of a hash of patient_key), so the
+Python model's input does not grow with the number of patients; the assignment of every patient
+is SQL (asthma_patient_clusters, the same arithmetic as ``patient_clusters``). With no more
+clusterable patients than the sample size the sample is everyone and the fit is the full one.
+
+Configuration: the features, the k range, the random state and the minimum baseline years are
+the dbt vars ``cluster_features``, ``cluster_k_min``, ``cluster_k_max``, ``cluster_random_state``
+and ``cluster_min_baseline_years``, passed in through the selection model's config;
+``ClusterConfig`` has no defaults for them.
 
 Determinism: a table has no row order, and k-means, its samples and the silhouette depend on the
 order rows arrive in, so patients are sorted by ``patient_key`` before anything is fitted. Too few
@@ -45,7 +53,6 @@ DISTINCTIVE_LABEL = {
     "prescriptions": "medication-heavy",
     "ics_prescriptions": "controller-treated",
 }
-MIN_BASELINE_YEARS = 0.25
 TOO_FEW = "not clustered: too few clusterable patients to fit any k"
 
 
@@ -57,6 +64,7 @@ class ClusterConfig:
     k_min: int
     k_max: int
     random_state: int
+    min_baseline_years: float  # patients observed for less of the baseline window are not clustered
     n_init: int = 10
     silhouette_sample: int = 10_000
     fit_sample: int = 100_000
@@ -72,8 +80,10 @@ class ClusterConfig:
     @classmethod
     def from_mapping(cls, values: dict | None) -> ClusterConfig:
         """Build from dbt config values (the model's ``clustering`` config), ignoring unset (None)
-        entries; features, k_min, k_max and random_state are required."""
+        entries; features, k_min, k_max, random_state and min_baseline_years are required."""
         values = {k: v for k, v in (values or {}).items() if v is not None}
+        if "min_baseline_years" in values:
+            values["min_baseline_years"] = float(values["min_baseline_years"])
         if "features" in values:
             feats = values["features"]
             # dbt renders YAML config values as text: accept "a,b,c" as well as a list.
@@ -93,17 +103,19 @@ class ClusterConfig:
         return cls(**values)
 
 
-def feature_matrix(patients: pd.DataFrame, features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.Series]:
+def feature_matrix(
+    patients: pd.DataFrame, features: tuple[str, ...], min_baseline_years: float
+) -> tuple[pd.DataFrame, pd.Series]:
     """Baseline rates per person-year for the clustering features, and who is clusterable.
 
-    Patients observed for under ``MIN_BASELINE_YEARS`` in the baseline window have no stable
+    Patients observed for under ``min_baseline_years`` in the baseline window have no stable
     rates and are not clustered (they keep a row, with no cluster)."""
     need = ["patient_key", "baseline_person_years"] + [f"baseline_{stem}" for stem in features]
     missing = [c for c in need if c not in patients.columns]
     if missing:
         raise KeyError(f"patients table is missing column(s): {', '.join(missing)}")
     py = patients["baseline_person_years"].astype(float)
-    ok = py >= MIN_BASELINE_YEARS
+    ok = py >= min_baseline_years
     rates = pd.DataFrame(
         {stem: patients[f"baseline_{stem}"].astype(float) / py.where(ok) for stem in features},
         index=patients.index,
@@ -191,12 +203,23 @@ def name_clusters(centroids_z: pd.DataFrame) -> dict[int, str]:
 Z_CLIP = 3.0
 
 
-def _standardise(rates: pd.DataFrame) -> np.ndarray:
+def _standardise(rates: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """log1p, standardise, then clip at +/- Z_CLIP: a rare event (a readmission) in a handful
-    of patients would otherwise sit 10+ SD out and pull whole clusters around itself."""
+    of patients would otherwise sit 10+ SD out and pull whole clusters around itself. Returns the
+    standardised rows and the means and scales used (None with no rows)."""
     if rates.empty:
-        return np.empty((0, rates.shape[1]))
-    return np.clip(StandardScaler().fit_transform(np.log1p(rates.to_numpy(dtype=float))), -Z_CLIP, Z_CLIP)
+        return np.empty((0, rates.shape[1])), None, None
+    scaler = StandardScaler().fit(np.log1p(rates.to_numpy(dtype=float)))
+    return _apply_scaling(rates, scaler.mean_, scaler.scale_, Z_CLIP), scaler.mean_, scaler.scale_
+
+
+def _apply_scaling(rates: pd.DataFrame, means, scales, clip: float) -> np.ndarray:
+    """The recorded standardisation: (log1p(rate) - mean) / scale, clipped at +/- clip (as
+    StandardScaler.transform computes it, and asthma_patient_clusters in SQL)."""
+    x = np.log1p(rates.to_numpy(dtype=float))
+    x -= np.asarray(means, dtype=float)
+    x /= np.asarray(scales, dtype=float)
+    return np.clip(x, -clip, clip)
 
 
 def numbered_centroids(fit: KMeans, features: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
@@ -219,25 +242,92 @@ def nearest_centroid(x: np.ndarray, centroids: np.ndarray, chunk: int = 65_536) 
     return labels
 
 
-def cluster_selection(patients: pd.DataFrame, cfg: ClusterConfig) -> pd.DataFrame:
-    """The k-selection table for the clusterable patients (dbt: int_asthma_cluster_selection):
-    one row per k with its silhouette, inertia, is_chosen, the chosen k's stability, the patient
-    counts, and each fit's features, standardised centroids and labels (what patient_clusters
-    assigns with)."""
-    rates, ok = feature_matrix(in_key_order(patients), cfg.features)
-    x = _standardise(rates[ok])
+def not_clustered_reason(selection_has_a_fit: bool, min_baseline_years: float) -> str:
+    """The cluster_label of a patient without a cluster."""
+    if not selection_has_a_fit:
+        return TOO_FEW
+    return f"not clustered: under {min_baseline_years:g} baseline person-years"
+
+
+def cluster_selection(
+    patients: pd.DataFrame, cfg: ClusterConfig, population: tuple[int, int] | None = None
+) -> pd.DataFrame:
+    """The k-selection table (dbt: int_asthma_cluster_selection), fitted on the clusterable
+    patients among ``patients`` (all patients, or a sample of them): one row per k with its
+    silhouette, inertia, is_chosen, the chosen k's stability, the patient counts, each fit's
+    features, standardised centroids and labels, and the standardisation (feature means and
+    scales, clip, minimum baseline years) that patient_clusters and the SQL assignment use.
+
+    ``population`` = (clusterable, not clusterable) patients of the whole register when
+    ``patients`` is a sample; by default the counts of ``patients`` themselves."""
+    rates, ok = feature_matrix(in_key_order(patients), cfg.features, cfg.min_baseline_years)
+    x, means, scales = _standardise(rates[ok])
     selection, fits = select_k(x, cfg)
     k = chosen_k(selection)
     selection["stability_ari"] = (
         np.where(selection["is_chosen"], stability(x, k, fits[k], cfg), np.nan) if k is not None else np.nan
     )
-    selection["n_clustered"] = int(ok.sum())
-    selection["n_not_clustered"] = int((~ok).sum())
+    n_clustered, n_not_clustered = population if population is not None else (int(ok.sum()), int((~ok).sum()))
+    selection["n_clustered"] = int(n_clustered)
+    selection["n_not_clustered"] = int(n_not_clustered)
     numbered = {fk: numbered_centroids(fit, cfg.features) for fk, fit in fits.items()}
     selection["features"] = ",".join(cfg.features)
     selection["centroids"] = [numbered[fk][0].tolist() if fk in numbered else None for fk in selection["k"]]
     selection["cluster_labels"] = [numbered[fk][1] if fk in numbered else None for fk in selection["k"]]
+    selection["n_sampled"] = int(ok.sum())
+    selection["feature_means"] = [None if means is None else means.tolist()] * len(selection)
+    selection["feature_scales"] = [None if scales is None else scales.tolist()] * len(selection)
+    selection["z_clip"] = Z_CLIP
+    selection["min_baseline_years"] = float(cfg.min_baseline_years)
+    selection["not_clustered_reason"] = not_clustered_reason(k is not None, cfg.min_baseline_years)
     return selection
+
+
+def sampled_selection(sample: pd.DataFrame, population: pd.DataFrame, cfg: ClusterConfig) -> pd.DataFrame:
+    """``cluster_selection`` on the sample of int_asthma_cluster_sample, with the register's
+    counts from int_asthma_cluster_population (one row: clusterable_patients,
+    not_clusterable_patients, cluster_sample_size). Refuses a sample that is not what the counts
+    say it should be: min(clusterable patients, sample size) rows, all clusterable."""
+    if len(population) != 1:
+        raise ValueError(f"the cluster population table should have one row, it has {len(population)}")
+    pop = population.iloc[0]
+    clusterable, not_clusterable = int(pop["clusterable_patients"]), int(pop["not_clusterable_patients"])
+    expected = min(clusterable, int(pop["cluster_sample_size"]))
+    _, ok = feature_matrix(sample, cfg.features, cfg.min_baseline_years)
+    if len(sample) != expected or not ok.all():
+        raise ValueError(
+            f"the cluster sample has {len(sample)} rows ({int(ok.sum())} clusterable); expected {expected} "
+            f"clusterable patients (min of {clusterable} clusterable and the sample size)"
+        )
+    return cluster_selection(sample, cfg, population=(clusterable, not_clusterable))
+
+
+def chosen_centroids(selection: pd.DataFrame) -> pd.DataFrame:
+    """The chosen fit in long form (dbt: int_asthma_cluster_centroids), one row per cluster x
+    feature: cluster_id, cluster_label, feature, feature_position (1-based), centroid (standardised
+    space), feature_mean and feature_scale (of the log1p rates, for the standardisation). No rows
+    when no k was chosen."""
+    columns = {
+        "cluster_id": "int64",
+        "cluster_label": "string",
+        "feature": "string",
+        "feature_position": "int64",
+        "centroid": "float64",
+        "feature_mean": "float64",
+        "feature_scale": "float64",
+    }
+    chosen = selection[selection["is_chosen"].astype(bool)]
+    rows = []
+    if not chosen.empty:
+        fit = chosen.iloc[0]
+        features = fit["features"].split(",")
+        means = np.asarray(fit["feature_means"], dtype=float)
+        scales = np.asarray(fit["feature_scales"], dtype=float)
+        for cid, (centre, label) in enumerate(zip(fit["centroids"], fit["cluster_labels"]), start=1):
+            centre = np.asarray(centre, dtype=float)
+            for j, feature in enumerate(features):
+                rows.append((cid, label, feature, j + 1, centre[j], means[j], scales[j]))
+    return pd.DataFrame(rows, columns=list(columns)).astype(columns)
 
 
 def chosen_k(selection: pd.DataFrame) -> int | None:
@@ -249,29 +339,29 @@ def chosen_k(selection: pd.DataFrame) -> int | None:
 def patient_clusters(patients: pd.DataFrame, selection: pd.DataFrame) -> pd.DataFrame:
     """One row per patient, in patient_key order: patient_key, cluster_id (NULL when not
     clusterable), cluster_label, is_clustered. Each clusterable patient gets the nearest centroid
-    of the chosen fit recorded in ``selection`` (no refit). No chosen k (nothing could be fitted)
+    of the chosen fit recorded in ``selection``, standardised with the recorded means, scales and
+    clip (no refit; what asthma_patient_clusters computes in SQL). No chosen k (nothing could be fitted)
     leaves every patient unclustered, with that reason. A selection made on other patients (its
     n_clustered differs) is refused."""
     patients = in_key_order(patients)
     cluster = pd.Series(pd.NA, index=patients.index, dtype="Int64")
     chosen = selection[selection["is_chosen"].astype(bool)]
+    not_clustered = str(selection["not_clustered_reason"].iloc[0]) if len(selection) else TOO_FEW
     if chosen.empty:
         ok = pd.Series(False, index=patients.index)
-        not_clustered = TOO_FEW
         names: dict[int, str] = {}
     else:
         fit = chosen.iloc[0]
-        rates, ok = feature_matrix(patients, tuple(fit["features"].split(",")))
+        rates, ok = feature_matrix(patients, tuple(fit["features"].split(",")), float(fit["min_baseline_years"]))
         if int(ok.sum()) != int(fit["n_clustered"]):
             raise ValueError(
                 f"the cluster selection was made on {int(fit['n_clustered'])} clusterable patients, "
                 f"these have {int(ok.sum())}"
             )
         centroids = np.array([np.asarray(row, dtype=float) for row in fit["centroids"]])
-        x = _standardise(rates[ok])
+        x = _apply_scaling(rates[ok], fit["feature_means"], fit["feature_scales"], float(fit["z_clip"]))
         cluster[ok] = nearest_centroid(x, centroids)
         names = dict(enumerate(fit["cluster_labels"], start=1))
-        not_clustered = f"not clustered: under {MIN_BASELINE_YEARS:g} baseline person-years"
     return pd.DataFrame(
         {
             "patient_key": patients["patient_key"].to_numpy(),

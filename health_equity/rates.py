@@ -15,6 +15,16 @@ Models (outcome: follow-up emergency asthma admissions; offset: log follow-up pe
   analysis (MinMax k-means, then a Poisson regression of follow-up emergency admissions on
   cluster and prior admissions). How much does the rate differ between utilisation clusters?
 
+Input: the weighted model rows of ``int_asthma_rate_model_rows`` (dbt), one row per distinct
+combination of cluster, IMD quintile, ethnicity group, age band, sex, baseline and follow-up
+emergency admissions and follow-up person-years, with ``weight`` = the patients sharing it; only
+patients with follow-up person-time and a cluster. Both likelihoods below are sums over
+patients of a term that depends only on those columns, so the weighted rows give exactly the
+patient-level fit, and their number is bounded by the combinations of values (follow-up
+person-years take one value per number of days observed: 366 in the default follow-up year), not
+by the number of patients. ``fit_rate_ratios`` fits from them; ``rate_ratios`` builds the same
+rows from patient-level tables first (``model_rows``).
+
 Fits:
 
 * Poisson: GLM on collapsed covariate cells (summed events and person-time per combination of
@@ -41,7 +51,7 @@ Fits:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -78,57 +88,124 @@ MODEL_QUESTIONS = {
     ),
 }
 FAMILIES = ["poisson", "negative_binomial"]
-DEFAULT_REFERENCE = {"imd_quintile": "5", "ethnicity_group": "White", "age_band": "18-54", "sex": "M"}
+# The columns of the weighted model rows (int_asthma_rate_model_rows), besides ``weight``.
+ROW_COLUMNS = [
+    "cluster_id",
+    "cluster_label",
+    *DEMOGRAPHIC,
+    BASELINE,
+    OUTCOME,
+    EXPOSURE,
+]
 ALPHA_BOUNDS = (1e-8, 100.0)  # search range of the NB2 alpha
 
 
 @dataclass(frozen=True)
 class RateModelConfig:
-    lr_test_level: float = 0.05
-    min_patients: int = 100
-    reference: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REFERENCE))
+    """The project settings (dbt vars rate_model_lr_test_level, rate_model_min_patients and
+    rate_ratio_reference, passed in through the model's ``rate_model`` config; no defaults here)
+    and the confidence level of the intervals."""
+
+    lr_test_level: float
+    min_patients: int
+    reference: dict[str, str]  # reference level of each demographic; the cluster's is optional
     confidence: float = 0.95
+
+    def __post_init__(self):
+        missing = [c for c in DEMOGRAPHIC if c not in self.reference]
+        if missing:
+            raise ValueError(f"no reference level for {', '.join(missing)}")
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> RateModelConfig:
-        """Build from dbt config values; reference levels are compared as text."""
+        """Build from dbt config values, ignoring unset (None) entries; lr_test_level,
+        min_patients and a reference level for each demographic (a ``reference`` mapping or flat
+        ``reference_<covariate>`` keys, what dbt renders from the vars) are required. Reference
+        levels are compared as text."""
         values = {k: v for k, v in (values or {}).items() if v is not None}
-        cfg = cls()
-        reference = {**cfg.reference, **{k: str(v) for k, v in (values.get("reference") or {}).items()}}
-        # Flat keys reference_<covariate> (what dbt renders from vars) override too.
+        missing = [k for k in ("lr_test_level", "min_patients") if k not in values]
+        if missing:
+            raise KeyError(f"rate_model config is missing {', '.join(missing)}")
+        reference = {k: str(v) for k, v in (values.get("reference") or {}).items()}
         reference.update(
             {k.removeprefix("reference_"): str(v) for k, v in values.items() if k.startswith("reference_")}
         )
         return cls(
-            lr_test_level=float(values.get("lr_test_level", cfg.lr_test_level)),
-            min_patients=int(values.get("min_patients", cfg.min_patients)),
+            lr_test_level=float(values["lr_test_level"]),
+            min_patients=int(values["min_patients"]),
             reference=reference,
-            confidence=float(values.get("confidence", cfg.confidence)),
+            **({"confidence": float(values["confidence"])} if "confidence" in values else {}),
         )
 
 
-def model_frame(patients: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
-    """Patients with follow-up person-time and a cluster, with the model's columns as text levels."""
+def _weights(df: pd.DataFrame) -> np.ndarray:
+    """Patients each row stands for: its ``weight`` (weighted model rows), else 1 (one patient)."""
+    return df["weight"].to_numpy(dtype=float) if "weight" in df else np.ones(len(df))
+
+
+def _totals(df: pd.DataFrame) -> tuple[int, float, float]:
+    """Patients, events and person-years of a (weighted) frame."""
+    w = _weights(df)
+    if not len(df):
+        return 0, 0.0, 0.0
+    return (
+        int(w.sum()),
+        float(np.sum(w * df[OUTCOME].to_numpy(dtype=float))),
+        float(np.sum(w * df[EXPOSURE].to_numpy(dtype=float))),
+    )
+
+
+def _modelled_patients(patients: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
     need = {"patient_key", OUTCOME, EXPOSURE, BASELINE, "imd_quintile", "ethnicity_group", "age_band", "sex"}
     missing = need - set(patients.columns)
     if missing:
         raise KeyError(f"patients table is missing column(s): {', '.join(sorted(missing))}")
     df = patients.merge(clusters[["patient_key", "cluster_id", "cluster_label"]], on="patient_key", how="inner")
-    df = df[(df[EXPOSURE] > 0) & df["cluster_id"].notna()].copy()
+    return df[(df[EXPOSURE] > 0) & df["cluster_id"].notna()]
+
+
+def model_rows(patients: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """The weighted model rows from patient-level tables, as int_asthma_rate_model_rows builds
+    them in SQL: patients with follow-up person-time and a cluster, one row per distinct
+    ROW_COLUMNS values with ``weight`` = the patients sharing them."""
+    df = _modelled_patients(patients, clusters)
+    return df.groupby(ROW_COLUMNS, dropna=False, sort=True).size().rename("weight").reset_index()
+
+
+def _levels_as_text(df: pd.DataFrame) -> pd.DataFrame:
     df["cluster"] = df["cluster_id"].astype(int).astype(str) + ": " + df["cluster_label"].astype(str)
     for c in CATEGORICAL:
         df[c] = df[c].astype(str)
     df[OUTCOME] = df[OUTCOME].astype(float)
     df[EXPOSURE] = df[EXPOSURE].astype(float)
     df[BASELINE] = df[BASELINE].astype(float)
-    return df.reset_index(drop=True)
+    return df
+
+
+def model_frame(patients: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """Patients with follow-up person-time and a cluster, with the model's columns as text levels
+    (one row per patient)."""
+    return _levels_as_text(_modelled_patients(patients, clusters).copy()).reset_index(drop=True)
+
+
+def weighted_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Weighted model rows (int_asthma_rate_model_rows) with the model's columns as text levels,
+    in one fixed order whatever order the database returned them in (sums of person-time then
+    add up in the same order every run)."""
+    missing = [c for c in [*ROW_COLUMNS, "weight"] if c not in rows.columns]
+    if missing:
+        raise KeyError(f"model rows are missing column(s): {', '.join(missing)}")
+    df = rows[(rows[EXPOSURE] > 0) & rows["cluster_id"].notna() & (rows["weight"] > 0)].copy()
+    df = _levels_as_text(df)
+    df["weight"] = df["weight"].astype(float)
+    return df.sort_values([*CATEGORICAL, BASELINE, OUTCOME, EXPOSURE], kind="mergesort").reset_index(drop=True)
 
 
 def reference_levels(df: pd.DataFrame, cfg: RateModelConfig) -> dict[str, str]:
     """Configured references; the cluster reference defaults to the largest cluster."""
     ref = dict(cfg.reference)
     if "cluster" not in ref:
-        counts = df["cluster"].value_counts()
+        counts = pd.Series(_weights(df), index=df.index).groupby(df["cluster"]).sum()
         ref["cluster"] = str(counts[counts == counts.max()].index.sort_values()[0])
     for c in CATEGORICAL:
         if ref[c] not in set(df[c]):
@@ -151,17 +228,28 @@ def design(df: pd.DataFrame, covariates: list[str], levels, ref: dict[str, str])
 
 
 def collapse(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
-    """Summed events and person-time per combination of covariate values."""
+    """Summed events and person-time per combination of covariate values (rows count with their
+    weight)."""
+    w = _weights(df)
+    frame = df[covariates].assign(
+        events=w * df[OUTCOME].to_numpy(dtype=float), person_years=w * df[EXPOSURE].to_numpy(dtype=float), patients=w
+    )
     return (
-        df.groupby(covariates, observed=True, sort=True)
-        .agg(events=(OUTCOME, "sum"), person_years=(EXPOSURE, "sum"), patients=(OUTCOME, "size"))
+        frame.groupby(covariates, observed=True, sort=True)
+        .agg(events=("events", "sum"), person_years=("person_years", "sum"), patients=("patients", "sum"))
         .reset_index()
     )
 
 
 def unique_rows(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
-    """Patients with identical covariates, count and person-time as one row with a weight."""
-    return df.groupby([*covariates, OUTCOME, EXPOSURE], observed=True, sort=True).size().rename("weight").reset_index()
+    """Patients with identical covariates, count and person-time as one row with a weight (rows
+    that already carry a weight add theirs up)."""
+    keys = [*covariates, OUTCOME, EXPOSURE]
+    if "weight" not in df:
+        return df.groupby(keys, observed=True, sort=True).size().rename("weight").reset_index()
+    out = df.groupby(keys, observed=True, sort=True)["weight"].sum().reset_index()
+    out["weight"] = out["weight"].astype(np.int64)
+    return out
 
 
 def fit_poisson_cells(df: pd.DataFrame, covariates: list[str], levels, ref):
@@ -392,9 +480,7 @@ def _no_estimate(model_name: str, covariates: list[str], df: pd.DataFrame, reaso
     rows["estimate_status"] = f"not estimated: {reason}"
     rows["model_question"] = MODEL_QUESTIONS[model_name]
     rows["covariates"] = " + ".join(covariates)
-    rows["n"] = len(df)
-    rows["events"] = float(df[OUTCOME].sum()) if len(df) else 0.0
-    rows["person_years"] = float(df[EXPOSURE].sum()) if len(df) else 0.0
+    rows["n"], rows["events"], rows["person_years"] = _totals(df)
     rows["lr_test_level"] = cfg.lr_test_level
     return rows.reindex(columns=COLUMNS)
 
@@ -415,6 +501,7 @@ def fit_model(df: pd.DataFrame, model_name: str, covariates: list[str], levels, 
     nstats = patient_fit_stats(rows, x, nb.result.params, "nb", nb.alpha)
     lr, p = lr_test(nstats["log_likelihood"], pstats["log_likelihood"])
     chosen = "negative_binomial" if p < cfg.lr_test_level else "poisson"
+    n, events, person_years = _totals(df)
     out = []
     for family, res, st in (("poisson", cells, pstats), ("negative_binomial", nb.result, nstats)):
         if not np.all(np.isfinite(res.bse)):
@@ -426,9 +513,9 @@ def fit_model(df: pd.DataFrame, model_name: str, covariates: list[str], levels, 
         t["estimate_status"] = "estimated"
         t["model_question"] = MODEL_QUESTIONS[model_name]
         t["covariates"] = " + ".join(covariates)
-        t["n"] = len(df)
-        t["events"] = float(df[OUTCOME].sum())
-        t["person_years"] = float(df[EXPOSURE].sum())
+        t["n"] = n
+        t["events"] = events
+        t["person_years"] = person_years
         t["poisson_dispersion"] = pstats["dispersion"]
         t["dispersion"] = st["dispersion"]
         t["log_likelihood"] = st["log_likelihood"]
@@ -446,22 +533,27 @@ def fit_model(df: pd.DataFrame, model_name: str, covariates: list[str], levels, 
     return pd.concat(out, ignore_index=True)
 
 
-def rate_ratios(
-    patients: pd.DataFrame, clusters: pd.DataFrame, cfg: RateModelConfig = RateModelConfig()
-) -> pd.DataFrame:
-    """One row per model x family x term level, with model-level fit statistics repeated."""
-    df = model_frame(patients, clusters)
+def rate_ratios(patients: pd.DataFrame, clusters: pd.DataFrame, cfg: RateModelConfig) -> pd.DataFrame:
+    """``fit_rate_ratios`` from patient-level tables (asthma_patients, asthma_patient_clusters)."""
+    return fit_rate_ratios(model_rows(patients, clusters), cfg)
+
+
+def fit_rate_ratios(rows: pd.DataFrame, cfg: RateModelConfig) -> pd.DataFrame:
+    """One row per model x family x term level, with model-level fit statistics repeated, from
+    the weighted model rows (int_asthma_rate_model_rows; see ``model_rows``)."""
+    df = weighted_frame(rows)
+    n, events, _ = _totals(df)
     out = []
     ref = levels = None
-    if len(df) >= cfg.min_patients and df[OUTCOME].sum() > 0:
+    if n >= cfg.min_patients and events > 0:
         ref = reference_levels(df, cfg)
         levels = {c: sorted(df[c].unique()) for c in CATEGORICAL}
     for model_name, covariates in MODELS.items():
-        if len(df) < cfg.min_patients:
-            reason = f"{len(df)} patients in the model, fewer than min_patients ({cfg.min_patients})"
+        if n < cfg.min_patients:
+            reason = f"{n} patients in the model, fewer than min_patients ({cfg.min_patients})"
             out.append(_no_estimate(model_name, covariates, df, reason, cfg))
             continue
-        if df[OUTCOME].sum() == 0:
+        if events == 0:
             out.append(_no_estimate(model_name, covariates, df, "no follow-up emergency admissions", cfg))
             continue
         try:

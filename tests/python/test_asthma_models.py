@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import dbt
+from conftest import SMALL, build, dbt
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
@@ -20,6 +20,16 @@ from health_equity import rates as R
 from health_equity import report
 
 DEMO_SALT = "health-equity-demo-salt"
+
+
+def node_config(build, model: str, key: str) -> dict:
+    """A model's config as the build passed it (the dbt vars, rendered into the model's config)."""
+    manifest = json.loads((build.raw_dir.parent / "target" / "manifest.json").read_text())
+    return manifest["nodes"][f"model.health_equity.{model}"]["config"][key]
+
+
+def rate_config(build) -> R.RateModelConfig:
+    return R.RateModelConfig.from_mapping(node_config(build, "asthma_admission_rate_ratios", "rate_model"))
 
 
 def planted_phenotypes(build) -> pd.DataFrame:
@@ -59,33 +69,102 @@ def test_profiles_match_an_independent_aggregation(clean_build):
     assert list(prof.cluster_label) == ["low utilisation", "reliever-reliant", "high utilisation"]
 
 
+LIST_COLUMNS = ["centroids", "cluster_labels", "feature_means", "feature_scales"]
+
+
+def assert_same_selection(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
+    """Two cluster selection tables are equal, list columns (as the warehouse returns them) included."""
+    pd.testing.assert_frame_equal(
+        ours.drop(columns=LIST_COLUMNS), theirs.drop(columns=LIST_COLUMNS), check_dtype=False, check_exact=True
+    )
+    for column in LIST_COLUMNS:
+        for a, b in zip(ours[column], theirs[column]):
+            assert (a is None) == (b is None or b is pd.NA)
+            if a is not None:
+                np.testing.assert_array_equal(np.array(a), np.array([np.asarray(r) for r in b]))
+
+
 def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
     patients = clean_build.df("select * from marts.asthma_patients")
     # The cluster settings as the build passed them (dbt vars, through the model's config).
-    manifest = json.loads((clean_build.raw_dir.parent / "target" / "manifest.json").read_text())
-    node = manifest["nodes"]["model.health_equity.int_asthma_cluster_selection"]
-    sel = C.cluster_selection(patients, C.ClusterConfig.from_mapping(node["config"]["clustering"]))
+    cfg = C.ClusterConfig.from_mapping(node_config(clean_build, "int_asthma_cluster_selection", "clustering"))
     db_sel = clean_build.df("select * from intermediate.int_asthma_cluster_selection")
-    lists = ["centroids", "cluster_labels"]
-    pd.testing.assert_frame_equal(sel.drop(columns=lists), db_sel.drop(columns=lists), check_dtype=False)
-    for column in lists:
-        for ours, theirs in zip(sel[column], db_sel[column]):
-            assert (ours is None) == (theirs is None or theirs is pd.NA)
-            if ours is not None:
-                np.testing.assert_array_equal(np.array(ours), np.array([np.asarray(r) for r in theirs]))
+    # The default data has fewer clusterable patients than the sample size: the sample is all of
+    # them, and the selection is the fit on every patient, bit for bit.
+    assert db_sel.n_sampled.iloc[0] == db_sel.n_clustered.iloc[0] < 10_000
+    assert_same_selection(C.cluster_selection(patients, cfg), db_sel)
+    sample = clean_build.df("select * from intermediate.int_asthma_cluster_sample")
+    population = clean_build.df("select * from intermediate.int_asthma_cluster_population")
+    assert_same_selection(C.sampled_selection(sample, population, cfg), db_sel)
+    centroids = clean_build.df("select * from intermediate.int_asthma_cluster_centroids")
+    pd.testing.assert_frame_equal(
+        C.chosen_centroids(db_sel),
+        centroids.sort_values(["cluster_id", "feature_position"]).reset_index(drop=True),
+        check_dtype=False,
+        check_exact=True,
+    )
+    # The SQL assignment is the package's: same cluster for every patient, same labels.
     clusters = C.patient_clusters(patients, db_sel)
-    db_clusters = clean_build.df("select * from marts.asthma_patient_clusters")
-    pd.testing.assert_frame_equal(clusters, db_clusters, check_dtype=False)
-    rr = R.rate_ratios(patients, db_clusters)
+    db_clusters = clean_build.df("select * from marts.asthma_patient_clusters order by patient_key")
+    pd.testing.assert_frame_equal(clusters, db_clusters, check_dtype=False, check_exact=True)
+    # The rate model rows are the package's reduction of the patients, and the mart its fit.
+    rows = clean_build.df("select * from intermediate.int_asthma_rate_model_rows")
+    keyed = rows.sort_values(R.ROW_COLUMNS).reset_index(drop=True)
+    pd.testing.assert_frame_equal(R.model_rows(patients, db_clusters), keyed, check_dtype=False, check_exact=True)
+    modelled = patients.merge(db_clusters[db_clusters.is_clustered], on="patient_key")
+    assert rows.weight.sum() == (modelled.followup_person_years > 0).sum() and len(rows) < len(patients) / 3
     db_rr = clean_build.df("select * from marts.asthma_admission_rate_ratios")
-    pd.testing.assert_frame_equal(rr, db_rr, check_dtype=False)
+    pd.testing.assert_frame_equal(R.fit_rate_ratios(rows, rate_config(clean_build)), db_rr, check_dtype=False)
+    # Fitted from patient-level tables instead: the same, to the optimiser's tolerance (person-time
+    # adds up in another order; alpha is found to 1e-7 on the log scale).
+    pd.testing.assert_frame_equal(
+        R.rate_ratios(patients, db_clusters, rate_config(clean_build)), db_rr, check_dtype=False, rtol=1e-5
+    )
+
+
+@pytest.fixture(scope="module")
+def sampled_build(tmp_path_factory):
+    """`dbt build` on 4,000 patients (about 3,700 clusterable) with k-means fitted on 3,000."""
+    b = build(tmp_path_factory.mktemp("sampled"), *SMALL, vars_={"cluster_sample_size": 3000})
+    assert b.result.returncode == 0, b.result.stdout[-5000:]
+    return b
+
+
+def test_a_sample_smaller_than_the_register_gives_the_clusters_of_the_full_fit(sampled_build):
+    """k-means on a 3,000-patient sample of about 3,700 clusterable patients, every patient then
+    assigned in SQL: the clusters agree with the fit on all clusterable patients (adjusted Rand
+    index at least 0.7, the bar the planted-phenotype test sets), with the same k and labels, and
+    every patient still has a cluster or the reason why not."""
+    patients = sampled_build.df("select * from marts.asthma_patients")
+    sel = sampled_build.df("select * from intermediate.int_asthma_cluster_selection")
+    assert (sel.n_sampled == 3000).all() and (sel.n_clustered > 3000).all()
+    assert sampled_build.query("select count(*) from intermediate.int_asthma_cluster_sample") == [(3000,)]
+    clusters = sampled_build.df("select * from marts.asthma_patient_clusters order by patient_key")
+    # Every patient: a cluster, or (under the minimum baseline years) the reason as the label.
+    assert len(clusters) == len(patients) and clusters.cluster_label.notna().all()
+    short = patients.set_index("patient_key").baseline_person_years[clusters.patient_key] < 0.25
+    assert (clusters.is_clustered.to_numpy() == ~short.to_numpy()).all() and short.any()
+    assert (clusters.cluster_label[~clusters.is_clustered] == "not clustered: under 0.25 baseline person-years").all()
+    assert clusters.is_clustered.sum() == sel.n_clustered.iloc[0]
+    # The SQL assignment with the sample's recorded standardisation is the package's.
+    pd.testing.assert_frame_equal(C.patient_clusters(patients, sel), clusters, check_dtype=False, check_exact=True)
+    # Against the fit on every clusterable patient.
+    cfg = C.ClusterConfig.from_mapping(node_config(sampled_build, "int_asthma_cluster_selection", "clustering"))
+    full_sel = C.cluster_selection(patients, cfg)
+    full = C.patient_clusters(patients, full_sel)
+    assert C.chosen_k(full_sel) == C.chosen_k(sel)
+    both = clusters.is_clustered
+    ari = adjusted_rand_score(full.cluster_id[both].astype(int), clusters.cluster_id[both].astype(int))
+    assert ari >= 0.7, ari
+    chosen = sel[sel.is_chosen].iloc[0]
+    assert list(chosen.cluster_labels) == list(full_sel[full_sel.is_chosen].iloc[0].cluster_labels)
 
 
 def test_collapsed_cell_fit_in_the_mart_equals_a_patient_level_fit(clean_build):
     patients = clean_build.df("select * from marts.asthma_patients")
     clusters = clean_build.df("select * from marts.asthma_patient_clusters")
     frame = R.model_frame(patients, clusters)
-    ref = R.reference_levels(frame, R.RateModelConfig())
+    ref = R.reference_levels(frame, rate_config(clean_build))
     levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
     x = R.design(frame, R.MODELS["cluster_adjusted"], levels, ref)
     fit = sm.GLM(frame[R.OUTCOME], x, family=sm.families.Poisson(), offset=np.log(frame[R.EXPOSURE])).fit(tol=1e-12)
@@ -102,6 +181,8 @@ def test_rerunning_the_models_on_the_same_inputs_gives_identical_tables(clean_bu
     # Tables have no row order: compare each sorted by its primary key.
     marts = {
         "intermediate.int_asthma_cluster_selection": ["k"],
+        "intermediate.int_asthma_cluster_centroids": ["cluster_id", "feature"],
+        "intermediate.int_asthma_rate_model_rows": R.ROW_COLUMNS,
         "marts.asthma_patient_clusters": ["patient_key"],
         "marts.asthma_admission_rate_ratios": ["model_name", "model_family", "term", "level"],
         "marts.asthma_model_diagnostics": ["model_id"],
@@ -234,7 +315,7 @@ def test_lr_test_picks_the_negative_binomial_and_alpha_matches_the_planted_dispe
     clusters = medium_build.df("select * from marts.asthma_patient_clusters")
     frame = R.model_frame(patients, clusters).merge(planted_phenotypes(medium_build), on="patient_key")
     assert len(frame) == nb_total.n
-    cfg = R.RateModelConfig()
+    cfg = rate_config(medium_build)
     ref = R.reference_levels(frame, cfg)
     levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
     truth = medium_build.truth["asthma"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
 from health_equity import clusters as C
 
@@ -15,6 +16,7 @@ CFG = C.ClusterConfig(
     k_min=2,
     k_max=6,
     random_state=42,
+    min_baseline_years=0.25,
     silhouette_sample=300,
     fit_sample=400,
     stability_bootstraps=3,
@@ -71,8 +73,8 @@ def test_the_assignment_is_the_chosen_fit_and_needs_no_refit():
     assert len(chosen["centroids"]) == k and len(chosen["cluster_labels"]) == k
     # Every fitted k records its centroids; the assignment is sklearn's own for the chosen fit.
     assert sel["centroids"].notna().all()
-    rates, ok = C.feature_matrix(C.in_key_order(patients), FEATURES)
-    x = C._standardise(rates[ok])
+    rates, ok = C.feature_matrix(C.in_key_order(patients), FEATURES, CFG.min_baseline_years)
+    x = C._standardise(rates[ok])[0]
     fit = C._fit(x[C._sample(len(x), CFG.fit_sample, CFG.random_state)], k, CFG, CFG.random_state)
     centroids, labels = C.numbered_centroids(fit, FEATURES)
     np.testing.assert_array_equal(np.array(chosen["centroids"]), centroids)
@@ -93,5 +95,80 @@ def test_a_selection_made_on_other_patients_is_refused():
 def test_the_project_settings_have_no_defaults_in_the_package():
     with pytest.raises(TypeError):
         C.ClusterConfig()
-    cfg = C.ClusterConfig.from_mapping({"features": "a, b", "k_min": "2", "k_max": "3", "random_state": "7"})
-    assert (cfg.features, cfg.k_min, cfg.k_max, cfg.random_state) == (("a", "b"), 2, 3, 7)
+    with pytest.raises(TypeError, match="min_baseline_years"):
+        C.ClusterConfig.from_mapping({"features": "a, b", "k_min": "2", "k_max": "3", "random_state": "7"})
+    cfg = C.ClusterConfig.from_mapping(
+        {"features": "a, b", "k_min": "2", "k_max": "3", "random_state": "7", "min_baseline_years": "0.5"}
+    )
+    assert (cfg.features, cfg.k_min, cfg.k_max, cfg.random_state, cfg.min_baseline_years) == (("a", "b"), 2, 3, 7, 0.5)
+
+
+def sample_tables(patients: pd.DataFrame, size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What int_asthma_cluster_sample and int_asthma_cluster_population hold, built in pandas
+    (the order here is by key; the project's SQL orders by a hash of the key)."""
+    ok = patients["baseline_person_years"] >= CFG.min_baseline_years
+    sample = patients[ok].sort_values("patient_key").head(size)
+    population = pd.DataFrame(
+        {
+            "clusterable_patients": [int(ok.sum())],
+            "not_clusterable_patients": [int((~ok).sum())],
+            "cluster_sample_size": [size],
+        }
+    )
+    return sample, population
+
+
+def test_a_sample_holding_everyone_gives_the_full_fit_bit_for_bit():
+    patients = utilisation(700)
+    full = C.cluster_selection(patients, CFG)
+    sample, population = sample_tables(patients, 10_000)
+    pd.testing.assert_frame_equal(C.sampled_selection(sample, population, CFG), full, check_exact=True)
+    assert full["n_sampled"].iloc[0] == full["n_clustered"].iloc[0] == 695
+
+
+def test_a_fit_on_a_sample_assigns_everyone_with_the_recorded_standardisation():
+    patients = utilisation(2000)
+    sample, population = sample_tables(patients, 600)
+    sel = C.sampled_selection(sample, population, CFG)
+    assert (
+        (sel["n_sampled"] == 600).all() and (sel["n_clustered"] == 1995).all() and (sel["n_not_clustered"] == 5).all()
+    )
+    chosen = sel[sel["is_chosen"]].iloc[0]
+    # The recorded standardisation is the sample's, not the register's.
+    rates, ok = C.feature_matrix(C.in_key_order(sample), FEATURES, CFG.min_baseline_years)
+    np.testing.assert_array_equal(chosen["feature_means"], np.log1p(rates.to_numpy()).mean(axis=0))
+    assert chosen["z_clip"] == C.Z_CLIP and chosen["min_baseline_years"] == 0.25
+    out = C.patient_clusters(patients, sel)
+    assert len(out) == 2000 and out["is_clustered"].sum() == 1995
+    assert (out.loc[~out["is_clustered"], "cluster_label"] == "not clustered: under 0.25 baseline person-years").all()
+    # Against the full fit: the same planted groups.
+    full = C.patient_clusters(patients, C.cluster_selection(patients, CFG))
+    both = out["is_clustered"]
+    assert adjusted_rand_score(full.loc[both, "cluster_id"], out.loc[both, "cluster_id"]) >= 0.9
+
+
+def test_a_sample_that_does_not_match_the_counts_is_refused():
+    patients = utilisation(700)
+    sample, population = sample_tables(patients, 300)
+    with pytest.raises(ValueError, match="the cluster sample has 299 rows"):
+        C.sampled_selection(sample.head(299), population, CFG)
+    unclusterable = patients[patients["baseline_person_years"] < 1].head(1)
+    with pytest.raises(ValueError, match="299 clusterable"):
+        C.sampled_selection(pd.concat([sample.head(299), unclusterable]), population, CFG)
+
+
+def test_chosen_centroids_in_long_form_are_the_recorded_fit():
+    sel = C.cluster_selection(utilisation(700), CFG)
+    k = C.chosen_k(sel)
+    chosen = sel[sel["is_chosen"]].iloc[0]
+    long = C.chosen_centroids(sel)
+    assert len(long) == k * len(FEATURES)
+    wide = long.pivot(index="cluster_id", columns="feature_position", values="centroid")
+    np.testing.assert_array_equal(wide.to_numpy(), np.array(chosen["centroids"]))
+    assert list(long.groupby("cluster_id").cluster_label.first()) == list(chosen["cluster_labels"])
+    first = long[long.cluster_id == 1]
+    assert list(first.feature) == list(FEATURES)
+    np.testing.assert_array_equal(first.feature_scale, chosen["feature_scales"])
+    # No chosen k: no rows, typed columns.
+    none = C.chosen_centroids(C.cluster_selection(utilisation(10).head(2).assign(baseline_person_years=2.0), CFG))
+    assert none.empty and str(none.cluster_label.dtype) == "string" and none.centroid.dtype == float

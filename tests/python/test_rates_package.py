@@ -10,6 +10,11 @@ from scipy import optimize, stats
 
 from health_equity import rates as R
 
+# The project's settings are dbt vars (rate_model_*, rate_ratio_reference); these tests state theirs.
+REFERENCE = {"imd_quintile": "5", "ethnicity_group": "White", "age_band": "18-54", "sex": "M"}
+CFG = R.RateModelConfig(lr_test_level=0.05, min_patients=100, reference=REFERENCE)
+FLAT = {"lr_test_level": 0.05, "min_patients": 100, **{f"reference_{k}": v for k, v in REFERENCE.items()}}
+
 
 def simulate(n=20_000, alpha=0.0, seed=0, base=0.05):
     rng = np.random.default_rng(seed)
@@ -43,7 +48,7 @@ def simulate(n=20_000, alpha=0.0, seed=0, base=0.05):
 
 def prepared(df, clusters, model="cluster_adjusted"):
     frame = R.model_frame(df, clusters)
-    ref = R.reference_levels(frame, R.RateModelConfig())
+    ref = R.reference_levels(frame, CFG)
     levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
     return frame, ref, levels, R.MODELS[model]
 
@@ -120,7 +125,7 @@ def test_lr_test_recomputed_from_an_independent_scipy_likelihood():
         }
     )
     clusters = pd.DataFrame({"patient_key": df.patient_key, "cluster_id": 1, "cluster_label": "all"})
-    out = R.rate_ratios(df, clusters)
+    out = R.rate_ratios(df, clusters, CFG)
     tot = out[(out.model_name == "total") & (out.model_family == "negative_binomial")]
 
     def nb_negll(theta):
@@ -155,7 +160,7 @@ def test_boundary_corrected_p_is_half_the_chi2_1_tail():
 
 def test_poisson_recovers_planted_rate_ratios_and_the_lr_test_keeps_it_without_overdispersion():
     df, clusters, irr = simulate(n=60_000)
-    out = R.rate_ratios(df, clusters)
+    out = R.rate_ratios(df, clusters, CFG)
     assert set(out.model_name) == {"total", "cluster_adjusted", "original_notebook"}
     adj = out[out.model_name == "cluster_adjusted"]
     assert set(adj.model_family) == {"poisson", "negative_binomial"}
@@ -174,7 +179,7 @@ def test_poisson_recovers_planted_rate_ratios_and_the_lr_test_keeps_it_without_o
 
 def test_overdispersion_makes_the_negative_binomial_primary_and_estimates_alpha():
     df, clusters, irr = simulate(n=30_000, alpha=0.8, base=0.8, seed=3)
-    out = R.rate_ratios(df, clusters)
+    out = R.rate_ratios(df, clusters, CFG)
     adj = out[out.model_name == "cluster_adjusted"]
     nb = adj[adj.model_family == "negative_binomial"]
     assert nb.is_primary.all() and not adj[adj.model_family == "poisson"].is_primary.any()
@@ -192,19 +197,19 @@ def test_overdispersion_makes_the_negative_binomial_primary_and_estimates_alpha(
 
 def test_too_few_patients_or_no_events_write_a_row_that_says_why():
     df, clusters, _ = simulate(n=40)
-    out = R.rate_ratios(df, clusters)
+    out = R.rate_ratios(df, clusters, CFG)
     assert len(out) == 6 and (out.term == "no estimate").all() and not out.is_primary.any()
     assert out.estimate_status.str.contains("40 patients in the model, fewer than min_patients").all()
     assert out.irr.isna().all()
     df, clusters, _ = simulate(n=500)
     df["followup_emergency_admissions"] = 0
-    out = R.rate_ratios(df, clusters)
+    out = R.rate_ratios(df, clusters, CFG)
     assert len(out) == 6 and out.estimate_status.str.contains("no follow-up emergency admissions").all()
     # A model whose design cannot be estimated (no patient had a baseline admission) says so and
     # the model without that covariate is still estimated.
     df, clusters, _ = simulate(n=3000, base=0.3)
     df["baseline_emergency_admissions"] = 0
-    out = R.rate_ratios(df, clusters)
+    out = R.rate_ratios(df, clusters, CFG)
     status = out.groupby("model_name").estimate_status.first()
     assert status["total"] == "estimated"
     for m in ("cluster_adjusted", "original_notebook"):
@@ -213,17 +218,56 @@ def test_too_few_patients_or_no_events_write_a_row_that_says_why():
 
 def test_references_are_configurable_and_checked():
     df, clusters, _ = simulate(n=5000)
-    cfg = R.RateModelConfig.from_mapping({"reference_imd_quintile": 1, "lr_test_level": "0.01", "min_patients": "10"})
+    cfg = R.RateModelConfig.from_mapping(
+        {**FLAT, "reference_imd_quintile": 1, "lr_test_level": "0.01", "min_patients": "10"}
+    )
     out = R.rate_ratios(df, clusters, cfg)
     assert (out[out.term == "imd_quintile"].reference_level == "1").all()
     assert (out[out.term == "imd_quintile"].irr < 1).all()
     assert out.lr_test_level.iloc[0] == 0.01 and cfg.min_patients == 10
     with pytest.raises(ValueError, match="reference level 'Martian'"):
-        R.rate_ratios(df, clusters, R.RateModelConfig.from_mapping({"reference_ethnicity_group": "Martian"}))
+        R.rate_ratios(df, clusters, R.RateModelConfig.from_mapping({**FLAT, "reference_ethnicity_group": "Martian"}))
     with pytest.raises(KeyError, match="followup_person_years"):
-        R.rate_ratios(df.drop(columns="followup_person_years"), clusters)
+        R.rate_ratios(df.drop(columns="followup_person_years"), clusters, CFG)
 
 
 def test_same_input_gives_identical_output():
     df, clusters, _ = simulate(n=5000, alpha=0.8, base=0.8)
-    pd.testing.assert_frame_equal(R.rate_ratios(df, clusters), R.rate_ratios(df, clusters))
+    pd.testing.assert_frame_equal(R.rate_ratios(df, clusters, CFG), R.rate_ratios(df, clusters, CFG))
+
+
+def test_weighted_model_rows_give_the_patient_level_fit_and_are_far_fewer():
+    """The weighted rows (what int_asthma_rate_model_rows holds) are an exact reduction: every
+    model fitted from them equals the same model fitted on one row per patient."""
+    df, clusters, _ = simulate(n=20_000, alpha=0.8, base=0.8, seed=7)
+    rows = R.model_rows(df, clusters)
+    assert rows.weight.sum() == len(df) and len(rows) < len(df) / 2
+    assert list(rows.columns) == [*R.ROW_COLUMNS, "weight"]
+    weighted = R.weighted_frame(rows)
+    patient = R.model_frame(df, clusters)
+    ref = R.reference_levels(patient, CFG)
+    assert R.reference_levels(weighted, CFG) == ref
+    levels = {c: sorted(patient[c].unique()) for c in R.CATEGORICAL}
+    for name, covariates in R.MODELS.items():
+        a = R.fit_model(patient, name, covariates, levels, ref, CFG)
+        b = R.fit_model(weighted, name, covariates, levels, ref, CFG)
+        assert (a.n == len(df)).all() and (b.n == len(df)).all()
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_model_rows_in_any_order_give_identical_output():
+    df, clusters, _ = simulate(n=5000, alpha=0.8, base=0.8, seed=2)
+    rows = R.model_rows(df, clusters)
+    shuffled = rows.sample(frac=1, random_state=1).reset_index(drop=True)
+    pd.testing.assert_frame_equal(R.fit_rate_ratios(rows, CFG), R.fit_rate_ratios(shuffled, CFG), check_exact=True)
+
+
+def test_the_project_settings_have_no_defaults_in_the_package():
+    with pytest.raises(TypeError):
+        R.RateModelConfig()
+    with pytest.raises(KeyError, match="lr_test_level, min_patients"):
+        R.RateModelConfig.from_mapping({f"reference_{k}": v for k, v in REFERENCE.items()})
+    with pytest.raises(ValueError, match="no reference level for sex"):
+        R.RateModelConfig.from_mapping({k: v for k, v in FLAT.items() if k != "reference_sex"})
+    cfg = R.RateModelConfig.from_mapping({**FLAT, "lr_test_level": "0.01"})
+    assert (cfg.lr_test_level, cfg.min_patients, cfg.reference) == (0.01, 100, REFERENCE)

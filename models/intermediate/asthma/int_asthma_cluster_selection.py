@@ -1,11 +1,15 @@
-"""k-means model selection over the configured k range (silhouette; stability for the chosen k):
-each k is fitted once and its centroids recorded, for asthma_patient_clusters to assign with.
-Thin: the logic and its tests live in health_equity.clusters."""
+"""k-means model selection over the configured k range (silhouette; stability for the chosen k),
+fitted on the sample of int_asthma_cluster_sample (at most var cluster_sample_size patients,
+whatever the size of the register): each k is fitted once and its centroids recorded with the
+standardisation, for asthma_patient_clusters to assign every patient in SQL. Thin: the logic and
+its tests live in health_equity.clusters."""
 
-from health_equity.clusters import ClusterConfig, cluster_selection
+from health_equity.clusters import ClusterConfig, sampled_selection
+from health_equity.relations import to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    patients = dbt.ref("asthma_patients").df()
-    return cluster_selection(patients, ClusterConfig.from_mapping(dbt.config.get("clustering")))
+    sample = to_pandas(dbt.ref("int_asthma_cluster_sample"))
+    population = to_pandas(dbt.ref("int_asthma_cluster_population"))
+    return sampled_selection(sample, population, ClusterConfig.from_mapping(dbt.config.get("clustering")))

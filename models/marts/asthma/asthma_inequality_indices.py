@@ -2,9 +2,10 @@
 tests live in health_equity.inequality."""
 
 from health_equity.inequality import sii_by_outcome
+from health_equity.relations import to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    rates = dbt.ref("int_asthma_inequality_rates").df()
+    rates = to_pandas(dbt.ref("int_asthma_inequality_rates"))
     return sii_by_outcome(rates)

@@ -3,9 +3,10 @@ per-tier trend lines and correlations. Thin: the logic and its tests live in
 health_equity.hospital_regression."""
 
 from health_equity.hospital_regression import RegressionConfig, income_regression
+from health_equity.relations import to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    scores = dbt.ref("hospital_scores").df()
+    scores = to_pandas(dbt.ref("hospital_scores"))
     return income_regression(scores, RegressionConfig.from_mapping(dbt.config.get("regression")))

@@ -1,0 +1,11 @@
+"""The chosen k-means fit of int_asthma_cluster_selection in long form, one row per cluster x
+feature (at most cluster_k_max x features rows): what asthma_patient_clusters assigns with in
+SQL, without reading list columns. Thin: health_equity.clusters.chosen_centroids."""
+
+from health_equity.clusters import chosen_centroids
+from health_equity.relations import to_pandas
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return chosen_centroids(to_pandas(dbt.ref("int_asthma_cluster_selection")))

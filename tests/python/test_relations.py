@@ -1,0 +1,57 @@
+"""health_equity.relations.to_pandas: the one way a dbt Python model reads a ref, on any engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from health_equity.relations import to_pandas
+
+
+def test_a_duckdb_relation_is_read_with_its_own_rows_and_types():
+    con = duckdb.connect()
+    relation = con.sql("select range as k, range * 0.5 as x, 'a' || range as s from range(5)")
+    frame = to_pandas(relation)
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["k", "x", "s"]
+    assert sorted(frame["k"].tolist()) == [0, 1, 2, 3, 4]
+    assert sorted(frame["x"].tolist()) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert frame["k"].dtype.kind == "i" and frame["x"].dtype.kind == "f"
+
+
+class FakeSparkFrame:
+    """Only the dispatch is under test here: Spark itself is not installed in the test environment.
+    Like a Spark DataFrame, it answers a column name as an attribute (a column named "df")."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self._frame = frame
+        self.df = "a column, not a method"
+
+    def toPandas(self) -> pd.DataFrame:  # noqa: N802 (Spark's name)
+        return self._frame.copy()
+
+
+def test_a_spark_style_frame_is_read_with_topandas():
+    frame = pd.DataFrame({"k": [1, 2], "df": ["x", "y"]})
+    out = to_pandas(FakeSparkFrame(frame))
+    pd.testing.assert_frame_equal(out, frame)
+
+
+def test_anything_else_is_a_type_error_naming_the_type():
+    with pytest.raises(TypeError, match="cannot read a builtins.list as pandas"):
+        to_pandas([1, 2, 3])
+    with pytest.raises(TypeError, match="DuckDB relation"):
+        to_pandas(object())
+
+
+def test_every_python_model_reads_its_refs_through_to_pandas():
+    models = sorted((Path(__file__).resolve().parents[2] / "models").rglob("*.py"))
+    assert models
+    for path in models:
+        source = path.read_text()
+        assert ".df()" not in source and ".toPandas()" not in source, path.name
+        if "dbt.ref(" in source:
+            assert "to_pandas(dbt.ref(" in source, path.name
