@@ -88,10 +88,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no DuckDB file at {path}")
     if args.tolerance < 0:
         parser.error("--tolerance must be 0 or more")
-    problems = compare(args.before, args.after, args.schema, args.tolerance)
+    return outcome(compare(args.before, args.after, args.schema, args.tolerance), f"schema {args.schema}")
+
+
+def outcome(problems: list[str], what: str) -> int:
+    """Print each difference and a last line saying whether ``what`` matched; the exit status."""
     for line in problems:
         print(f"DIFF  {line}")
-    print(f"{'identical' if not problems else f'{len(problems)} difference(s)'}: schema {args.schema}")
+    print(f"{'identical' if not problems else f'{len(problems)} difference(s)'}: {what}")
     return 1 if problems else 0
 
 

@@ -25,6 +25,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from health_equity.compare import outcome
+
 RTOL = 1e-9
 ATOL = 1e-12
 # Marts whose integer column is an arbitrary cluster number, and the key that pairs their rows.
@@ -168,10 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     matched, problems = compare_engines(args.duckdb_file, args.spark_warehouse, args.schema)
     for name in matched:
         print(f"same  {args.schema}.{name}")
-    for line in problems:
-        print(f"DIFF  {line}")
-    print(f"{'identical' if not problems else f'{len(problems)} difference(s)'} within 1e-9: schema {args.schema}")
-    return 1 if problems else 0
+    return outcome(problems, f"schema {args.schema}, floats within a relative {RTOL:g}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ clusters as (
     where cluster_id is not null
 ),
 
-modelled as (
+final as (
     select
         clusters.cluster_id,
         clusters.cluster_label,
@@ -40,34 +40,11 @@ modelled as (
         patients.sex,
         patients.baseline_emergency_admissions,
         patients.followup_emergency_admissions,
-        patients.followup_person_years
+        patients.followup_person_years,
+        count(*) as weight
     from patients
     inner join clusters on patients.patient_key = clusters.patient_key
-),
-
-final as (
-    select
-        cluster_id,
-        cluster_label,
-        imd_quintile,
-        ethnicity_group,
-        age_band,
-        sex,
-        baseline_emergency_admissions,
-        followup_emergency_admissions,
-        followup_person_years,
-        count(*) as weight
-    from modelled
-    group by
-        cluster_id,
-        cluster_label,
-        imd_quintile,
-        ethnicity_group,
-        age_band,
-        sex,
-        baseline_emergency_admissions,
-        followup_emergency_admissions,
-        followup_person_years
+    group by all
 )
 
 select * from final
