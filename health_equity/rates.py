@@ -272,6 +272,17 @@ def _log_rising_factorial(r: float, y: np.ndarray) -> np.ndarray:
     return out
 
 
+def nb2_score_log_alpha(y, mu, alpha: float, w) -> float:
+    """d logL / d log(alpha) of NB2 at fixed mu: -r * sum w [psi(y+r) - psi(r) - log1p(mu/r) +
+    (mu - y)/(r + mu)], with psi(y+r) - psi(r) = sum_{j<y} 1/(r+j) summed exactly for integer y.
+    At the profile's beta(alpha) this is the profile likelihood's slope (envelope theorem)."""
+    r = 1.0 / alpha
+    rising = np.zeros(len(y))
+    for j in range(int(y.max()) if len(y) else 0):
+        rising += np.where(y > j, 1.0 / (r + j), 0.0)
+    return float(-r * np.sum(w * (rising - np.log1p(mu / r) + (mu - y) / (r + mu))))
+
+
 def nb2_loglik(y, mu, alpha: float, w) -> float:
     """NB2 log-likelihood, Var = mu + alpha mu^2 (r = 1/alpha), summed with frequency weights."""
     r = 1.0 / alpha
@@ -367,7 +378,21 @@ def fit_negative_binomial(rows: pd.DataFrame, x: pd.DataFrame, start, confidence
     opt = optimize.minimize_scalar(
         lambda t: -fit_at(float(np.exp(t)))[0], bounds=(lo, hi), method="bounded", options={"xatol": 1e-7}
     )
-    alpha = float(np.exp(opt.x))
+    # The bounded search stops within 1e-7 on log(alpha), where the log-likelihood is flat to
+    # rounding; the root of the profile score then pins alpha to ~1e-12, so the estimate does not
+    # depend on the search path (nor on how the rows were summed by one engine or another).
+    t_hat = float(opt.x)
+
+    def score(t: float) -> float:
+        alpha_t = float(np.exp(t))
+        beta = fit_at(alpha_t)[1]
+        return nb2_score_log_alpha(y, np.exp(xm @ beta + offset), alpha_t, w)
+
+    step = 1e-4
+    lo_t, hi_t = max(lo, t_hat - step), min(hi, t_hat + step)
+    if lo < lo_t and hi_t < hi and score(lo_t) > 0 > score(hi_t):
+        t_hat = float(optimize.brentq(score, lo_t, hi_t, xtol=1e-13, rtol=1e-15))
+    alpha = float(np.exp(t_hat))
     ll_max = fit_at(alpha)[0]
     # Profile-likelihood interval: logL(alpha) = logL_max - chi2_1(conf) / 2.
     drop = stats.chi2.ppf(confidence, 1) / 2
@@ -375,8 +400,8 @@ def fit_negative_binomial(rows: pd.DataFrame, x: pd.DataFrame, start, confidence
     def gap(t: float) -> float:
         return fit_at(float(np.exp(t)))[0] - (ll_max - drop)
 
-    lower = 0.0 if gap(lo) > 0 else float(np.exp(optimize.brentq(gap, lo, opt.x, xtol=1e-9)))
-    upper = np.inf if gap(hi) > 0 else float(np.exp(optimize.brentq(gap, opt.x, hi, xtol=1e-9)))
+    lower = 0.0 if gap(lo) > 0 else float(np.exp(optimize.brentq(gap, lo, t_hat, xtol=1e-9)))
+    upper = np.inf if gap(hi) > 0 else float(np.exp(optimize.brentq(gap, t_hat, hi, xtol=1e-9)))
     ll_max, beta, info = fit_at(alpha)
     se = np.sqrt(np.diag(np.linalg.inv(info)))
     names = list(x.columns)

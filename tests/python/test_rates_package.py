@@ -104,6 +104,30 @@ def test_negative_binomial_on_weighted_unique_rows_equals_statsmodels_patient_le
         assert 2 * (nb.log_likelihood - llf) == pytest.approx(stats.chi2.ppf(0.95, 1), abs=1e-4)
 
 
+def test_negative_binomial_alpha_is_the_root_of_the_profile_score_whatever_the_row_order():
+    df, clusters, _ = simulate(n=8_000, alpha=0.8, base=0.8, seed=5)
+    frame, ref, levels, cov = prepared(df, clusters, "total")
+    rows = R.unique_rows(frame, cov)
+
+    def fit(r):
+        x = R.design(r, cov, levels, ref)
+        return R.fit_negative_binomial(r, x, start=np.zeros(len(x.columns))), x
+
+    nb, x = fit(rows)
+    shuffled, _ = fit(rows.sample(frac=1.0, random_state=3).reset_index(drop=True))
+    assert shuffled.alpha == pytest.approx(nb.alpha, rel=1e-10)
+    # The analytic score agrees with a central difference of the log-likelihood in log(alpha)...
+    y, w = rows[R.OUTCOME].to_numpy(float), rows["weight"].to_numpy(float)
+    mu = np.exp(x.to_numpy(float) @ nb.result.params.to_numpy() + np.log(rows[R.EXPOSURE].to_numpy(float)))
+    for a in (0.3, nb.alpha, 2.0):
+        h = 1e-5
+        numeric = (R.nb2_loglik(y, mu, a * np.exp(h), w) - R.nb2_loglik(y, mu, a * np.exp(-h), w)) / (2 * h)
+        assert R.nb2_score_log_alpha(y, mu, a, w) == pytest.approx(numeric, rel=1e-5, abs=1e-4)
+    # ...and vanishes at the estimate, relative to its size one step of 1e-3 in log(alpha) away.
+    away = abs(R.nb2_score_log_alpha(y, mu, nb.alpha * np.exp(1e-3), w))
+    assert abs(R.nb2_score_log_alpha(y, mu, nb.alpha, w)) < 1e-6 * away
+
+
 def test_lr_test_recomputed_from_an_independent_scipy_likelihood():
     # Small NB frame with a known answer: maximise the NB2 likelihood written with scipy.stats.nbinom
     # (mean mu, size 1/alpha) over (beta, log alpha) directly, and the Poisson one with poisson.logpmf.
