@@ -2,7 +2,7 @@
 
 {#- Text with surrounding white space removed; empty strings become NULL. -#}
 {% macro clean_text(column) -%}
-    nullif(trim(cast({{ column }} as varchar)), '')
+    nullif(trim(cast({{ column }} as string)), '')
 {%- endmacro %}
 
 {#- A code: trimmed, upper-cased, blank -> NULL (repairs stray white space and case). -#}
@@ -24,4 +24,10 @@
     pseudonym_salt (env HEALTH_EQUITY_SALT); the demo default is public, so set it for real data. -#}
 {% macro pseudonymise(column) -%}
     sha256('{{ var("pseudonym_salt") }}' || '|' || {{ clean_text(column) }})
+{%- endmacro %}
+
+{#- A column of a raw file named by its header (spaces and all), cleaned as clean_text. The
+    name is quoted the adapter's way: "..." on DuckDB, `...` on Spark, where "..." is a string. -#}
+{% macro header_text(header) -%}
+    {{ clean_text(adapter.quote(header)) }}
 {%- endmacro %}

@@ -135,3 +135,17 @@
 {% macro spark__whole_row(alias) -%}
     struct({{ alias }}.*)
 {%- endmacro %}
+
+{#- Every column of the relation in FROM but the listed ones. DuckDB spells it `* exclude`,
+    Spark `* except`; DuckDB also reads `except`, but the SQL linter's DuckDB dialect does not. -#}
+{% macro star_except(columns) -%}
+    {{ return(adapter.dispatch('star_except')(columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__star_except(columns) -%}
+    * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(columns) -%}
+    * except ({{ columns | join(', ') }})
+{%- endmacro %}

@@ -6,7 +6,7 @@
     (identical_copy, 1 = first in the file). -#}
 {% macro numbered_source(source_name, table_name) -%}
     select
-        * exclude (raw_row),
+        {{ star_except(['raw_row']) }},
         count(*) over (partition by raw_row) as identical_rows,
         row_number() over (partition by raw_row order by source_row_number) as identical_copy
     from (
@@ -90,7 +90,7 @@ reasons as (
 examples as (
     select
         extract_name,
-        string_agg(cast(example as varchar), ', ' order by example) as example_rows
+        string_agg(cast(example as string), ', ' order by example) as example_rows
     from (
         select
             extract_name,

@@ -50,11 +50,11 @@ spells as (
         spell_number,
         min(admission_date) as spell_start_date,
         max(discharge_date) as spell_end_date,
-        arg_min(admission_method, admission_date) as admission_method,
-        arg_min(primary_diagnosis, admission_date) as primary_diagnosis,
-        arg_min(is_asthma_diagnosis, admission_date) as is_asthma_spell,
-        arg_max(discharge_destination, discharge_date) as discharge_destination,
-        arg_max(discharge_destination, discharge_date) = 'died' as died_in_spell,
+        min_by(admission_method, admission_date) as admission_method,
+        min_by(primary_diagnosis, admission_date) as primary_diagnosis,
+        min_by(is_asthma_diagnosis, admission_date) as is_asthma_spell,
+        max_by(discharge_destination, discharge_date) as discharge_destination,
+        max_by(discharge_destination, discharge_date) = 'died' as died_in_spell,
         count(*) as episodes,
         min(admission_id) as first_admission_id
     from numbered
