@@ -26,7 +26,7 @@ flagged as (
         case
             when
                 (admission_method = 'transfer' or previous_destination = 'transfer')
-                and admission_date between previous_discharge_date and previous_discharge_date + interval 1 day
+                and admission_date between previous_discharge_date and {{ add_days('previous_discharge_date', 1) }}
                 then 0
             else 1
         end as starts_spell

@@ -42,7 +42,7 @@ final as (
         case
             when geo_id = 'Geography' then 'descriptive header row'
             when geo_id is null then 'null key: GEO_ID'
-            when not regexp_full_match(zcta, '[0-9]{5}') then 'unparseable: GEO_ID'
+            when not {{ regex_match('zcta', '[0-9]{5}') }} then 'unparseable: GEO_ID'
             when rows_with_key > 1 then 'duplicate key: GEO_ID'
             when median_household_income is null and not is_not_computable then 'unparseable: B19013_001E'
         end as quarantine_reason

@@ -78,7 +78,7 @@ final as (
         case
             {{ unique_key_reasons({'facility_id': 'Facility ID'}) }}
             when not is_known_state then 'unknown code: State'
-            when not regexp_full_match(zip_code, '[0-9]{5}') then 'unparseable: ZIP Code'
+            when not {{ regex_match('zip_code', '[0-9]{5}') }} then 'unparseable: ZIP Code'
             when overall_rating not between 1 and 5 then 'out of range: Hospital overall rating'
         end as quarantine_reason
     from checked
