@@ -56,3 +56,9 @@
         ) / 8) / {{ last }} / ({{ n }})
     ))
 {%- endmacro %}
+
+{#- Days per person-year, as a DOUBLE: the literal 365.25 is a DECIMAL, and Spark keeps
+    integer / DECIMAL a DECIMAL (DuckDB gives a DOUBLE), which the marts' contracts reject. -#}
+{% macro days_per_year() -%}
+    cast(365.25 as double)
+{%- endmacro %}

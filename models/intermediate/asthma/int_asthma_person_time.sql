@@ -54,9 +54,9 @@ final as (
         left_in_study,
         baseline_days,
         followup_days,
-        baseline_days / 365.25 as baseline_person_years,
-        followup_days / 365.25 as followup_person_years,
-        (baseline_days + followup_days) / 365.25 as person_years
+        baseline_days / {{ days_per_year() }} as baseline_person_years,
+        followup_days / {{ days_per_year() }} as followup_person_years,
+        (baseline_days + followup_days) / {{ days_per_year() }} as person_years
     from windows
 )
 

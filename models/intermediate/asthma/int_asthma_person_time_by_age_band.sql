@@ -52,7 +52,8 @@ final as (
         segment_start_date,
         segment_end_date,
         {{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') | trim }} + 1 as observed_days,
-        ({{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') | trim }} + 1) / 365.25 as person_years
+        ({{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') | trim }} + 1)
+        / {{ days_per_year() }} as person_years
     from segments
     where segment_end_date >= segment_start_date
 )
