@@ -16,27 +16,27 @@
     {%- set z = z or z_95() -%}
     case
         when {{ o }} > 0
-            then {{ o }} * (1 - 1 / (9 * {{ o }}) - {{ z }} / (3 * sqrt({{ o }}))) ^ 3
+            then {{ o }} * power(1 - 1 / (9 * {{ o }}) - {{ z }} / (3 * sqrt({{ o }})), 3)
         else 0
     end
 {%- endmacro %}
 
 {% macro byars_upper(o, z=none) -%}
     {%- set z = z or z_95() -%}
-    ({{ o }} + 1) * (1 - 1 / (9 * ({{ o }} + 1)) + {{ z }} / (3 * sqrt({{ o }} + 1))) ^ 3
+    ({{ o }} + 1) * power(1 - 1 / (9 * ({{ o }} + 1)) + {{ z }} / (3 * sqrt({{ o }} + 1)), 3)
 {%- endmacro %}
 
 {#- Wilson score limits of the proportion x / n (as a fraction; NULL when n = 0). -#}
 {% macro wilson_lower(x, n, z=none) -%}
     {%- set z = z or z_95() -%}
-    (2 * {{ x }} + {{ z }} ^ 2 - {{ z }} * sqrt({{ z }} ^ 2 + 4 * {{ x }} * (1 - {{ x }} / nullif({{ n }}, 0))))
-    / (2 * ({{ n }} + {{ z }} ^ 2))
+    (2 * {{ x }} + power({{ z }}, 2) - {{ z }} * sqrt(power({{ z }}, 2) + 4 * {{ x }} * (1 - {{ x }} / nullif({{ n }}, 0))))
+    / (2 * ({{ n }} + power({{ z }}, 2)))
 {%- endmacro %}
 
 {% macro wilson_upper(x, n, z=none) -%}
     {%- set z = z or z_95() -%}
-    (2 * {{ x }} + {{ z }} ^ 2 + {{ z }} * sqrt({{ z }} ^ 2 + 4 * {{ x }} * (1 - {{ x }} / nullif({{ n }}, 0))))
-    / (2 * ({{ n }} + {{ z }} ^ 2))
+    (2 * {{ x }} + power({{ z }}, 2) + {{ z }} * sqrt(power({{ z }}, 2) + 4 * {{ x }} * (1 - {{ x }} / nullif({{ n }}, 0))))
+    / (2 * ({{ n }} + power({{ z }}, 2)))
 {%- endmacro %}
 
 {#-
@@ -46,13 +46,19 @@
 -#}
 {% macro funnel_limit(p, n, z, side) -%}
     {%- set sign = '-' if side == 'low' else '+' -%}
-    {%- set base = "(" ~ p ~ ") * ((" ~ n ~ ") / " ~ z ~ " ^ 2 + 1)" -%}
-    {%- set last = "(1 / " ~ z ~ " ^ 2 + 1 / (" ~ n ~ "))" -%}
+    {%- set base = "(" ~ p ~ ") * ((" ~ n ~ ") / power(" ~ z ~ ", 2) + 1)" -%}
+    {%- set last = "(1 / power(" ~ z ~ ", 2) + 1 / (" ~ n ~ "))" -%}
     least(1, greatest(0,
         ({{ base }} {{ sign }} sqrt(
-            (-8 * {{ base }}) ^ 2
+            power(-8 * {{ base }}, 2)
             - 64 * {{ last }} * ({{ p }})
-            * (({{ n }}) * (({{ p }}) * (({{ n }}) / {{ z }} ^ 2 + 2) - 1) + {{ z }} ^ 2 * (({{ p }}) - 1))
+            * (({{ n }}) * (({{ p }}) * (({{ n }}) / power({{ z }}, 2) + 2) - 1) + power({{ z }}, 2) * (({{ p }}) - 1))
         ) / 8) / {{ last }} / ({{ n }})
     ))
+{%- endmacro %}
+
+{#- Days per person-year, as a DOUBLE: the literal 365.25 is a DECIMAL, and Spark keeps
+    integer / DECIMAL a DECIMAL (DuckDB gives a DOUBLE), which the marts' contracts reject. -#}
+{% macro days_per_year() -%}
+    cast(365.25 as double)
 {%- endmacro %}

@@ -5,7 +5,7 @@
     all_patients dimension. `relation` names the patient relation the column is read from. -#}
 {% macro dimension_group(dim, relation='patients') -%}
     '{{ dim }}' as dimension,
-    {% if dim == 'all_patients' %}'All patients'{% else %}cast({{ relation }}.{{ dim }} as varchar){% endif %}
+    {% if dim == 'all_patients' %}'All patients'{% else %}cast({{ relation }}.{{ dim }} as string){% endif %}
         as group_value
 {%- endmacro %}
 

@@ -2,7 +2,7 @@
 
 {#- Text with surrounding white space removed; empty strings become NULL. -#}
 {% macro clean_text(column) -%}
-    nullif(trim(cast({{ column }} as varchar)), '')
+    nullif(trim(cast({{ column }} as string)), '')
 {%- endmacro %}
 
 {#- A code: trimmed, upper-cased, blank -> NULL (repairs stray white space and case). -#}
@@ -12,16 +12,22 @@
 
 {#- ISO date (YYYY-MM-DD) or NULL when blank or unparseable. -#}
 {% macro parse_date(column) -%}
-    try_cast({{ clean_text(column) }} as date)
+    {{ try_iso_date(clean_text(column)) }}
 {%- endmacro %}
 
 {#- US date (MM/DD/YYYY), as CMS writes them, or NULL. -#}
 {% macro parse_us_date(column) -%}
-    try_strptime({{ clean_text(column) }}, '%m/%d/%Y')::date
+    {{ try_us_date(clean_text(column)) }}
 {%- endmacro %}
 
 {#- Pseudonymous key: salted SHA-256 of the source identifier. The salt is the var
     pseudonym_salt (env HEALTH_EQUITY_SALT); the demo default is public, so set it for real data. -#}
 {% macro pseudonymise(column) -%}
-    sha256('{{ var("pseudonym_salt") }}' || '|' || {{ clean_text(column) }})
+    {{ sha256_hex(sql_string(var("pseudonym_salt")) ~ " || '|' || " ~ clean_text(column)) }}
+{%- endmacro %}
+
+{#- A column of a raw file named by its header (spaces and all), cleaned as clean_text. The
+    name is quoted the adapter's way: "..." on DuckDB, `...` on Spark, where "..." is a string. -#}
+{% macro header_text(header) -%}
+    {{ clean_text(adapter.quote(header)) }}
 {%- endmacro %}

@@ -3,8 +3,10 @@
     whose spelling (or meaning) differs between the engines and dispatches per adapter:
     `duckdb__` is exactly what the models write today, `spark__` the Spark SQL (Spark 4, also
     Databricks, whose adapter falls back to the spark__ versions) that gives the same result.
-    No model uses them yet. Where dbt's own cross-database macros already do the job they are
-    used instead (dbt.datediff for day counts, dbt.type_string() for text).
+    Where dbt's own cross-database macros already do the job they are used instead
+    (dbt.datediff for day counts, dbt.string_literal/escape_single_quotes for literals), and where
+    one spelling means the same on both engines the models use it without a macro (`string`,
+    power(), min_by/max_by, `nulls last`). Each macro says in one line what differs.
 -#}
 
 {#- Hex SHA-256 of a text expression (the pseudonymous key). -#}
@@ -64,18 +66,109 @@
     - case when date_format({{ on_date }}, 'MMdd') < date_format({{ birth_date }}, 'MMdd') then 1 else 0 end
 {%- endmacro %}
 
-{#- A date plus a whole number of days, as a DATE on both engines (DuckDB's date + interval
-    is a TIMESTAMP, which is what the models compare today). -#}
+{#- A date plus a whole number of days (negative: minus), as a DATE on both engines: DuckDB's
+    date + interval is a TIMESTAMP, so it is cast back; Spark has date_add. -#}
 {% macro add_days(date_expression, days) -%}
     {{ return(adapter.dispatch('add_days')(date_expression, days)) }}
 {%- endmacro %}
 
 {% macro duckdb__add_days(date_expression, days) -%}
-    {{ date_expression }} + interval {{ days }} day
+    cast({{ date_expression }} + interval ({{ days }}) day as date)
 {%- endmacro %}
 
 {% macro spark__add_days(date_expression, days) -%}
     date_add({{ date_expression }}, {{ days }})
+{%- endmacro %}
+
+{#- A date plus a whole number of years, as a DATE; 29 February lands on 28 February in a common
+    year on both engines (DuckDB: + to_years(), a TIMESTAMP cast back; Spark: add_months). -#}
+{% macro add_years(date_expression, years) -%}
+    {{ return(adapter.dispatch('add_years')(date_expression, years)) }}
+{%- endmacro %}
+
+{% macro duckdb__add_years(date_expression, years) -%}
+    cast({{ date_expression }} + to_years({{ years }}) as date)
+{%- endmacro %}
+
+{% macro spark__add_years(date_expression, years) -%}
+    add_months({{ date_expression }}, 12 * ({{ years }}))
+{%- endmacro %}
+
+{#- Complete years from a date of birth to a date, counting a year complete on the date add_years
+    gives (so a 29 February birth completes a year on 28 February in a common year, as the Lexis
+    split's age bands do; age_in_years waits for 1 March). DuckDB has date_sub('year', ..); Spark
+    counts the calendar years and takes one off when the anniversary is still to come. -#}
+{% macro complete_years(birth_date, on_date) -%}
+    {{ return(adapter.dispatch('complete_years')(birth_date, on_date)) }}
+{%- endmacro %}
+
+{% macro duckdb__complete_years(birth_date, on_date) -%}
+    date_sub('year', {{ birth_date }}, {{ on_date }})
+{%- endmacro %}
+
+{% macro spark__complete_years(birth_date, on_date) -%}
+    year({{ on_date }}) - year({{ birth_date }})
+    - case
+        when add_months({{ birth_date }}, 12 * (year({{ on_date }}) - year({{ birth_date }}))) > {{ on_date }} then 1
+        else 0
+    end
+{%- endmacro %}
+
+{#- One row per day from start_date to end_date (both included), in a column date_day: a whole
+    query. DuckDB generates it with range(); Spark explodes sequence(). -#}
+{% macro date_series(start_date, end_date) -%}
+    {{ return(adapter.dispatch('date_series')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro duckdb__date_series(start_date, end_date) -%}
+    select cast(range as date) as date_day
+    from range({{ start_date }}, {{ end_date }} + interval 1 day, interval 1 day)
+{%- endmacro %}
+
+{% macro spark__date_series(start_date, end_date) -%}
+    select explode(sequence({{ start_date }}, {{ end_date }}, interval 1 day)) as date_day
+{%- endmacro %}
+
+{#- Aggregate: the continuous (interpolated) quantiles of an expression at each fraction of the
+    list, as one array; list_at() reads it. DuckDB takes a list literal, Spark an array(). -#}
+{% macro quantile_cont_list(expression, fractions) -%}
+    {{ return(adapter.dispatch('quantile_cont_list')(expression, fractions)) }}
+{%- endmacro %}
+
+{% macro duckdb__quantile_cont_list(expression, fractions) -%}
+    quantile_cont({{ expression }}, [{{ fractions | join(', ') }}])
+{%- endmacro %}
+
+{% macro spark__quantile_cont_list(expression, fractions) -%}
+    percentile({{ expression }}, array({{ fractions | join(', ') }}))
+{%- endmacro %}
+
+{#- The element at a 1-based position of an array: DuckDB indexes lists from 1, Spark's
+    arr[i] from 0, so Spark uses element_at (1-based). -#}
+{% macro list_at(array_expression, position) -%}
+    {{ return(adapter.dispatch('list_at')(array_expression, position)) }}
+{%- endmacro %}
+
+{% macro duckdb__list_at(array_expression, position) -%}
+    {{ array_expression }}[{{ position }}]
+{%- endmacro %}
+
+{% macro spark__list_at(array_expression, position) -%}
+    element_at({{ array_expression }}, {{ position }})
+{%- endmacro %}
+
+{#- Fail the query with a message (a text expression) when evaluated: DuckDB error(), Spark
+    raise_error(). -#}
+{% macro raise_error(message) -%}
+    {{ return(adapter.dispatch('raise_error')(message)) }}
+{%- endmacro %}
+
+{% macro duckdb__raise_error(message) -%}
+    error({{ message }})
+{%- endmacro %}
+
+{% macro spark__raise_error(message) -%}
+    raise_error({{ message }})
 {%- endmacro %}
 
 {#- Does the text match a regular expression: the whole text (full=true; the pattern has no
@@ -134,4 +227,18 @@
 
 {% macro spark__whole_row(alias) -%}
     struct({{ alias }}.*)
+{%- endmacro %}
+
+{#- Every column of the relation in FROM but the listed ones. DuckDB spells it `* exclude`,
+    Spark `* except`; DuckDB also reads `except`, but the SQL linter's DuckDB dialect does not. -#}
+{% macro star_except(columns) -%}
+    {{ return(adapter.dispatch('star_except')(columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__star_except(columns) -%}
+    * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(columns) -%}
+    * except ({{ columns | join(', ') }})
 {%- endmacro %}

@@ -20,6 +20,16 @@
 -#}
 {% macro disclosure_control(relation, partition_by, primary_condition, rank_by, protected_counts) -%}
     {%- set partition = partition_by | join(', ') -%}
+    {#- NULLs rank last on every engine (Spark's default for ascending order is first). -#}
+    {%- set ranking = [] -%}
+    {%- for column in rank_by.split(',') -%}
+        {%- do ranking.append(column | trim ~ ' nulls last') -%}
+    {%- endfor -%}
+    {#- The working columns, left out of the result. -#}
+    {%- set helper_columns = ['dc_primary_rows', 'dc_rank'] -%}
+    {%- for c in protected_counts -%}
+        {%- do helper_columns.append('dc_primary_sum_' ~ loop.index) -%}
+    {%- endfor -%}
     (
         with
 
@@ -39,7 +49,7 @@
                         as dc_primary_sum_{{ loop.index }},
                 {% endfor -%}
                 row_number() over (
-                    partition by {{ partition }} order by is_primary_suppressed desc, {{ rank_by }}
+                    partition by {{ partition }} order by is_primary_suppressed desc, {{ ranking | join(', ') }}
                 ) as dc_rank
             from dc_primary
             window dc_partition as (partition by {{ partition }})
@@ -60,10 +70,7 @@
         )
 
         select
-            * exclude (
-                dc_primary_rows, dc_rank
-                {%- for c in protected_counts %}, dc_primary_sum_{{ loop.index }}{% endfor %}
-            ),
+            {{ star_except(helper_columns) }},
             is_primary_suppressed or is_secondary_suppressed as is_suppressed
         from dc_flagged
     )

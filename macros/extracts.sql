@@ -44,8 +44,10 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- A text as a SQL string literal, its quotes escaped the adapter's way: DuckDB doubles a
+    quote ('it''s'); Spark reads two adjacent literals there ('it' 's' = "its") and wants \'. -#}
 {% macro sql_string(text) -%}
-    '{{ text | replace("'", "''") }}'
+    {{ dbt.string_literal(dbt.escape_single_quotes(text)) }}
 {%- endmacro %}
 
 {% macro extract_node(source_name, table_name) -%}
@@ -157,7 +159,7 @@
     {%- if spec and spec.optional and not extract_file_exists(spec.path) -%}
         select
         {%- for col in spec.columns %}
-            cast(null as varchar) as "{{ col }}"{{ "," if not loop.last }}
+            cast(null as string) as {{ adapter.quote(col) }}{{ "," if not loop.last }}
         {%- endfor %}
         where false
     {%- else -%}
@@ -167,8 +169,8 @@
 
 {#- A base row's key as text: the key column, or the key columns joined by spaces. -#}
 {% macro record_key(columns) -%}
-    cast({{ columns[0] }} as varchar)
-    {%- for col in columns[1:] %} || ' ' || coalesce(cast({{ col }} as varchar), ''){% endfor %}
+    cast({{ columns[0] }} as string)
+    {%- for col in columns[1:] %} || ' ' || coalesce(cast({{ col }} as string), ''){% endfor %}
 {%- endmacro %}
 
 {#- stg_<family>__quarantine: every quarantined row of the family's extracts, with the extract,
@@ -188,7 +190,7 @@
         where quarantine_reason is not null
         {% if not loop.last %}union all{% endif %}
     {%- else %}
-        select null::varchar as extract_name, null::varchar as record_key, null::varchar as quarantine_reason
+        select cast(null as string) as extract_name, cast(null as string) as record_key, cast(null as string) as quarantine_reason
         where false
     {%- endfor %}
 {%- endmacro %}
@@ -206,7 +208,7 @@
         from ({{ read_extract(e.source_name, e.table_name) }})
         {% if not loop.last %}union all{% endif %}
     {%- else %}
-        select null::varchar as extract_name, null::varchar as file_path, 0::bigint as rows_read
+        select cast(null as string) as extract_name, cast(null as string) as file_path, cast(0 as bigint) as rows_read
         where false
     {%- endfor %}
 {%- endmacro %}
@@ -238,7 +240,7 @@
         where quarantine_reason is null
         {% if not loop.last %}union all{% endif %}
     {%- else %}
-        select null::varchar as extract_family, null::varchar as extract_name
+        select cast(null as string) as extract_family, cast(null as string) as extract_name
         where false
     {%- endfor %}
 {%- endmacro %}

@@ -6,14 +6,14 @@
     (identical_copy, 1 = first in the file). -#}
 {% macro numbered_source(source_name, table_name) -%}
     select
-        * exclude (raw_row),
+        {{ star_except(['raw_row']) }},
         count(*) over (partition by raw_row) as identical_rows,
         row_number() over (partition by raw_row order by source_row_number) as identical_copy
     from (
         select
             raw_row.*,
-            raw_row,
-            row_number() over () as source_row_number
+            {{ whole_row('raw_row') }} as raw_row,
+            {{ file_row_number() }} as source_row_number
         from {{ source(source_name, table_name) }} as raw_row
     )
 {%- endmacro %}
@@ -45,7 +45,7 @@
 {%- endmacro %}
 
 {#- Guard on whole extracts: one row per extract with its quarantined share, which fails the
-    build (DuckDB error()) when the share is above var max_quarantined_share, naming the extract,
+    build (raise_error()) when the share is above var max_quarantined_share, naming the extract,
     its top three reasons with counts and up to five example rows (`example_column`: the data-row
     number for patient extracts, never the row's content). Materialise as a table. -#}
 {% macro quarantine_guard(counts_model, quarantine_model, example_column) -%}
@@ -80,9 +80,10 @@ reasons as (
     select
         extract_name,
         cast(sum(rows_quarantined) as bigint) as rows_quarantined,
-        string_agg(
-            quarantine_reason || ' (' || rows_quarantined || ' rows)', '; ' order by reason_rank
-        ) filter (where reason_rank <= 3) as top_reasons
+        {{ ordered_string_agg(
+            "case when reason_rank <= 3 then quarantine_reason || ' (' || rows_quarantined || ' rows)' end",
+            "'; '", 'reason_rank',
+        ) }} as top_reasons
     from by_reason
     group by extract_name
 ),
@@ -90,7 +91,7 @@ reasons as (
 examples as (
     select
         extract_name,
-        string_agg(cast(example as varchar), ', ' order by example) as example_rows
+        {{ ordered_string_agg('cast(example as string)', "', '", 'example') }} as example_rows
     from (
         select
             extract_name,
@@ -117,16 +118,18 @@ final as (
     left join examples on counts.extract_name = examples.extract_name
 )
 
+{%- set message -%}
+    'extract ' || extract_name || ': ' || rows_quarantined || ' of ' || rows_read || ' rows ('
+                || round(100 * quarantined_share, 1) || '%) quarantined, above var max_quarantined_share = '
+                || max_quarantined_share || '; top reasons: ' || top_reasons
+                || '; example rows (data-row numbers in the file): ' || coalesce(example_rows, 'none')
+{%- endset %}
+
 select
     *,
     case
         when quarantined_share > max_quarantined_share
-            then error(
-                'extract ' || extract_name || ': ' || rows_quarantined || ' of ' || rows_read || ' rows ('
-                || round(100 * quarantined_share, 1) || '%) quarantined, above var max_quarantined_share = '
-                || max_quarantined_share || '; top reasons: ' || top_reasons
-                || '; example rows (data-row numbers in the file): ' || coalesce(example_rows, 'none')
-            )
+            then {{ raise_error(message) }}
         else 'within limit'
     end as guard_status
 from final

@@ -56,9 +56,9 @@
             then 'date outside study window: {{ first_date }}'
         {{ caller() }}
         when {{ first_date }} < patient_date_of_birth
-            then 'implausible date: {{ first_date }} before the patient''s birth'
+            then {{ sql_string("implausible date: " ~ first_date ~ " before the patient's birth") }}
         when {{ first_date }} > patient_death_date
-            then 'implausible date: {{ first_date }} after the patient''s death'
+            then {{ sql_string("implausible date: " ~ first_date ~ " after the patient's death") }}
         when not is_registered then 'patient not on the clean register'
     end
 {%- endmacro %}

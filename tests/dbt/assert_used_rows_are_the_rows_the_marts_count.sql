@@ -12,21 +12,33 @@ used as (
     group by extract_name
 ),
 
+patients as (
+    select * from {{ ref('asthma_patients') }}
+),
+
 counted as (
     select
-        unnest([
-            'patients', 'prescriptions', 'outpatient_appointments', 'gp_events'
-        ]) as extract_name,
-        unnest([
-            count(*),
-            sum(baseline_prescriptions + followup_prescriptions),
-            sum(
-                baseline_outpatient_appointments + followup_outpatient_appointments
-                + baseline_outpatient_missed_appointments + followup_outpatient_missed_appointments
-            ),
-            sum(baseline_gp_asthma_visits + followup_gp_asthma_visits)
-        ]) as rows_counted
-    from {{ ref('asthma_patients') }}
+        'patients' as extract_name,
+        count(*) as rows_counted
+    from patients
+    union all
+    select
+        'prescriptions' as extract_name,
+        sum(baseline_prescriptions + followup_prescriptions) as rows_counted
+    from patients
+    union all
+    select
+        'outpatient_appointments' as extract_name,
+        sum(
+            baseline_outpatient_appointments + followup_outpatient_appointments
+            + baseline_outpatient_missed_appointments + followup_outpatient_missed_appointments
+        ) as rows_counted
+    from patients
+    union all
+    select
+        'gp_events' as extract_name,
+        sum(baseline_gp_asthma_visits + followup_gp_asthma_visits) as rows_counted
+    from patients
 )
 
 select

@@ -43,12 +43,12 @@ observed as (
         person_time.observation_end_date,
         linked.spell_end_date between person_time.observation_start_date and person_time.observation_end_date
             as is_discharged_under_observation,
-        date_diff('day', linked.spell_end_date, person_time.observation_end_date)
+        {{ dbt.datediff('linked.spell_end_date', 'person_time.observation_end_date', 'day') | trim }}
             as days_observed_after_discharge,
         coalesce(
             patients.death_date = person_time.observation_end_date
             and patients.death_date > linked.spell_end_date
-            and date_diff('day', linked.spell_end_date, patients.death_date) <= {{ window_days }},
+            and {{ dbt.datediff('linked.spell_end_date', 'patients.death_date', 'day') | trim }} <= {{ window_days }},
             false
         ) as died_within_30d
     from linked
@@ -66,7 +66,7 @@ classified as (
             when died_within_30d then null
             else 'censored: fewer than {{ window_days }} days observed after discharge'
         end as index_exclusion_reason,
-        date_diff('day', spell_end_date, next_spell_start_date) as days_to_next_emergency_spell
+        {{ dbt.datediff('spell_end_date', 'next_spell_start_date', 'day') | trim }} as days_to_next_emergency_spell
     from observed
 ),
 

@@ -15,7 +15,12 @@ ordered as (
     select
         *,
         lag(discharge_date) over patient_order as previous_discharge_date,
-        lag(discharge_destination) over patient_order as previous_destination
+        lag(discharge_destination) over patient_order as previous_destination,
+        -- Positions that break ties between episodes on one date, so the first and last
+        -- episode of a spell are the same on every engine.
+        row_number() over patient_order as episode_order,
+        row_number() over (partition by patient_key order by discharge_date, admission_date, admission_id)
+            as discharge_order
     from episodes
     window patient_order as (partition by patient_key order by admission_date, discharge_date, admission_id)
 ),
@@ -26,7 +31,7 @@ flagged as (
         case
             when
                 (admission_method = 'transfer' or previous_destination = 'transfer')
-                and admission_date between previous_discharge_date and previous_discharge_date + interval 1 day
+                and admission_date between previous_discharge_date and {{ add_days('previous_discharge_date', 1) }}
                 then 0
             else 1
         end as starts_spell
@@ -50,11 +55,11 @@ spells as (
         spell_number,
         min(admission_date) as spell_start_date,
         max(discharge_date) as spell_end_date,
-        arg_min(admission_method, admission_date) as admission_method,
-        arg_min(primary_diagnosis, admission_date) as primary_diagnosis,
-        arg_min(is_asthma_diagnosis, admission_date) as is_asthma_spell,
-        arg_max(discharge_destination, discharge_date) as discharge_destination,
-        arg_max(discharge_destination, discharge_date) = 'died' as died_in_spell,
+        min_by(admission_method, episode_order) as admission_method,
+        min_by(primary_diagnosis, episode_order) as primary_diagnosis,
+        min_by(is_asthma_diagnosis, episode_order) as is_asthma_spell,
+        max_by(discharge_destination, discharge_order) as discharge_destination,
+        max_by(discharge_destination, discharge_order) = 'died' as died_in_spell,
         count(*) as episodes,
         min(admission_id) as first_admission_id
     from numbered

@@ -33,7 +33,7 @@ flagged as (
         *,
         case
             when
-                date_diff('day', lag(event_date) over patient_order, event_date)
+                {{ dbt.datediff('(lag(event_date) over patient_order)', 'event_date', 'day') | trim }}
                 <= {{ var('exacerbation_merge_days') }}
                 then 0
             else 1

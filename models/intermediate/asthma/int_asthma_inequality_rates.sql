@@ -21,6 +21,17 @@
 --   saba_over_reliance: assessable patients (observed >= half the follow-up year) issued >= 3
 --   SABA canisters per year / assessable patients, follow-up year.
 {% set dimensions = ['imd_quintile', 'ethnicity_group', 'sex', 'age_band', 'all_patients'] %}
+{#- The columns of the rate rows and the proportion rows put together (listed, not matched by
+    name: Spark SQL has no UNION BY NAME). -#}
+{% set combined_columns = [
+    'dimension', 'group_value', 'outcome', 'measure_type', 'outcome_period', 'numerator_definition',
+    'denominator_definition', 'denominator_unit', 'numerator', 'denominator', 'patients', 'events',
+    'person_years', 'crude_rate_per_1000', 'crude_rate_lower_95', 'crude_rate_upper_95', 'crude_rate_ci_method',
+    'esp_bands_with_person_time', 'dsr_per_1000', 'dsr_standard_error', 'dsr_lower_95', 'dsr_upper_95',
+    'dsr_standard_error_independent', 'dsr_ci_method', 'proportion_pct', 'proportion_lower_95',
+    'proportion_upper_95', 'overall_proportion_pct', 'funnel_lower_95', 'funnel_upper_95', 'funnel_lower_998',
+    'funnel_upper_998',
+] %}
 with
 
 patients as (
@@ -50,7 +61,7 @@ esp_total as (
 ),
 
 outcome_list as (
-    select unnest(['emergency_admissions', 'exacerbations']) as outcome
+    select outcomes.outcome from (values ('emergency_admissions'), ('exacerbations')) as outcomes (outcome)
 ),
 
 -- Events of each patient in each age band they were observed in.
@@ -116,15 +127,15 @@ rate_groups as (
         cast(sum(by_band.events) as bigint) as events,
         sum(by_band.person_years) as person_years,
         count(*) filter (where by_band.person_years > 0) as esp_bands_with_person_time,
-        sum(esp.esp_weight * by_band.events / by_band.person_years)
+        sum(esp.esp_weight * by_band.events / nullif(by_band.person_years, 0))
         filter (where by_band.person_years > 0)
         / any_value(esp_total.total_weight) * 1000 as dsr_per_1000,
-        sum(esp.esp_weight ^ 2 * by_band.events_squared / by_band.person_years ^ 2)
+        sum(power(esp.esp_weight, 2) * by_band.events_squared / power(nullif(by_band.person_years, 0), 2))
         filter (where by_band.person_years > 0)
-        / any_value(esp_total.total_weight) ^ 2 * 1000 ^ 2 as dsr_variance,
-        sum(esp.esp_weight ^ 2 * by_band.events / by_band.person_years ^ 2)
+        / power(any_value(esp_total.total_weight), 2) * power(1000, 2) as dsr_variance,
+        sum(power(esp.esp_weight, 2) * by_band.events / power(nullif(by_band.person_years, 0), 2))
         filter (where by_band.person_years > 0)
-        / any_value(esp_total.total_weight) ^ 2 * 1000 ^ 2 as dsr_variance_independent
+        / power(any_value(esp_total.total_weight), 2) * power(1000, 2) as dsr_variance_independent
     from by_band
     inner join esp on by_band.esp_age_band = esp.esp_age_band
     cross join esp_total
@@ -203,8 +214,10 @@ proportions as (
         'percentage of index discharges' as measure_type,
         'whole study period' as outcome_period,
         'index discharges followed by an emergency asthma readmission within 30 days' as numerator_definition,
-        'index discharges: emergency asthma spells discharged alive with 30 days of the patient''s '
-        || 'own observation after discharge, or death within them' as denominator_definition,
+        {{ sql_string(
+            "index discharges: emergency asthma spells discharged alive with 30 days of the patient's "
+            ~ "own observation after discharge, or death within them"
+        ) }} as denominator_definition,
         'index discharges' as denominator_unit,
         coalesce(proportion_counts.numerator, 0) as numerator,
         coalesce(proportion_counts.denominator, 0) as denominator,
@@ -259,14 +272,14 @@ proportion_rows as (
         cast(null as double) as crude_rate_per_1000,
         cast(null as double) as crude_rate_lower_95,
         cast(null as double) as crude_rate_upper_95,
-        cast(null as varchar) as crude_rate_ci_method,
+        cast(null as string) as crude_rate_ci_method,
         cast(null as bigint) as esp_bands_with_person_time,
         cast(null as double) as dsr_per_1000,
         cast(null as double) as dsr_standard_error,
         cast(null as double) as dsr_lower_95,
         cast(null as double) as dsr_upper_95,
         cast(null as double) as dsr_standard_error_independent,
-        cast(null as varchar) as dsr_ci_method,
+        cast(null as string) as dsr_ci_method,
         proportions.numerator / nullif(proportions.denominator, 0) * 100 as proportion_pct,
         {{ wilson_lower('proportions.numerator', 'proportions.denominator') }} * 100 as proportion_lower_95,
         {{ wilson_upper('proportions.numerator', 'proportions.denominator') }} * 100 as proportion_upper_95,
@@ -283,7 +296,8 @@ funnels as (
     where denominator > 0
 ),
 
-combined as (
+-- The three kinds of row, each with every column `final` reads (a kind's missing ones NULL).
+rate_rows_padded as (
     select
         *,
         cast(null as double) as overall_proportion_pct,
@@ -292,17 +306,33 @@ combined as (
         cast(null as double) as funnel_lower_998,
         cast(null as double) as funnel_upper_998
     from rate_rows
-    union all by name
+),
+
+funnel_rows as (
     select
-        * exclude (overall_proportion),
+        *,
         overall_proportion * 100 as overall_proportion_pct
     from funnels
-    union all by name
+),
+
+no_denominator_rows as (
     select
-        * exclude (overall_proportion),
-        overall_proportion * 100 as overall_proportion_pct
+        *,
+        overall_proportion * 100 as overall_proportion_pct,
+        cast(null as double) as funnel_lower_95,
+        cast(null as double) as funnel_upper_95,
+        cast(null as double) as funnel_lower_998,
+        cast(null as double) as funnel_upper_998
     from proportion_rows
     where denominator = 0
+),
+
+combined as (
+    {%- for relation in ['rate_rows_padded', 'funnel_rows', 'no_denominator_rows'] %}
+        select {{ combined_columns | join(', ') }}
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 final as (

@@ -28,19 +28,19 @@ windows as (
         -- Inclusive overlap in days, floored at zero.
         greatest(
             0,
-            date_diff(
+            {{ dbt.datediff(
+                "greatest(observation_start_date, date '" ~ var('study_start') ~ "')",
+                "least(observation_end_date, " ~ add_days("date '" ~ var('followup_start') ~ "'", -1) ~ ")",
                 'day',
-                greatest(observation_start_date, date '{{ var("study_start") }}'),
-                least(observation_end_date, date '{{ var("followup_start") }}' - interval 1 day)
-            ) + 1
+            ) }} + 1
         ) as baseline_days,
         greatest(
             0,
-            date_diff(
+            {{ dbt.datediff(
+                "greatest(observation_start_date, date '" ~ var('followup_start') ~ "')",
+                "least(observation_end_date, date '" ~ var('study_end') ~ "')",
                 'day',
-                greatest(observation_start_date, date '{{ var("followup_start") }}'),
-                least(observation_end_date, date '{{ var("study_end") }}')
-            ) + 1
+            ) }} + 1
         ) as followup_days
     from bounds
 ),
@@ -54,9 +54,9 @@ final as (
         left_in_study,
         baseline_days,
         followup_days,
-        baseline_days / 365.25 as baseline_person_years,
-        followup_days / 365.25 as followup_person_years,
-        (baseline_days + followup_days) / 365.25 as person_years
+        baseline_days / {{ days_per_year() }} as baseline_person_years,
+        followup_days / {{ days_per_year() }} as followup_person_years,
+        (baseline_days + followup_days) / {{ days_per_year() }} as person_years
     from windows
 )
 

@@ -33,11 +33,11 @@ segments as (
         esp.band_order,
         greatest(
             person_time.observation_start_date,
-            cast(births.date_of_birth + to_years(esp.age_lower) as date)
+            {{ add_years('births.date_of_birth', 'esp.age_lower') }}
         ) as segment_start_date,
         least(
             person_time.observation_end_date,
-            cast(births.date_of_birth + to_years(esp.age_upper + 1) as date) - 1
+            {{ add_days(add_years('births.date_of_birth', 'esp.age_upper + 1'), -1) }}
         ) as segment_end_date
     from person_time
     inner join births on person_time.patient_key = births.patient_key
@@ -51,8 +51,9 @@ final as (
         band_order,
         segment_start_date,
         segment_end_date,
-        date_diff('day', segment_start_date, segment_end_date) + 1 as observed_days,
-        (date_diff('day', segment_start_date, segment_end_date) + 1) / 365.25 as person_years
+        {{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') | trim }} + 1 as observed_days,
+        ({{ dbt.datediff('segment_start_date', 'segment_end_date', 'day') | trim }} + 1)
+        / {{ days_per_year() }} as person_years
     from segments
     where segment_end_date >= segment_start_date
 )

@@ -30,7 +30,7 @@ zip3_medians as (
 ),
 
 quintile_cuts as (
-    select quantile_cont(median_household_income, [0.2, 0.4, 0.6, 0.8]) as cuts
+    select {{ quantile_cont_list('median_household_income', [0.2, 0.4, 0.6, 0.8]) }} as cuts
     from zctas
     where median_household_income is not null
 ),
@@ -78,7 +78,7 @@ final as (
                 then
                     1
                     {% for i in range(1, 5) %}
-                        + (quintile_cuts.cuts[{{ i }}] <= matched.median_household_income)::int
+                        + cast({{ list_at('quintile_cuts.cuts', i) }} <= matched.median_household_income as int)
                     {% endfor %}
         end as income_quintile
     from matched

@@ -98,7 +98,7 @@ per_hospital as (
         cast(sum(measures_in_group) filter (where is_group_counted) as bigint) as measures_counted,
         cast(sum(measures_worse) filter (where is_group_counted) as bigint) as measures_worse,
         sum(star_rating_weight * group_z) filter (where is_group_counted)
-        / sum(star_rating_weight) filter (where is_group_counted) as weighted_score,
+        / nullif(sum(star_rating_weight) filter (where is_group_counted), 0) as weighted_score,
         max(group_value) filter (where group_code = 'MORT') as mortality_group_value,
         max(group_value) filter (where group_code = 'Safety') as safety_group_value,
         max(group_value) filter (where group_code = 'READM') as readmission_group_value,

@@ -14,7 +14,7 @@
     ('hospital_admissions', 'stg_asthma__hospital_admissions', 'admission_date', none),
 ] %}
 {% set ruled = ['patients'] + events | map(attribute=0) | list %}
-{% set outside = "'excluded after staging: dated outside the patient''s observation period'" %}
+{% set outside = sql_string("excluded after staging: dated outside the patient's observation period") %}
 with
 
 person_time as (

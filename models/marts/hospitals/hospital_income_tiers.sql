@@ -22,7 +22,7 @@ tiers as (
         avg(median_household_income) as mean_income,
         avg(risk_score) as mean_risk,
         stddev_samp(risk_score) as sd_risk,
-        stddev_samp(risk_score) / sqrt(count(risk_score)) as se_risk,
+        stddev_samp(risk_score) / sqrt(nullif(count(risk_score), 0)) as se_risk,
         cast(sum(measures_worse) filter (where is_scored) as bigint) as measures_worse,
         cast(sum(measures_counted) filter (where is_scored) as bigint) as measures_counted
     from hospitals
@@ -53,16 +53,16 @@ final as (
         'normal approximation' as ci_method,
         highest.income_tier as highest_tier,
         tiers.mean_risk - highest.mean_risk as gap_to_highest_tier,
-        sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2) as gap_se,
+        sqrt(power(tiers.se_risk, 2) + power(highest.se_risk, 2)) as gap_se,
         case
             when tiers.income_tier != highest.income_tier then
                 tiers.mean_risk - highest.mean_risk
-                - {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
+                - {{ var('z_95') }} * sqrt(power(tiers.se_risk, 2) + power(highest.se_risk, 2))
         end as gap_lower_95,
         case
             when tiers.income_tier != highest.income_tier then
                 tiers.mean_risk - highest.mean_risk
-                + {{ var('z_95') }} * sqrt(tiers.se_risk ^ 2 + highest.se_risk ^ 2)
+                + {{ var('z_95') }} * sqrt(power(tiers.se_risk, 2) + power(highest.se_risk, 2))
         end as gap_upper_95,
         tiers.measures_worse,
         tiers.measures_counted,

@@ -28,7 +28,8 @@ aged as (
     select
         *,
         -- Complete years on the follow-up start (the age the analysis bands use throughout).
-        greatest(date_sub('year', date_of_birth, date '{{ var("followup_start") }}'), 0) as age_at_followup_start
+        greatest({{ complete_years('date_of_birth', "date '" ~ var('followup_start') ~ "'") }}, 0)
+            as age_at_followup_start
     from patients
 ),
 

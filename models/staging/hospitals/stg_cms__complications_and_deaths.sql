@@ -1,4 +1,4 @@
 -- Clean hospital x measure rows of Complications and Deaths.
-select * exclude (is_known_hospital, rows_with_key, quarantine_reason)
+select {{ star_except(['is_known_hospital', 'rows_with_key', 'quarantine_reason']) }}
 from {{ ref('base_cms__complications_and_deaths') }}
 where quarantine_reason is null

@@ -40,7 +40,7 @@ checked as (
                 cleaned.primary_diagnosis = asthma_codes.icd10_code_hes
                 or cleaned.primary_diagnosis = replace(asthma_codes.icd10_code, '.', '')
         ) as is_asthma_diagnosis,
-        date_diff('day', cleaned.admission_date, cleaned.discharge_date) as length_of_stay_days,
+        {{ dbt.datediff('cleaned.admission_date', 'cleaned.discharge_date', 'day') | trim }} as length_of_stay_days,
         {{ registration_columns('admission_id') }}
     from cleaned
     left join registered on cleaned.patient_id = registered.patient_id
@@ -54,7 +54,7 @@ final as (
             when {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }} is not null
                 then {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }}
             when admission_method is null then 'unknown code: admission_method'
-            when not regexp_full_match(primary_diagnosis, '[A-Z][0-9]{2}[0-9X]?[0-9]?')
+            when not {{ regex_match('primary_diagnosis', '[A-Z][0-9]{2}[0-9X]?[0-9]?') }}
                 then 'unknown code: primary_diagnosis'
             when discharge_destination is null then 'unknown code: discharge_destination'
         {%- endcall %} as quarantine_reason

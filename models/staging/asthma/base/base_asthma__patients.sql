@@ -42,7 +42,7 @@ checked as (
         cleaned.*,
         ethnicity.ethnic_category_code is not null as is_known_ethnicity,
         diagnosis_codes.snomed_concept_id is not null as is_known_diagnosis,
-        date_part('year', age(date '{{ var("study_end") }}', cleaned.date_of_birth)) as age_at_study_end,
+        {{ age_in_years('cleaned.date_of_birth', "date '" ~ var('study_end') ~ "'") }} as age_at_study_end,
         count(*) over (partition by cleaned.patient_id) as rows_with_key
     from cleaned
     left join ethnicity on cleaned.ethnic_category_code = ethnicity.ethnic_category_code

@@ -20,21 +20,21 @@ hospitals as (
 
 cleaned as (
     select
-        lpad({{ clean_code('"Facility ID"') }}, 6, '0') as facility_id,
-        {{ clean_code('"Measure ID"') }} as measure_id,
-        {{ clean_text('"Compared to National"') }} as compared_to_national,
-        try_cast({{ clean_text('"Denominator"') }} as integer) as denominator,
-        try_cast({{ clean_text('"Score"') }} as double) as score,
-        try_cast({{ clean_text('"Lower Estimate"') }} as double) as lower_estimate,
-        try_cast({{ clean_text('"Higher Estimate"') }} as double) as higher_estimate,
-        {{ clean_text('"Footnote"') }} as footnote,
-        {{ parse_us_date('"Start Date"') }} as start_date,
-        {{ parse_us_date('"End Date"') }} as end_date,
+        lpad({{ clean_code(adapter.quote('Facility ID')) }}, 6, '0') as facility_id,
+        {{ clean_code(adapter.quote('Measure ID')) }} as measure_id,
+        {{ header_text('Compared to National') }} as compared_to_national,
+        try_cast({{ header_text('Denominator') }} as integer) as denominator,
+        try_cast({{ header_text('Score') }} as double) as score,
+        try_cast({{ header_text('Lower Estimate') }} as double) as lower_estimate,
+        try_cast({{ header_text('Higher Estimate') }} as double) as higher_estimate,
+        {{ header_text('Footnote') }} as footnote,
+        {{ parse_us_date(adapter.quote('Start Date')) }} as start_date,
+        {{ parse_us_date(adapter.quote('End Date')) }} as end_date,
         case
-            when try_cast({{ clean_text('"Score"') }} as double) is not null then 'reported'
-            when {{ clean_text('"Compared to National"') }} = 'Number of Cases Too Small'
+            when try_cast({{ header_text('Score') }} as double) is not null then 'reported'
+            when {{ header_text('Compared to National') }} = 'Number of Cases Too Small'
                 then 'Number of Cases Too Small'
-            else coalesce({{ clean_text('"Score"') }}, 'blank')
+            else coalesce({{ header_text('Score') }}, 'blank')
         end as score_status
     from source
 ),

@@ -20,44 +20,44 @@ hospital_types as (
 
 cleaned as (
     select
-        lpad({{ clean_code('"Facility ID"') }}, 6, '0') as facility_id,
-        {{ clean_text('"Facility Name"') }} as facility_name,
-        {{ clean_text('"Address"') }} as address,
-        {{ clean_text('"City/Town"') }} as city,
-        {{ clean_code('"State"') }} as state_code,
+        lpad({{ clean_code(adapter.quote('Facility ID')) }}, 6, '0') as facility_id,
+        {{ header_text('Facility Name') }} as facility_name,
+        {{ header_text('Address') }} as address,
+        {{ header_text('City/Town') }} as city,
+        {{ clean_code(adapter.quote('State')) }} as state_code,
         -- ZIP+4 keeps its first five digits; a lost leading zero comes back.
-        lpad(split_part({{ clean_text('"ZIP Code"') }}, '-', 1), 5, '0') as zip_code,
-        {{ clean_text('"County/Parish"') }} as county,
-        {{ clean_text('"Telephone Number"') }} as telephone_number,
-        {{ clean_text('"Hospital Type"') }} as hospital_type,
-        {{ clean_text('"Hospital Ownership"') }} as hospital_ownership,
-        case lower({{ clean_text('"Emergency Services"') }})
+        lpad(split_part({{ header_text('ZIP Code') }}, '-', 1), 5, '0') as zip_code,
+        {{ header_text('County/Parish') }} as county,
+        {{ header_text('Telephone Number') }} as telephone_number,
+        {{ header_text('Hospital Type') }} as hospital_type,
+        {{ header_text('Hospital Ownership') }} as hospital_ownership,
+        case lower({{ header_text('Emergency Services') }})
             when 'yes' then true when 'no' then false
         end as has_emergency_services,
-        coalesce(upper({{ clean_text('"Meets criteria for birthing friendly designation"') }}) = 'Y', false)
+        coalesce(upper({{ header_text('Meets criteria for birthing friendly designation') }}) = 'Y', false)
             as is_birthing_friendly,
-        try_cast({{ clean_text('"Hospital overall rating"') }} as integer) as overall_rating,
+        try_cast({{ header_text('Hospital overall rating') }} as integer) as overall_rating,
         case
-            when try_cast({{ clean_text('"Hospital overall rating"') }} as integer) is not null then 'rated'
-            else coalesce({{ clean_text('"Hospital overall rating"') }}, 'blank')
+            when try_cast({{ header_text('Hospital overall rating') }} as integer) is not null then 'rated'
+            else coalesce({{ header_text('Hospital overall rating') }}, 'blank')
         end as overall_rating_status,
-        {{ clean_text('"Hospital overall rating footnote"') }} as overall_rating_footnote,
+        {{ header_text('Hospital overall rating footnote') }} as overall_rating_footnote,
         {% for key, label in groups %}
-            try_cast({{ clean_text('"Count of Facility ' ~ label ~ ' Measures"') }} as integer)
+            try_cast({{ header_text('Count of Facility ' ~ label ~ ' Measures') }} as integer)
                 as {{ key }}_facility_measures,
-            try_cast({{ clean_text('"Count of ' ~ label ~ ' Measures Better"') }} as integer) as {{ key }}_better,
-            try_cast({{ clean_text('"Count of ' ~ label ~ ' Measures No Different"') }} as integer)
+            try_cast({{ header_text('Count of ' ~ label ~ ' Measures Better') }} as integer) as {{ key }}_better,
+            try_cast({{ header_text('Count of ' ~ label ~ ' Measures No Different') }} as integer)
                 as {{ key }}_no_different,
-            try_cast({{ clean_text('"Count of ' ~ label ~ ' Measures Worse"') }} as integer) as {{ key }}_worse,
+            try_cast({{ header_text('Count of ' ~ label ~ ' Measures Worse') }} as integer) as {{ key }}_worse,
             case
-                when try_cast({{ clean_text('"Count of ' ~ label ~ ' Measures Worse"') }} as integer) is not null
+                when try_cast({{ header_text('Count of ' ~ label ~ ' Measures Worse') }} as integer) is not null
                     then 'reported'
-                else coalesce({{ clean_text('"Count of Facility ' ~ label ~ ' Measures"') }}, 'blank')
+                else coalesce({{ header_text('Count of Facility ' ~ label ~ ' Measures') }}, 'blank')
             end as {{ key }}_status,
-            {{ clean_text('"' ~ label ~ ' Group Footnote"') }} as {{ key }}_footnote,
+            {{ header_text(label ~ ' Group Footnote') }} as {{ key }}_footnote,
         {% endfor %}
-        try_cast({{ clean_text('"Count of Facility Pt Exp Measures"') }} as integer) as pt_exp_facility_measures,
-        try_cast({{ clean_text('"Count of Facility TE Measures"') }} as integer) as te_facility_measures
+        try_cast({{ header_text('Count of Facility Pt Exp Measures') }} as integer) as pt_exp_facility_measures,
+        try_cast({{ header_text('Count of Facility TE Measures') }} as integer) as te_facility_measures
     from source
 ),
 
@@ -78,7 +78,7 @@ final as (
         case
             {{ unique_key_reasons({'facility_id': 'Facility ID'}) }}
             when not is_known_state then 'unknown code: State'
-            when not regexp_full_match(zip_code, '[0-9]{5}') then 'unparseable: ZIP Code'
+            when not {{ regex_match('zip_code', '[0-9]{5}') }} then 'unparseable: ZIP Code'
             when overall_rating not between 1 and 5 then 'out of range: Hospital overall rating'
         end as quarantine_reason
     from checked
