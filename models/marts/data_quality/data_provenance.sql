@@ -55,7 +55,12 @@ final as (
             when file_exists then 'file modified ' || cast(cast(file_modified_at as date) as string)
             else 'not supplied'
         end as vintage,
-        count(distinct origin) filter (where file_exists) over (partition by source_name) > 1 as has_mixed_origins
+        -- More than one origin among the source's files (Spark has no DISTINCT in a window).
+        coalesce(
+            min(case when file_exists then origin end) over (partition by source_name)
+            != max(case when file_exists then origin end) over (partition by source_name),
+            false
+        ) as has_mixed_origins
     from files
 )
 
