@@ -61,9 +61,17 @@
     date_part('year', age({{ on_date }}, {{ birth_date }}))
 {%- endmacro %}
 
+{#- Spark counts calendar years and corrects by the month and day; like DuckDB's age() it
+    rounds toward zero when the birth is after the date (an impossible birth date, quarantined). -#}
 {% macro spark__age_in_years(birth_date, on_date) -%}
     year({{ on_date }}) - year({{ birth_date }})
-    - case when date_format({{ on_date }}, 'MMdd') < date_format({{ birth_date }}, 'MMdd') then 1 else 0 end
+    - case
+        when {{ birth_date }} <= {{ on_date }} and date_format({{ on_date }}, 'MMdd') < date_format({{ birth_date }}, 'MMdd')
+            then 1
+        when {{ birth_date }} > {{ on_date }} and date_format({{ on_date }}, 'MMdd') > date_format({{ birth_date }}, 'MMdd')
+            then -1
+        else 0
+    end
 {%- endmacro %}
 
 {#- A date plus a whole number of days (negative: minus), as a DATE on both engines: DuckDB's
@@ -97,7 +105,8 @@
 {#- Complete years from a date of birth to a date, counting a year complete on the date add_years
     gives (so a 29 February birth completes a year on 28 February in a common year, as the Lexis
     split's age bands do; age_in_years waits for 1 March). DuckDB has date_sub('year', ..); Spark
-    counts the calendar years and takes one off when the anniversary is still to come. -#}
+    counts the calendar years and takes one off when the anniversary is still to come (toward
+    zero, as DuckDB, when the birth is after the date). -#}
 {% macro complete_years(birth_date, on_date) -%}
     {{ return(adapter.dispatch('complete_years')(birth_date, on_date)) }}
 {%- endmacro %}
@@ -107,9 +116,11 @@
 {%- endmacro %}
 
 {% macro spark__complete_years(birth_date, on_date) -%}
+    {%- set anniversary = "add_months(" ~ birth_date ~ ", 12 * (year(" ~ on_date ~ ") - year(" ~ birth_date ~ ")))" -%}
     year({{ on_date }}) - year({{ birth_date }})
     - case
-        when add_months({{ birth_date }}, 12 * (year({{ on_date }}) - year({{ birth_date }}))) > {{ on_date }} then 1
+        when {{ birth_date }} <= {{ on_date }} and {{ anniversary }} > {{ on_date }} then 1
+        when {{ birth_date }} > {{ on_date }} and {{ anniversary }} < {{ on_date }} then -1
         else 0
     end
 {%- endmacro %}

@@ -27,6 +27,11 @@ AGE_CASES = [
     (date(1990, 7, 15), date(2024, 7, 14)),
     (date(1990, 7, 15), date(2024, 7, 15)),
     (date(2024, 1, 1), date(2024, 1, 1)),
+    # A birth after the date (an impossible birth date the base model quarantines): both ages
+    # round toward zero, as DuckDB does.
+    (date(2031, 1, 1), date(2024, 12, 31)),
+    (date(2031, 6, 1), date(2024, 1, 1)),
+    (date(2031, 1, 1), date(2024, 1, 1)),
 ]
 
 
@@ -39,11 +44,17 @@ def plus_years(d: date, years: int) -> date:
 
 
 def complete_years(birth: date, on: date) -> int:
+    """Anniversaries reached (or, for a birth after the date, gone back), toward zero."""
     n = on.year - birth.year
-    return n - 1 if plus_years(birth, n) > on else n
+    if birth <= on:
+        return n - 1 if plus_years(birth, n) > on else n
+    return n + 1 if plus_years(birth, n) < on else n
 
 
 def age_in_years(birth: date, on: date) -> int:
+    """Whole years of the interval from birth to the date, rounded toward zero."""
+    if birth > on:
+        return -age_in_years(on, birth)
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
