@@ -31,3 +31,19 @@
 {% macro header_text(header) -%}
     {{ clean_text(adapter.quote(header)) }}
 {%- endmacro %}
+
+{#- A unit-test fixture for a raw extract, in SQL: `columns` are the file's headers (spaces and
+    all), each row a list of values in their order (none for an empty field), every value text,
+    as the extracts are read. Headers are quoted the adapter's way, so one fixture serves DuckDB
+    and Spark. Called from a fixture's `rows` inside {% raw %}, so it renders when the unit test
+    compiles, where the adapter is known. -#}
+{% macro text_fixture(columns, rows) -%}
+    {%- for row in rows %}
+    select
+        {%- for column in columns %}
+        {{ 'cast(null as string)' if row[loop.index0] is none else sql_string(row[loop.index0]) }}
+            as {{ adapter.quote(column) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
