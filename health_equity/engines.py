@@ -30,7 +30,7 @@ from health_equity.compare import outcome
 RTOL = 1e-9
 ATOL = 1e-12
 # Marts whose integer column is an arbitrary cluster number, and the key that pairs their rows.
-CLUSTER_LABELS = {"asthma_patient_clusters": ("patient_key", "cluster")}
+CLUSTER_LABELS = {"asthma_patient_clusters": ("patient_key", "cluster_id")}
 
 
 def spark_tables(warehouse: Path, schema: str) -> dict[str, Path]:

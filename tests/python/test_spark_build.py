@@ -20,8 +20,9 @@ from conftest import REPO, dbt, generate
 
 from health_equity import engines, spark_dbt
 
-# Small: the Spark cost is per statement, not per row; enough patients for every model to fit.
-SPARK_GEN = ["--patients", "1500", "--hospitals", "400", "--seed", "11", "--quiet"]
+# Small: the Spark cost is per statement, not per row; enough patients for every model to fit,
+# with injected faults so the quarantine rules (casts, dates, duplicates) are compared too.
+SPARK_GEN = ["--patients", "1500", "--hospitals", "400", "--seed", "11", "--fault-rate", "0.01", "--quiet"]
 
 
 def spark_dbt_run(command: list[str], work, raw) -> subprocess.CompletedProcess:
@@ -75,10 +76,10 @@ def test_comparison_catches_a_float_beyond_1e9_and_forgives_below():
 
 
 def test_cluster_labels_are_matched_before_comparing():
-    a = pd.DataFrame({"patient_key": list("abcdef"), "cluster": [1, 1, 2, 2, 3, 3]})
-    permuted = a.assign(cluster=[3, 3, 1, 1, 2, 2])
+    a = pd.DataFrame({"patient_key": list("abcdef"), "cluster_id": [1, 1, 2, 2, 3, 3]})
+    permuted = a.assign(cluster_id=[3, 3, 1, 1, 2, 2])
     assert engines.compare_frames("asthma_patient_clusters", a, permuted) == []
-    split = a.assign(cluster=[3, 1, 1, 1, 2, 2])
+    split = a.assign(cluster_id=[3, 1, 1, 1, 2, 2])
     assert engines.compare_frames("asthma_patient_clusters", a, split)
 
 
