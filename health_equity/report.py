@@ -85,6 +85,7 @@ class Settings:
     dsr_min_events: int
     z_95: float
     z_99_8: float
+    cluster_sample_size: int
     tiers: pd.DataFrame  # reference.ref_income_tiers in tier_order
 
     @classmethod
@@ -99,6 +100,7 @@ class Settings:
             dsr_min_events=int(row.dsr_min_events),
             z_95=float(row.z_95),
             z_99_8=float(row.z_99_8),
+            cluster_sample_size=int(row.cluster_sample_size),
             tiers=tiers,
         )
 
@@ -520,7 +522,9 @@ def cluster_profiles(profiles: pd.DataFrame, settings: Settings) -> Chart:
         "cluster_profiles",
         "Utilisation cluster profiles",
         _layout(fig, "", "Baseline utilisation feature", "Cluster mean \u00f7 average (1 = average)", height=480),
-        f"k-means clusters of baseline ({settings.baseline_years}) utilisation per person-year. Each bar is "
+        f"k-means clusters of baseline ({settings.baseline_years}) utilisation per person-year, fitted on up "
+        f"to {settings.cluster_sample_size:,} patients (a sample drawn by a hash of the pseudonymous key when "
+        "there are more) and every patient assigned to the nearest cluster centre. Each bar is "
         "the cluster's mean "
         "divided by the mean over all patients shown (1 = average; hover for the rate itself); the legend "
         "gives each cluster's share of patients. Labels are read off the profiles, not assigned in advance." + note,
