@@ -2,7 +2,8 @@
 -- program reading the warehouse (the HTML report) uses the values the build used instead of
 -- copies of them: the study window, the small-count and DSR reliability thresholds, the
 -- normal quantiles and the k-means sample size (the hotspot minimum is a column of
--- hospital_state_performance, the income tier bounds are the seed ref_income_tiers). The vars stay the one place they are set.
+-- hospital_state_performance, the income tier bounds are the seed ref_income_tiers). The vars
+-- stay the one place they are set.
 select
     cast('{{ var("study_start") }}' as date) as study_start,
     cast('{{ var("followup_start") }}' as date) as followup_start,
