@@ -62,3 +62,12 @@
 {% macro days_per_year() -%}
     cast(365.25 as double)
 {%- endmacro %}
+
+{#- sum(expression ** k) as <prefix>k for k = 1 .. highest, each as exact text: the expression must
+    be a decimal(38, 0) (powers by repeated multiplication, so no double rounding). -#}
+{% macro exact_power_sums(expression, prefix, highest) -%}
+    {%- for power in range(1, highest + 1) -%}
+        cast(sum({{ ([expression] * power) | join(' * ') }}) as string) as {{ prefix }}{{ power }}
+        {%- if not loop.last %}, {% endif -%}
+    {%- endfor -%}
+{%- endmacro %}

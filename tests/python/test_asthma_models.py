@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import SMALL, build, dbt
+import yaml
+from conftest import REPO, SMALL, build, dbt
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
@@ -89,12 +90,12 @@ def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
     # The cluster settings as the build passed them (dbt vars, through the model's config).
     cfg = C.ClusterConfig.from_mapping(node_config(clean_build, "int_asthma_cluster_selection", "clustering"))
     db_sel = clean_build.df("select * from intermediate.int_asthma_cluster_selection")
-    # The default data has fewer clusterable patients than the sample size: the sample is all of
-    # them, and the selection is the fit on every patient, bit for bit.
-    assert db_sel.n_sampled.iloc[0] == db_sel.n_clustered.iloc[0] < 10_000
-    assert_same_selection(C.cluster_selection(patients, cfg), db_sel)
+    # The default data (10,000 patients) has more clusterable patients than the sample size: the
+    # fit reads the sample, and the selection is the package's fit on it, bit for bit.
     sample = clean_build.df("select * from intermediate.int_asthma_cluster_sample")
     population = clean_build.df("select * from intermediate.int_asthma_cluster_population")
+    size = int(population.cluster_sample_size.iloc[0])
+    assert (db_sel.n_sampled == size).all() and (db_sel.n_clustered > size).all() and len(sample) == size
     assert_same_selection(C.sampled_selection(sample, population, cfg), db_sel)
     centroids = clean_build.df("select * from intermediate.int_asthma_cluster_centroids")
     pd.testing.assert_frame_equal(
@@ -107,18 +108,28 @@ def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
     clusters = C.patient_clusters(patients, db_sel)
     db_clusters = clean_build.df("select * from marts.asthma_patient_clusters order by patient_key")
     pd.testing.assert_frame_equal(clusters, db_clusters, check_dtype=False, check_exact=True)
-    # The rate model rows are the package's reduction of the patients, and the mart its fit.
+    # The rate model cells are the package's reduction of the patients (the power sums exactly;
+    # the sums of per-patient rounded logs and inverses to the last decimal, as two engines' log
+    # functions may differ in the last bit), and the mart their fit.
     rows = clean_build.df("select * from intermediate.int_asthma_rate_model_rows")
-    keyed = rows.sort_values(R.ROW_COLUMNS).reset_index(drop=True)
-    pd.testing.assert_frame_equal(R.model_rows(patients, db_clusters), keyed, check_dtype=False, check_exact=True)
+    keyed = rows.sort_values(R.CELL_KEYS).reset_index(drop=True)
+    nodes = sum(c.startswith(R.POWER_SUM) for c in rows.columns) // 2 + 1
+    assert nodes == yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]["rate_model_quadrature_nodes"]
+    cells = R.model_cells(patients, db_clusters, nodes, float(rows.days_per_year.iloc[0]))
+    sums = [R.SUM_LOG, R.SUM_INVERSE]
+    pd.testing.assert_frame_equal(
+        cells.drop(columns=sums), keyed.drop(columns=sums), check_dtype=False, check_exact=True
+    )
+    for c in sums:
+        np.testing.assert_allclose(cells[c].astype(float), keyed[c].astype(float), rtol=0, atol=1e-15 * len(patients))
     modelled = patients.merge(db_clusters[db_clusters.is_clustered], on="patient_key")
     assert rows.weight.sum() == (modelled.followup_person_years > 0).sum() and len(rows) < len(patients) / 3
     db_rr = clean_build.df("select * from marts.asthma_admission_rate_ratios")
     pd.testing.assert_frame_equal(R.fit_rate_ratios(rows, rate_config(clean_build)), db_rr, check_dtype=False)
-    # Fitted from patient-level tables instead: the same, to the optimiser's tolerance (person-time
-    # adds up in another order; alpha is found to 1e-7 on the log scale).
+    # Fitted by exact patient-level maximum likelihood instead (one weighted row per distinct
+    # patient, no quadrature): the same, to the optimisers' tolerances.
     pd.testing.assert_frame_equal(
-        R.rate_ratios(patients, db_clusters, rate_config(clean_build)), db_rr, check_dtype=False, rtol=1e-5
+        R.rate_ratios(patients, db_clusters, rate_config(clean_build)), db_rr, check_dtype=False, rtol=1e-8
     )
 
 
@@ -182,7 +193,7 @@ def test_rerunning_the_models_on_the_same_inputs_gives_identical_tables(clean_bu
     marts = {
         "intermediate.int_asthma_cluster_selection": ["k"],
         "intermediate.int_asthma_cluster_centroids": ["cluster_id", "feature"],
-        "intermediate.int_asthma_rate_model_rows": R.ROW_COLUMNS,
+        "intermediate.int_asthma_rate_model_rows": R.CELL_KEYS,
         "marts.asthma_patient_clusters": ["patient_key"],
         "marts.asthma_admission_rate_ratios": ["model_name", "model_family", "term", "level"],
         "marts.asthma_model_diagnostics": ["model_id"],

@@ -1,10 +1,17 @@
--- The rows the admission rate models (asthma_admission_rate_ratios) are fitted from: the
--- patients with follow-up person-time and a utilisation cluster, one row per distinct
--- combination of the values the models use, with the number of patients sharing it (weight).
--- Both the Poisson and the negative binomial likelihoods are sums over patients of a term that
--- depends only on these columns, so fitting the weighted rows is exactly the patient-level fit;
--- their number is bounded by the combinations of values (follow-up person-years take one value
--- per number of days observed: 366 in the default follow-up year), not by the number of patients.
+-- The cells the admission rate models (asthma_admission_rate_ratios) are fitted from: the
+-- patients with follow-up person-time and a utilisation cluster, one row per combination of
+-- cluster, IMD quintile, ethnicity group, age band, sex, baseline and follow-up emergency
+-- admissions, with the patients in it (weight) and exact sums over them of their follow-up days
+-- to the powers 1 .. 2 x rate_model_quadrature_nodes - 1, of log person-years and of 1 /
+-- person-years. The Poisson fit needs only the summed person-time; the negative binomial fit
+-- replaces each cell's spread of person-time by the Gauss quadrature rule that matches those
+-- power sums (health_equity.rates). The number of rows is bounded by the combinations of
+-- covariates and counts, not by the number of patients.
+--
+-- Every sum is exact and so the same whatever order an engine adds the rows in: the powers of
+-- whole days are integers (decimal(38, 0)), and the log and inverse are rounded to 18 decimals
+-- per patient before adding. They are carried as text because DuckDB hands a DECIMAL(38) to
+-- pandas as a double; the model parses them exactly.
 with
 
 patients as (
@@ -15,10 +22,16 @@ patients as (
         age_band,
         sex,
         baseline_emergency_admissions,
-        followup_emergency_admissions,
-        followup_person_years
+        followup_emergency_admissions
     from {{ ref('asthma_patients') }}
-    where followup_person_years > 0
+),
+
+person_time as (
+    select
+        patient_key,
+        followup_days
+    from {{ ref('int_asthma_person_time') }}
+    where followup_days > 0
 ),
 
 clusters as (
@@ -30,7 +43,7 @@ clusters as (
     where cluster_id is not null
 ),
 
-final as (
+modelled as (
     select
         clusters.cluster_id,
         clusters.cluster_label,
@@ -40,11 +53,40 @@ final as (
         patients.sex,
         patients.baseline_emergency_admissions,
         patients.followup_emergency_admissions,
-        patients.followup_person_years,
-        count(*) as weight
+        person_time.followup_days,
+        cast(person_time.followup_days as decimal(38, 0)) as exact_days
     from patients
+    inner join person_time on patients.patient_key = person_time.patient_key
     inner join clusters on patients.patient_key = clusters.patient_key
-    group by all
+),
+
+final as (
+    select
+        cluster_id,
+        cluster_label,
+        imd_quintile,
+        ethnicity_group,
+        age_band,
+        sex,
+        baseline_emergency_admissions,
+        followup_emergency_admissions,
+        count(*) as weight,
+        {{ days_per_year() }} as days_per_year,
+        {{ exact_power_sums('exact_days', 'followup_days_power_sum_', 2 * var('rate_model_quadrature_nodes') - 1) }},
+        cast(sum(cast(ln(followup_days / {{ days_per_year() }}) as decimal(38, 18))) as string)
+            as sum_log_followup_person_years,
+        cast(sum(cast({{ days_per_year() }} / followup_days as decimal(38, 18))) as string)
+            as sum_inverse_followup_person_years
+    from modelled
+    group by
+        cluster_id,
+        cluster_label,
+        imd_quintile,
+        ethnicity_group,
+        age_band,
+        sex,
+        baseline_emergency_admissions,
+        followup_emergency_admissions
 )
 
 select * from final

@@ -1,8 +1,8 @@
 """Rate ratios of follow-up emergency asthma admissions: the total, cluster-adjusted and
 original-notebook models, each as Poisson and negative binomial, the family chosen by a
-boundary-corrected likelihood-ratio test. Reads the weighted model rows of
-int_asthma_rate_model_rows (bounded by the combinations of covariate values, not by the number
-of patients). Thin: see health_equity.rates."""
+boundary-corrected likelihood-ratio test. Reads the cells of int_asthma_rate_model_rows (one per
+combination of covariates and admission counts, with exact power sums of follow-up days; their
+number does not grow with the patients). Thin: see health_equity.rates."""
 
 from health_equity.rates import RateModelConfig, fit_rate_ratios
 from health_equity.relations import to_pandas
