@@ -5,33 +5,37 @@
 {#- The columns numbered_source adds (macros/reliability.sql), carried into `cleaned`. -#}
 {% macro numbered_columns() -%}
     source_row_number,
+    rows_with_key,
     identical_rows,
     identical_copy
 {%- endmacro %}
 
-{#- The extract's patient identifier, cleaned, and the salted key that replaces it downstream. -#}
+{#- The extract's patient identifier, cleaned; registration_columns adds the salted key that
+    replaces it downstream. -#}
 {% macro patient_columns() -%}
-    {{ clean_text('patient_id') }} as patient_id,
-    {{ pseudonymise('patient_id') }} as patient_key
+    {{ clean_text('patient_id') }} as patient_id
 {%- endmacro %}
 
-{#- Body of the `registered` CTE: the patients on the clean register, with the dates an event is
-    checked against. -#}
+{#- Body of the `registered` CTE: the patients on the clean register, with their pseudonymous key
+    and the dates an event is checked against. -#}
 {% macro registered_patients() -%}
     select
         patient_id,
+        patient_key,
         date_of_birth,
         death_date
     from {{ ref('base_asthma__patients') }}
     where quarantine_reason is null
 {%- endmacro %}
 
-{#- Columns of `checked` from the left join to `registered`, and the count of rows under the key. -#}
-{% macro registration_columns(key) -%}
+{#- Columns of `checked` from the left join to `registered`. The salted key is hashed once per
+    patient (in base_asthma__patients) and joined; only an event of a patient not on the clean
+    register (quarantined, so rare) hashes its own identifier, to the same key. -#}
+{% macro registration_columns() -%}
+    coalesce(registered.patient_key, {{ pseudonymise('cleaned.patient_id') }}) as patient_key,
     registered.patient_id is not null as is_registered,
     registered.date_of_birth as patient_date_of_birth,
-    registered.death_date as patient_death_date,
-    count(*) over (partition by cleaned.{{ key }}) as rows_with_key
+    registered.death_date as patient_death_date
 {%- endmacro %}
 
 {#- The first reasons of every base model: no key, then the duplicate rules. -#}

@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'gp_events') }}
+    {{ numbered_source('asthma_raw', 'gp_events', clean_text('gp_event_id')) }}
 ),
 
 registered as (
@@ -29,7 +29,7 @@ checked as (
     select
         cleaned.*,
         concepts.concept_group,
-        {{ registration_columns('gp_event_id') }}
+        {{ registration_columns() }}
     from cleaned
     left join concepts on cleaned.snomed_code = concepts.snomed_concept_id
     left join registered on cleaned.patient_id = registered.patient_id

@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'gp_practices') }}
+    {{ numbered_source('asthma_raw', 'gp_practices', clean_code('practice_code')) }}
 ),
 
 cleaned as (
@@ -15,20 +15,13 @@ cleaned as (
     from source
 ),
 
-checked as (
-    select
-        *,
-        count(*) over (partition by practice_code) as rows_with_key
-    from cleaned
-),
-
 final as (
     select
         *,
         case
             {{ key_reasons('practice_code') }}
         end as quarantine_reason
-    from checked
+    from cleaned
 )
 
 select * from final

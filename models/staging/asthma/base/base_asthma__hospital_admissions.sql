@@ -4,7 +4,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'hospital_admissions') }}
+    {{ numbered_source('asthma_raw', 'hospital_admissions', clean_text('admission_id')) }}
 ),
 
 registered as (
@@ -41,7 +41,7 @@ checked as (
                 or cleaned.primary_diagnosis = replace(asthma_codes.icd10_code, '.', '')
         ) as is_asthma_diagnosis,
         {{ dbt.datediff('cleaned.admission_date', 'cleaned.discharge_date', 'day') | trim }} as length_of_stay_days,
-        {{ registration_columns('admission_id') }}
+        {{ registration_columns() }}
     from cleaned
     left join registered on cleaned.patient_id = registered.patient_id
 ),

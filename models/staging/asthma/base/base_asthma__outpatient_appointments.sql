@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'outpatient_appointments') }}
+    {{ numbered_source('asthma_raw', 'outpatient_appointments', clean_text('appointment_id')) }}
 ),
 
 registered as (
@@ -24,7 +24,7 @@ cleaned as (
 checked as (
     select
         cleaned.*,
-        {{ registration_columns('appointment_id') }}
+        {{ registration_columns() }}
     from cleaned
     left join registered on cleaned.patient_id = registered.patient_id
 ),

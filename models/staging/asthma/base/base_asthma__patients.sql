@@ -3,7 +3,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'patients') }}
+    {{ numbered_source('asthma_raw', 'patients', clean_text('patient_id')) }}
 ),
 
 ethnicity as (
@@ -18,7 +18,8 @@ diagnosis_codes as (
 cleaned as (
     select
         {{ numbered_columns() }},
-        {{ patient_columns() }},
+        {{ clean_text('patient_id') }} as patient_id,
+        {{ pseudonymise('patient_id') }} as patient_key,
         {{ parse_date('date_of_birth') }} as date_of_birth,
         {{ extract_value('sex', 'sex') }} as sex,
         {{ clean_code('sex') }} as sex_as_recorded,
@@ -42,8 +43,7 @@ checked as (
         cleaned.*,
         ethnicity.ethnic_category_code is not null as is_known_ethnicity,
         diagnosis_codes.snomed_concept_id is not null as is_known_diagnosis,
-        {{ age_in_years('cleaned.date_of_birth', "date '" ~ var('study_end') ~ "'") }} as age_at_study_end,
-        count(*) over (partition by cleaned.patient_id) as rows_with_key
+        {{ age_in_years('cleaned.date_of_birth', "date '" ~ var('study_end') ~ "'") }} as age_at_study_end
     from cleaned
     left join ethnicity on cleaned.ethnic_category_code = ethnicity.ethnic_category_code
     left join diagnosis_codes on cleaned.asthma_snomed_code = diagnosis_codes.snomed_concept_id

@@ -4,7 +4,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'prescriptions') }}
+    {{ numbered_source('asthma_raw', 'prescriptions', clean_text('prescription_id')) }}
 ),
 
 registered as (
@@ -38,7 +38,7 @@ checked as (
     select
         cleaned.*,
         coalesce(presentations.medicine_class, chemicals.medicine_class) as medicine_class,
-        {{ registration_columns('prescription_id') }}
+        {{ registration_columns() }}
     from cleaned
     left join presentations on cleaned.bnf_code = presentations.bnf_presentation_code
     left join chemicals on cleaned.bnf_chemical_code = chemicals.bnf_chemical_code
