@@ -78,15 +78,7 @@ final as (
         cast(sum(cast({{ days_per_year() }} / followup_days as decimal(38, 18))) as string)
             as sum_inverse_followup_person_years
     from modelled
-    group by
-        cluster_id,
-        cluster_label,
-        imd_quintile,
-        ethnicity_group,
-        age_band,
-        sex,
-        baseline_emergency_admissions,
-        followup_emergency_admissions
+    group by all
 )
 
 select * from final

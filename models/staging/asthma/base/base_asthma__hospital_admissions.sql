@@ -46,19 +46,30 @@ checked as (
     left join registered on cleaned.patient_id = registered.patient_id
 ),
 
+plausibility as (
+    {{ plausibility_values('hospital_admissions', ['length_of_stay_days']) }}
+),
+
+bounded as (
+    select
+        checked.*,
+        plausibility.plausibility_reason
+    from checked
+    left join plausibility on {{ plausibility_join(['length_of_stay_days']) }}
+),
+
 final as (
     select
-        *,
+        {{ star_except(['plausibility_reason']) }},
         {% call patient_event_reason('admission_id', ['admission_date', 'discharge_date']) -%}
             when discharge_date < admission_date then 'discharge before admission'
-            when {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }} is not null
-                then {{ plausibility_reason('hospital_admissions', ['length_of_stay_days']) }}
+            when plausibility_reason is not null then plausibility_reason
             when admission_method is null then 'unknown code: admission_method'
             when not {{ regex_match('primary_diagnosis', '[A-Z][0-9]{2}[0-9X]?[0-9]?') }}
                 then 'unknown code: primary_diagnosis'
             when discharge_destination is null then 'unknown code: discharge_destination'
         {%- endcall %} as quarantine_reason
-    from checked
+    from bounded
 )
 
 select * from final

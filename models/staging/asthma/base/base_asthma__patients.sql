@@ -49,9 +49,21 @@ checked as (
     left join diagnosis_codes on cleaned.asthma_snomed_code = diagnosis_codes.snomed_concept_id
 ),
 
+plausibility as (
+    {{ plausibility_values('patients', ['age_at_study_end']) }}
+),
+
+bounded as (
+    select
+        checked.*,
+        plausibility.plausibility_reason
+    from checked
+    left join plausibility on {{ plausibility_join(['age_at_study_end']) }}
+),
+
 final as (
     select
-        *,
+        {{ star_except(['plausibility_reason']) }},
         case
             {{ key_reasons('patient_id') }}
             when date_of_birth is null then 'missing or unparseable date_of_birth'
@@ -59,8 +71,7 @@ final as (
                 date_of_birth > date '{{ var("study_end") }}'
                 or date_of_birth > death_date
                 or date_of_birth > registration_start_date then 'impossible date: date_of_birth'
-            when {{ plausibility_reason('patients', ['age_at_study_end']) }} is not null
-                then {{ plausibility_reason('patients', ['age_at_study_end']) }}
+            when plausibility_reason is not null then plausibility_reason
             when sex is null then 'unknown code: sex'
             when not is_known_ethnicity then 'unknown code: ethnic_category'
             when imd_decile is null or imd_decile not between 1 and 10 then 'out of range: imd_decile'
@@ -68,7 +79,7 @@ final as (
             when registration_end_date < registration_start_date then 'impossible date: registration_end_date'
             when not is_known_diagnosis then 'unknown code: asthma_snomed_code'
         end as quarantine_reason
-    from checked
+    from bounded
 )
 
 select * from final

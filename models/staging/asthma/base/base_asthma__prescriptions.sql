@@ -45,18 +45,29 @@ checked as (
     left join registered on cleaned.patient_id = registered.patient_id
 ),
 
+plausibility as (
+    {{ plausibility_values('prescriptions', ['quantity']) }}
+),
+
+bounded as (
+    select
+        checked.*,
+        plausibility.plausibility_reason
+    from checked
+    left join plausibility on {{ plausibility_join(['quantity']) }}
+),
+
 final as (
     select
-        *,
+        {{ star_except(['plausibility_reason']) }},
         {% call patient_event_reason('prescription_id', ['issue_date']) -%}
             when medicine_class is null then 'unknown code: bnf_code'
             when quantity is null then 'missing or unparseable quantity'
             when quantity <= 0 then 'negative or zero quantity'
-            when {{ plausibility_reason('prescriptions', ['quantity']) }} is not null
-                then {{ plausibility_reason('prescriptions', ['quantity']) }}
+            when plausibility_reason is not null then plausibility_reason
             when quantity != round(quantity) then 'unparseable quantity: not a whole number'
         {%- endcall %} as quarantine_reason
-    from checked
+    from bounded
 )
 
 select * from final
