@@ -20,7 +20,7 @@ and a cluster, one row per combination of cluster, IMD quintile, ethnicity group
 baseline and follow-up emergency admissions, with ``weight`` = its patients and exact sums over
 them of follow-up days to the powers 1 .. 2K - 1 (K = dbt var rate_model_quadrature_nodes, 6),
 of log person-years and of 1 / person-years. Their number is bounded by the combinations of
-covariates and counts (5,753 at 1M generated patients), not by the number of patients.
+covariates and counts (5,758 at 1M generated patients), not by the number of patients.
 ``fit_rate_ratios`` fits from them (``model_cells`` builds the same cells from patient-level
 tables); it also takes exact rows of identical patients (``model_rows``), which is how
 ``rate_ratios`` fits from patient-level tables, the reference the cells are tested against.
