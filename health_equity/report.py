@@ -659,7 +659,8 @@ def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
         "utilisation cluster and baseline admissions, which lie on the path from deprivation to "
         "admission, so its ratios are smaller) and the original notebook's model (cluster and prior "
         "admissions). Each model's family is chosen by a likelihood-ratio test of negative binomial "
-        "against Poisson.",
+        "against Poisson; the negative binomial represents each covariate cell's follow-up lengths "
+        "by a six-point quadrature rule, within about 1e-10 of the patient-level fit.",
     )
 
 

@@ -71,23 +71,24 @@
     )
 {%- endmacro %}
 
-{#- Body of a `plausibility` CTE: each distinct value (combination) of `columns` in `relation`, as
-    bounded_<column>, with its plausibility_reason. A base model left-joins it on
-    plausibility_join(columns) instead of running the bounds subquery on every row: the bounds
-    are checked once per value seen (a few hundred), not per row (tens of millions). -#}
-{% macro plausibility_values(extract_name, columns, relation='checked') -%}
+{#- Body of a `bounded` CTE: every row of `relation` with plausibility_reason, the first bound it
+    breaks. The bounds are checked once per distinct value (combination) of `columns` seen, a few
+    hundred, and joined back (a NULL matches nothing and is within bounds), instead of running the
+    bounds subquery on each of tens of millions of rows. -#}
+{% macro with_plausibility(extract_name, columns, relation='checked') -%}
     select
-        {%- for col in columns %}
-        seen.{{ col }} as bounded_{{ col }},
-        {%- endfor %}
-        {{ plausibility_reason(extract_name, columns, 'seen') }} as plausibility_reason
-    from (select distinct {{ columns | join(', ') }} from {{ relation }}) as seen
-{%- endmacro %}
-
-{#- The condition joining `relation` to its `plausibility` CTE (a NULL value matches nothing,
-    and a NULL is within bounds). -#}
-{% macro plausibility_join(columns, relation='checked') -%}
-    {%- for col in columns %}{{ relation }}.{{ col }} = plausibility.bounded_{{ col }}{% if not loop.last %} and {% endif %}{% endfor -%}
+        {{ relation }}.*,
+        plausibility.plausibility_reason
+    from {{ relation }}
+    left join (
+        select
+            {%- for col in columns %}
+            seen.{{ col }} as bounded_{{ col }},
+            {%- endfor %}
+            {{ plausibility_reason(extract_name, columns, 'seen') }} as plausibility_reason
+        from (select distinct {{ columns | join(', ') }} from {{ relation }}) as seen
+    ) as plausibility
+        on {% for col in columns %}{{ relation }}.{{ col }} = plausibility.bounded_{{ col }}{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endmacro %}
 
 {#- Guard on whole extracts: one row per extract with its quarantined share, which fails the

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-CALL = re.compile(r"plausibility_(?:reason|values)\('(\w+)',\s*(\[[^\]]*\])")
+CALL = re.compile(r"(?:plausibility_reason|with_plausibility)\('(\w+)',\s*(\[[^\]]*\])")
 
 
 def applied_bounds() -> set[tuple[str, str]]:

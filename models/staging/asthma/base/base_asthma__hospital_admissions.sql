@@ -46,16 +46,8 @@ checked as (
     left join registered on cleaned.patient_id = registered.patient_id
 ),
 
-plausibility as (
-    {{ plausibility_values('hospital_admissions', ['length_of_stay_days']) }}
-),
-
 bounded as (
-    select
-        checked.*,
-        plausibility.plausibility_reason
-    from checked
-    left join plausibility on {{ plausibility_join(['length_of_stay_days']) }}
+    {{ with_plausibility('hospital_admissions', ['length_of_stay_days']) }}
 ),
 
 final as (

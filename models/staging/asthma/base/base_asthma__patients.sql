@@ -49,16 +49,8 @@ checked as (
     left join diagnosis_codes on cleaned.asthma_snomed_code = diagnosis_codes.snomed_concept_id
 ),
 
-plausibility as (
-    {{ plausibility_values('patients', ['age_at_study_end']) }}
-),
-
 bounded as (
-    select
-        checked.*,
-        plausibility.plausibility_reason
-    from checked
-    left join plausibility on {{ plausibility_join(['age_at_study_end']) }}
+    {{ with_plausibility('patients', ['age_at_study_end']) }}
 ),
 
 final as (

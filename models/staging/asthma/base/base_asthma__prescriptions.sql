@@ -45,16 +45,8 @@ checked as (
     left join registered on cleaned.patient_id = registered.patient_id
 ),
 
-plausibility as (
-    {{ plausibility_values('prescriptions', ['quantity']) }}
-),
-
 bounded as (
-    select
-        checked.*,
-        plausibility.plausibility_reason
-    from checked
-    left join plausibility on {{ plausibility_join(['quantity']) }}
+    {{ with_plausibility('prescriptions', ['quantity']) }}
 ),
 
 final as (
