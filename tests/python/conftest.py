@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -20,6 +21,31 @@ SMALL = ["--patients", "4000", "--hospitals", "600", "--seed", "7", "--quiet"]
 DEFAULT = ["--scale", "small", "--seed", "42", "--quiet"]
 # Enough patients for every planted effect to show its sign.
 MEDIUM = ["--patients", "100000", "--hospitals", "600", "--seed", "42", "--quiet"]
+
+
+# `make test` runs the tests in two worker processes, one test file at a time each (pytest -n
+# auto --dist loadfile; pyproject.toml). The files that take minutes start first, so that the
+# workers finish together instead of one waiting for the Spark build at the end.
+FIRST = ["test_spark_build.py", "test_bad_input.py", "test_asthma_measures.py", "test_hospital_real_files.py"]
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else len(FIRST))
+
+
+_setup_seconds: dict[str, float] = {}
+
+
+def pytest_report_teststatus(report, config):
+    """Each test's line says how long it took, as it goes: its fixtures (setup) and its own run."""
+    if report.when == "setup" and report.passed:
+        _setup_seconds[report.nodeid] = report.duration
+    if report.when != "call" or report.outcome not in ("passed", "failed"):
+        return None
+    took = f"({_setup_seconds.pop(report.nodeid, 0.0):.1f}s setup + {report.duration:.1f}s)"
+    if report.passed:
+        return "passed", ".", (f"PASSED {took}", {"green": True})
+    return "failed", "F", (f"FAILED {took}", {"red": True})
 
 
 def generate(out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -92,10 +118,36 @@ def build(tmp: Path, *gen_args: str, vars_: dict | None = None) -> Build:
     return Build(raw, db, result)
 
 
+def shared_build(tmp_path_factory, name: str, *gen_args: str, vars_: dict | None = None) -> Build:
+    """`build`, done once per test run even when pytest-xdist runs the tests in several worker
+    processes: the first worker to ask builds under a file lock in the run's shared temporary
+    folder and records the result; the others wait for the lock and reuse the warehouse. Tests
+    only read a shared warehouse (a test that writes works on a copy)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name), *gen_args, vars_=vars_)
+    root = tmp_path_factory.getbasetemp().parent  # one folder per run, shared by its workers
+    record = root / f"{name}.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if not record.exists():
+            tmp = root / name
+            tmp.mkdir()
+            b = build(tmp, *gen_args, vars_=vars_)
+            r = b.result
+            record.write_text(
+                json.dumps(
+                    {"raw_dir": str(b.raw_dir), "db": str(b.db), "args": r.args, "returncode": r.returncode}
+                    | {"stdout": r.stdout, "stderr": r.stderr}
+                )
+            )
+    saved = json.loads(record.read_text())
+    result = subprocess.CompletedProcess(saved["args"], saved["returncode"], saved["stdout"], saved["stderr"])
+    return Build(Path(saved["raw_dir"]), Path(saved["db"]), result)
+
+
 @pytest.fixture(scope="session")
 def clean_build(tmp_path_factory) -> Build:
     """`dbt build` on the default synthetic data (as `make build` makes it); must succeed."""
-    b = build(tmp_path_factory.mktemp("clean"), *DEFAULT)
+    b = shared_build(tmp_path_factory, "clean", *DEFAULT)
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
 
@@ -103,7 +155,7 @@ def clean_build(tmp_path_factory) -> Build:
 @pytest.fixture(scope="session")
 def medium_build(tmp_path_factory) -> Build:
     """`dbt build` on 100,000 patients; must succeed."""
-    b = build(tmp_path_factory.mktemp("medium"), *MEDIUM)
+    b = shared_build(tmp_path_factory, "medium", *MEDIUM)
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
 
@@ -111,7 +163,7 @@ def medium_build(tmp_path_factory) -> Build:
 @pytest.fixture(scope="session")
 def faulty_build(tmp_path_factory) -> Build:
     """`dbt build` on data with injected faults; must still succeed (faults are quarantined)."""
-    b = build(tmp_path_factory.mktemp("faulty"), *SMALL, "--fault-rate", "0.01")
+    b = shared_build(tmp_path_factory, "faulty", *SMALL, "--fault-rate", "0.01")
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
 
@@ -119,9 +171,27 @@ def faulty_build(tmp_path_factory) -> Build:
 @pytest.fixture(scope="session")
 def strict_disclosure_build(tmp_path_factory) -> Build:
     """`dbt build` on 4,000 patients with suppress_below = 30: many small cells to protect."""
-    b = build(tmp_path_factory.mktemp("strict_disclosure"), *SMALL, vars_={"suppress_below": 30})
+    b = shared_build(tmp_path_factory, "strict_disclosure", *SMALL, vars_={"suppress_below": 30})
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     return b
+
+
+@pytest.fixture(scope="session")
+def small_extracts(tmp_path_factory) -> Path:
+    """The SMALL extracts, generated once per test process; a test that changes files works on a
+    copy (`shutil.copytree(small_extracts, tmp_path / "raw")`)."""
+    raw = tmp_path_factory.mktemp("small_extracts") / "raw"
+    gen = generate(raw, *SMALL)
+    assert gen.returncode == 0, gen.stderr
+    return raw
+
+
+def warehouse_copy(b: Build, dest: Path) -> Path:
+    """A private copy of a shared warehouse, for a test that writes to it (dbt run, docs generate)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    db = dest / b.db.name
+    shutil.copy(b.db, db)
+    return db
 
 
 PROJECT_FILES = [

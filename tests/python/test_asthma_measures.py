@@ -8,6 +8,7 @@ the disclosure-control attack, and the must-show gradients at 100,000 patients.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 
@@ -97,6 +98,7 @@ def _age(dob: dt.date, day: dt.date) -> int:
     return day.year - dob.year - (day < _birthday(dob, day.year))
 
 
+@functools.cache  # a pandas lookup per day of every sampled patient is most of the test's time
 def _band(age: int) -> str:
     return ESP.index[(ESP.age_lower <= age) & (age <= ESP.age_upper)][0]
 

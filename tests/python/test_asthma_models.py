@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import yaml
-from conftest import REPO, SMALL, build, dbt
+from conftest import REPO, SMALL, Build, build, dbt, warehouse_copy
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
@@ -199,13 +199,16 @@ def test_rerunning_the_models_on_the_same_inputs_gives_identical_tables(clean_bu
         "marts.asthma_model_diagnostics": ["model_id"],
     }
 
+    # The shared warehouse stays as built: the models rerun on a copy.
+    rerun = Build(clean_build.raw_dir, warehouse_copy(clean_build, tmp_path / "rerun"), clean_build.result)
+
     def snapshot(table, key):
-        return clean_build.df(f"select * from {table}").sort_values(key).reset_index(drop=True)
+        return rerun.df(f"select * from {table}").sort_values(key).reset_index(drop=True)
 
     before = {m: snapshot(m, key) for m, key in marts.items()}
     r = dbt(
         ["run", "--select", "int_asthma_cluster_selection+", "--exclude", "resource_type:unit_test"],
-        clean_build.db,
+        rerun.db,
         tmp_path,
         {"raw_dir": str(clean_build.raw_dir)},
     )

@@ -6,7 +6,7 @@ import shutil
 
 import duckdb
 import pandas as pd
-from conftest import REPO, SMALL, dbt, generate
+from conftest import REPO, dbt
 
 from health_equity.preflight import declared_extracts
 
@@ -66,9 +66,9 @@ def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
     assert faulty_build.query("select count(*) from marts.asthma_patients")[0][0] == rec.loc["patients", "rows_staged"]
 
 
-def test_a_missing_column_stops_the_run_naming_file_and_column(tmp_path):
+def test_a_missing_column_stops_the_run_naming_file_and_column(small_extracts, tmp_path):
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL).returncode == 0
+    shutil.copytree(small_extracts, raw)
     df = pd.read_csv(raw / "prescriptions.csv", dtype=str, keep_default_na=False)
     df.rename(columns={"issue_date": "date_issued"}).to_csv(raw / "prescriptions.csv", index=False)
     r = dbt(["build", "--select", "stg_asthma__prescriptions"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
@@ -77,28 +77,31 @@ def test_a_missing_column_stops_the_run_naming_file_and_column(tmp_path):
     assert not (tmp_path / "w.duckdb").exists() or "START sql" not in r.stdout
 
 
-def test_a_missing_file_stops_the_run_naming_it(tmp_path):
+def test_a_missing_file_stops_the_run_naming_it(small_extracts, tmp_path):
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL).returncode == 0
+    shutil.copytree(small_extracts, raw)
     (raw / "gp_events.csv").unlink()
     r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
     assert r.returncode != 0
     assert "file not found" in r.stdout and "gp_events.csv" in r.stdout
 
 
-def test_one_extract_can_be_pointed_at_another_file_by_its_var(tmp_path):
+def test_one_extract_can_be_pointed_at_another_file_by_its_var(small_extracts, tmp_path):
     raw, other = tmp_path / "raw", tmp_path / "elsewhere"
-    assert generate(raw, *SMALL).returncode == 0
+    shutil.copytree(small_extracts, raw)
     other.mkdir()
     shutil.move(raw / "outpatient_appointments.csv", other / "op_extract_2024.csv")
     pointed = {"raw_dir": str(raw), "outpatient_appointments_path": str(other / "op_extract_2024.csv")}
     # The moved file has no manifest beside it, so it counts as supplied: beside the generated
     # extracts that is a mix of origins, which stops the run unless allowed on purpose.
-    r = dbt(["build", "--exclude", "resource_type:unit_test"], tmp_path / "w.duckdb", tmp_path, pointed)
+    # Only the outpatient staging and what it reads: the pointed file is read where it is.
+    build = ["build", "--select", "+stg_asthma__outpatient_appointments", "--indirect-selection", "cautious"]
+    build += ["--exclude", "resource_type:unit_test"]
+    r = dbt(build, tmp_path / "w.duckdb", tmp_path, pointed)
     assert r.returncode != 0 and "Mixed data origins in asthma_raw" in r.stdout
     assert "op_extract_2024.csv" in r.stdout and "patients_path" in r.stdout
     r = dbt(
-        ["build", "--exclude", "resource_type:unit_test"],
+        build,
         tmp_path / "w.duckdb",
         tmp_path,
         {**pointed, "allow_mixed_origins": True},
@@ -112,12 +115,12 @@ def test_one_extract_can_be_pointed_at_another_file_by_its_var(tmp_path):
 # --- issue 13: structural faults stop the run before DuckDB guesses, and nothing private leaks ----
 
 
-def test_structural_faults_stop_the_run_naming_file_and_line_and_no_patient_data_leaks(tmp_path):
+def test_structural_faults_stop_the_run_naming_file_and_line_and_no_patient_data_leaks(small_extracts, tmp_path):
     import gzip
     import re
 
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL).returncode == 0
+    shutil.copytree(small_extracts, raw)
     patients = (raw / "patients.csv").read_text().splitlines(keepends=True)
     victim = next(__import__("csv").reader([patients[4]]))  # line 5: gets an extra unquoted comma
     patients[4] = patients[4].replace(",", ",,", 1)
@@ -171,9 +174,9 @@ def _write(df, path):
     df.to_csv(path, index=False)
 
 
-def test_row_level_faults_end_counted_under_their_own_reason_and_every_row_reconciles(tmp_path):
+def test_row_level_faults_end_counted_under_their_own_reason_and_every_row_reconciles(small_extracts, tmp_path):
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL).returncode == 0
+    shutil.copytree(small_extracts, raw)
     p, rx = _read(raw / "patients.csv"), _read(raw / "prescriptions.csv")
     gp, op = _read(raw / "gp_events.csv"), _read(raw / "outpatient_appointments.csv")
     adm = _read(raw / "hospital_admissions.csv")
@@ -246,11 +249,11 @@ def test_row_level_faults_end_counted_under_their_own_reason_and_every_row_recon
     assert (summed.reindex(rec.index) == rec.rows_read).all()
 
 
-def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(tmp_path):
+def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(small_extracts, tmp_path):
     import re
 
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL).returncode == 0
+    shutil.copytree(small_extracts, raw)
     rx = _read(raw / "prescriptions.csv")
     # Every date in another common format: each row would be quarantined, exit 0, no marts data.
     rx["issue_date"] = pd.to_datetime(rx.issue_date).dt.strftime("%d/%m/%Y")
@@ -271,16 +274,18 @@ def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(
     assert not set(re.findall(r"\d{10}", r.stdout + log)) & nhs
 
 
-def test_a_hospital_file_that_vanishes_into_the_quarantine_fails_the_build_naming_it(tmp_path):
+def test_a_hospital_file_that_vanishes_into_the_quarantine_fails_the_build_naming_it(small_extracts, tmp_path):
     import re
 
     raw = tmp_path / "raw"
-    assert generate(raw, *SMALL).returncode == 0
+    shutil.copytree(small_extracts, raw)
     path = raw / "ACSDT5Y.B19013-Data.csv"
     lines = path.read_text().splitlines(keepends=True)
     blanked = [lines[0]] + [re.sub(r'^"8600000US\d{5}"', '""', line) for line in lines[1:]]
     path.write_text("".join(blanked))
-    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True})
+    # The hospital guard and what it reads (the asthma side has nothing to say about this file).
+    hospitals = ["build", "--select", "+data_quality_hospital_extract_guard", "--indirect-selection", "cautious"]
+    r = dbt(hospitals, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True})
     assert r.returncode != 0
     n = len(lines) - 1
     assert (

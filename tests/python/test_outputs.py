@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import duckdb
 import pandas as pd
 import pytest
-from conftest import REPO, dbt
+from conftest import REPO, dbt, warehouse_copy
 from playwright.sync_api import sync_playwright
 
 from health_equity import docs_site, exports, report
@@ -191,7 +191,8 @@ def test_export_cli_validates_its_arguments(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def docs_site_file(clean_build, tmp_path_factory):
     work = tmp_path_factory.mktemp("docs")
-    r = dbt(["docs", "generate", "--static"], clean_build.db, work, {"raw_dir": str(clean_build.raw_dir)})
+    db = warehouse_copy(clean_build, work)  # docs generate opens the warehouse for writing
+    r = dbt(["docs", "generate", "--static"], db, work, {"raw_dir": str(clean_build.raw_dir)})
     assert r.returncode == 0, r.stdout[-3000:]
     site = work / "target" / "static_index.html"
     assert docs_site.patch(site) > 0

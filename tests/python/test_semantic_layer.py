@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BIN, project_copy
+from conftest import BIN, project_copy, warehouse_copy
 
 
 def mf_query(db: Path, raw_dir: Path, metrics: list[str], group_by: str, work: Path) -> pd.DataFrame:
@@ -33,7 +33,8 @@ def mf_query(db: Path, raw_dir: Path, metrics: list[str], group_by: str, work: P
 
 def test_asthma_metrics_equal_an_independent_computation_from_the_mart(clean_build, tmp_path):
     metrics = ["emergency_admission_rate_per_1000_py", "readmission_proportion", "saba_over_reliance_proportion"]
-    got = mf_query(clean_build.db, clean_build.raw_dir, metrics, "patient__imd_quintile", tmp_path)
+    db = warehouse_copy(clean_build, tmp_path / "db")  # MetricFlow opens the warehouse for writing
+    got = mf_query(db, clean_build.raw_dir, metrics, "patient__imd_quintile", tmp_path)
     got = got.set_index("patient__imd_quintile").sort_index()
     p = clean_build.df("select * from marts.asthma_patients")
     g = p.groupby("imd_quintile")
