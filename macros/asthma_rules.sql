@@ -35,3 +35,50 @@
         else 'within the 95% limits'
     end
 {%- endmacro %}
+
+{#- Every countable utilisation and outcome event of a patient, one rule each: the relation it
+    is read from (a CTE name the models define: gp, op, rx, exacerbations, spells,
+    readmissions), the date it counts on, the measure it counts towards (the column stem in
+    asthma_patients), the amount (1, or SABA canisters) and which rows count. The rules are
+    written once, here: int_asthma_patient_events lists the events one per row and
+    asthma_patients counts them per patient and window straight from each relation. -#}
+{% macro asthma_event_rules() -%}
+    {%- set rules = [
+        {'relation': 'gp', 'date': 'event_date', 'measure': 'gp_asthma_visits', 'amount': '1',
+         'condition': 'is_asthma_visit'},
+        {'relation': 'gp', 'date': 'event_date', 'measure': 'asthma_reviews', 'amount': '1',
+         'condition': 'is_asthma_review'},
+        {'relation': 'gp', 'date': 'event_date', 'measure': 'gp_acute_asthma_visits', 'amount': '1',
+         'condition': 'is_acute_asthma_visit'},
+        {'relation': 'op', 'date': 'appointment_date', 'measure': 'outpatient_appointments', 'amount': '1',
+         'condition': 'is_attended'},
+        {'relation': 'op', 'date': 'appointment_date', 'measure': 'outpatient_missed_appointments',
+         'amount': '1', 'condition': 'not is_attended'},
+        {'relation': 'rx', 'date': 'issue_date', 'measure': 'prescriptions', 'amount': '1', 'condition': 'true'},
+    ] -%}
+    {#- One measure per medicine class of ref_bnf_asthma_medicines (an accepted_values test on
+        stg_asthma__prescriptions.medicine_class keeps the list whole). -#}
+    {%- for class in ['SABA', 'ICS', 'ICS/LABA', 'LTRA', 'OCS'] %}
+        {%- do rules.append({
+            'relation': 'rx', 'date': 'issue_date',
+            'measure': class | lower | replace('/', '_') ~ '_prescriptions', 'amount': '1',
+            'condition': "medicine_class = '" ~ class ~ "'"}) %}
+    {%- endfor %}
+    {%- do rules.extend([
+        {'relation': 'rx', 'date': 'issue_date', 'measure': 'saba_canisters', 'amount': 'saba_canisters',
+         'condition': "medicine_class = 'SABA'"},
+        {'relation': 'exacerbations', 'date': 'exacerbation_start_date', 'measure': 'exacerbations',
+         'amount': '1', 'condition': 'true'},
+        {'relation': 'spells', 'date': 'spell_start_date', 'measure': 'emergency_admissions', 'amount': '1',
+         'condition': 'is_emergency_asthma_spell'},
+        {'relation': 'spells', 'date': 'spell_start_date', 'measure': 'all_cause_emergency_admissions',
+         'amount': '1', 'condition': "admission_method = 'emergency'"},
+        {'relation': 'spells', 'date': 'spell_start_date', 'measure': 'elective_admissions', 'amount': '1',
+         'condition': "admission_method = 'elective'"},
+        {'relation': 'readmissions', 'date': 'readmission_date', 'measure': 'readmissions_30d', 'amount': '1',
+         'condition': 'has_readmission_30d'},
+        {'relation': 'readmissions', 'date': 'spell_end_date', 'measure': 'readmission_index_spells',
+         'amount': '1', 'condition': 'is_index'},
+    ]) -%}
+    {{ return(rules) }}
+{%- endmacro %}

@@ -1,22 +1,9 @@
--- Every countable utilisation and outcome event of a patient in one long table:
--- (patient_key, event_date, measure, amount). The marts count them per window in one place.
-{# (source CTE, date column, measure, amount, condition) #}
-{% set parts = [
-    ('gp', 'event_date', "'gp_asthma_visits'", '1', 'is_asthma_visit'),
-    ('gp', 'event_date', "'asthma_reviews'", '1', 'is_asthma_review'),
-    ('gp', 'event_date', "'gp_acute_asthma_visits'", '1', 'is_acute_asthma_visit'),
-    ('op', 'appointment_date', "'outpatient_appointments'", '1', 'is_attended'),
-    ('op', 'appointment_date', "'outpatient_missed_appointments'", '1', 'not is_attended'),
-    ('rx', 'issue_date', "'prescriptions'", '1', 'true'),
-    ('rx', 'issue_date', "lower(replace(medicine_class, '/', '_')) || '_prescriptions'", '1', 'true'),
-    ('rx', 'issue_date', "'saba_canisters'", 'saba_canisters', "medicine_class = 'SABA'"),
-    ('exacerbations', 'exacerbation_start_date', "'exacerbations'", '1', 'true'),
-    ('spells', 'spell_start_date', "'emergency_admissions'", '1', 'is_emergency_asthma_spell'),
-    ('spells', 'spell_start_date', "'all_cause_emergency_admissions'", '1', "admission_method = 'emergency'"),
-    ('spells', 'spell_start_date', "'elective_admissions'", '1', "admission_method = 'elective'"),
-    ('readmissions', 'readmission_date', "'readmissions_30d'", '1', 'has_readmission_30d'),
-    ('readmissions', 'spell_end_date', "'readmission_index_spells'", '1', 'is_index'),
-] %}
+-- Every countable utilisation and outcome event of a patient in one long relation:
+-- (patient_key, event_date, measure, amount), one branch per rule of asthma_event_rules()
+-- (macros/asthma_rules.sql). A view: asthma_patients counts straight from each staging relation
+-- with the same rules, and int_asthma_inequality_rates reads two measures, whose filter leaves
+-- only the admission and exacerbation branches to run.
+{{ config(materialized='view') }}
 with
 
 gp as (
@@ -45,14 +32,14 @@ exacerbations as (
 
 
 events as (
-    {%- for cte, date_col, measure, amount, condition in parts %}
+    {%- for rule in asthma_event_rules() %}
         select
             patient_key,
-            {{ date_col }},
-            {{ measure }} as measure,
-            {{ amount }} as amount
-        from {{ cte }}
-        where {{ condition }}
+            {{ rule.date }} as event_date,
+            '{{ rule.measure }}' as measure,
+            {{ rule.amount }} as amount
+        from {{ rule.relation }}
+        where {{ rule.condition }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 )

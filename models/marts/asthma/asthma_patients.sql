@@ -11,6 +11,27 @@
     'exacerbations', 'emergency_admissions', 'all_cause_emergency_admissions', 'elective_admissions',
     'readmission_index_spells', 'readmissions_30d',
 ] %}
+{#- The column order of the mart (its contract); every measure of asthma_event_rules(). -#}
+{%- set rules = asthma_event_rules() %}
+{%- if rules | map(attribute='measure') | sort | list != measures | sort | list %}
+    {{ exceptions.raise_compiler_error(
+        'asthma_patients lists the measures ' ~ measures | sort | join(', ') ~ ' but asthma_event_rules() has '
+        ~ rules | map(attribute='measure') | sort | join(', ')) }}
+{%- endif %}
+{#- Each relation is counted in one pass per date it counts on: the rows inside the patient's
+    observation period, summed per patient with one filtered sum per measure and window. -#}
+{%- set passes = [] %}
+{%- for rule in rules %}
+    {%- set name = rule.relation ~ '_' ~ rule.date %}
+    {%- if name not in passes | map(attribute='name') | list %}
+        {%- do passes.append({'name': name, 'relation': rule.relation, 'date': rule.date}) %}
+    {%- endif %}
+{%- endfor %}
+{%- set counted_in = {} %}
+{%- for rule in rules %}
+    {%- do counted_in.update({rule.measure: 'counts_' ~ rule.relation ~ '_' ~ rule.date}) %}
+{%- endfor %}
+{%- set windows = [('baseline', '<'), ('followup', '>=')] %}
 with
 
 patients as (
@@ -21,38 +42,61 @@ person_time as (
     select * from {{ ref('int_asthma_person_time') }}
 ),
 
-events as (
-    select * from {{ ref('int_asthma_patient_events') }}
+gp as (
+    select * from {{ ref('stg_asthma__gp_events') }}
 ),
 
-windowed as (
-    select
-        events.patient_key,
-        events.measure,
-        events.amount,
-        case
-            when events.event_date < date '{{ var("followup_start") }}' then 'baseline'
-            else 'followup'
-        end as study_window
-    from events
-    inner join person_time
-        on
-            events.patient_key = person_time.patient_key
-            and events.event_date between person_time.observation_start_date and person_time.observation_end_date
+rx as (
+    select * from {{ ref('stg_asthma__prescriptions') }}
 ),
 
-counts as (
-    select
-        patient_key,
-        {% for m in measures %}
-            {%- for study_window in ['baseline', 'followup'] %}
-                cast(sum(amount) filter (where study_window = '{{ study_window }}' and measure = '{{ m }}') as bigint)
-                    as {{ study_window }}_{{ m }}{% if not loop.last %},{% endif %}
-            {%- endfor %}{% if not loop.last %},{% endif %}
-        {% endfor %}
-    from windowed
-    group by patient_key
+op as (
+    select * from {{ ref('stg_asthma__outpatient_appointments') }}
 ),
+
+spells as (
+    select * from {{ ref('int_asthma_admission_spells') }}
+),
+
+readmissions as (
+    select * from {{ ref('int_admissions_linked_to_readmissions') }}
+),
+
+exacerbations as (
+    select * from {{ ref('int_asthma_exacerbations') }}
+),
+{% for pass in passes %}
+    {%- set pass_rules = rules | selectattr('relation', 'equalto', pass.relation)
+        | selectattr('date', 'equalto', pass.date) | list %}
+
+    -- Rows of {{ pass.relation }} dated ({{ pass.date }}) inside the patient's observation period.
+    in_period_{{ pass.name }} as (
+        select {{ pass.relation }}.*
+        from {{ pass.relation }}
+        inner join person_time
+            on
+                {{ pass.relation }}.patient_key = person_time.patient_key
+                and {{ pass.relation }}.{{ pass.date }} between person_time.observation_start_date
+                and person_time.observation_end_date
+    ),
+
+    counts_{{ pass.name }} as (
+        select
+            patient_key,
+            {%- for rule in pass_rules %}
+                {%- set last_rule = loop.last %}
+                {%- for study_window, comparison in windows %}
+                    cast(sum({{ rule.amount }}) filter (
+                        where {{ pass.date }} {{ comparison }} date '{{ var("followup_start") }}'
+                        and ({{ rule.condition }})
+                    ) as bigint) as {{ study_window }}_{{ rule.measure }}
+                    {%- if not (loop.last and last_rule) %},{% endif %}
+                {%- endfor %}
+            {%- endfor %}
+        from in_period_{{ pass.name }}
+        group by patient_key
+    ),
+{% endfor %}
 
 joined as (
     select
@@ -77,13 +121,15 @@ joined as (
         person_time.followup_person_years,
         person_time.person_years,
         {% for m in measures %}
-            coalesce(counts.baseline_{{ m }}, 0) as baseline_{{ m }},
-            coalesce(counts.followup_{{ m }}, 0) as followup_{{ m }},
+            coalesce({{ counted_in[m] }}.baseline_{{ m }}, 0) as baseline_{{ m }},
+            coalesce({{ counted_in[m] }}.followup_{{ m }}, 0) as followup_{{ m }},
         {% endfor %}
         person_time.followup_person_years >= {{ var('saba_min_followup_years') }} as is_saba_assessable
     from patients
     inner join person_time on patients.patient_key = person_time.patient_key
-    left join counts on patients.patient_key = counts.patient_key
+    {%- for pass in passes %}
+        left join counts_{{ pass.name }} on patients.patient_key = counts_{{ pass.name }}.patient_key
+    {%- endfor %}
 ),
 
 final as (
