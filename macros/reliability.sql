@@ -53,42 +53,30 @@
     when identical_copy > 1 then 'exact duplicate: {{ key }}'
 {%- endmacro %}
 
-{#- The first plausibility bound (seed ref_plausibility_bounds) the row breaks, as its reason;
-    NULL when every listed column is within its bounds or NULL. `columns` lists the columns of
-    this extract the seed may bound. -#}
-{% macro plausibility_reason(extract_name, columns, relation='checked') -%}
-    coalesce(
-        {%- for col in columns %}
-            (
-                select min(bounds.quarantine_reason)
-                from {{ ref('ref_plausibility_bounds') }} as bounds
-                where
-                    bounds.extract_name = '{{ extract_name }}'
-                    and bounds.column_name = '{{ col }}'
-                    and ({{ relation }}.{{ col }} < bounds.min_value or {{ relation }}.{{ col }} > bounds.max_value)
-            ){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    )
-{%- endmacro %}
-
-{#- Body of a `bounded` CTE: every row of `relation` with plausibility_reason, the first bound it
-    breaks. The bounds are checked once per distinct value (combination) of `columns` seen, a few
-    hundred, and joined back (a NULL matches nothing and is within bounds), instead of running the
-    bounds subquery on each of tens of millions of rows. -#}
+{#- Body of a `bounded` CTE: every row of `relation` with plausibility_reason, the reason of the
+    first of `columns` (this extract's columns the seed ref_plausibility_bounds may bound) whose
+    bound the row breaks; NULL when every one is within its bounds or NULL. The seed has at most
+    one row per extract and column (a unique test says so), so each column's bound is a left join
+    that matches one row or none: one pass, no per-row subquery, and `relation` is read once. -#}
 {% macro with_plausibility(extract_name, columns, relation='checked') -%}
     select
         {{ relation }}.*,
-        plausibility.plausibility_reason
-    from {{ relation }}
-    left join (
-        select
+        coalesce(
             {%- for col in columns %}
-            seen.{{ col }} as bounded_{{ col }},
+                bounds_{{ col }}.quarantine_reason{% if not loop.last %},{% endif %}
             {%- endfor %}
-            {{ plausibility_reason(extract_name, columns, 'seen') }} as plausibility_reason
-        from (select distinct {{ columns | join(', ') }} from {{ relation }}) as seen
-    ) as plausibility
-        on {% for col in columns %}{{ relation }}.{{ col }} = plausibility.bounded_{{ col }}{% if not loop.last %} and {% endif %}{% endfor %}
+        ) as plausibility_reason
+    from {{ relation }}
+    {%- for col in columns %}
+        left join {{ ref('ref_plausibility_bounds') }} as bounds_{{ col }}
+            on
+                bounds_{{ col }}.extract_name = '{{ extract_name }}'
+                and bounds_{{ col }}.column_name = '{{ col }}'
+                and (
+                    {{ relation }}.{{ col }} < bounds_{{ col }}.min_value
+                    or {{ relation }}.{{ col }} > bounds_{{ col }}.max_value
+                )
+    {%- endfor %}
 {%- endmacro %}
 
 {#- Guard on whole extracts: one row per extract with its quarantined share, which fails the
