@@ -36,8 +36,36 @@
     end
 {%- endmacro %}
 
+{#- The relations the event rules read, as CTEs named as the rules name them (the body of a
+    WITH list, without its trailing comma). -#}
+{% macro asthma_event_relations() -%}
+    gp as (
+        select * from {{ ref('stg_asthma__gp_events') }}
+    ),
+
+    rx as (
+        select * from {{ ref('stg_asthma__prescriptions') }}
+    ),
+
+    op as (
+        select * from {{ ref('stg_asthma__outpatient_appointments') }}
+    ),
+
+    spells as (
+        select * from {{ ref('int_asthma_admission_spells') }}
+    ),
+
+    readmissions as (
+        select * from {{ ref('int_admissions_linked_to_readmissions') }}
+    ),
+
+    exacerbations as (
+        select * from {{ ref('int_asthma_exacerbations') }}
+    )
+{%- endmacro %}
+
 {#- Every countable utilisation and outcome event of a patient, one rule each: the relation it
-    is read from (a CTE name the models define: gp, op, rx, exacerbations, spells,
+    is read from (a CTE of asthma_event_relations: gp, op, rx, exacerbations, spells,
     readmissions), the date it counts on, the measure it counts towards (the column stem in
     asthma_patients), the amount (1, or SABA canisters) and which rows count. The rules are
     written once, here: int_asthma_patient_events lists the events one per row and

@@ -6,30 +6,7 @@
 {{ config(materialized='view') }}
 with
 
-gp as (
-    select * from {{ ref('stg_asthma__gp_events') }}
-),
-
-rx as (
-    select * from {{ ref('stg_asthma__prescriptions') }}
-),
-
-op as (
-    select * from {{ ref('stg_asthma__outpatient_appointments') }}
-),
-
-spells as (
-    select * from {{ ref('int_asthma_admission_spells') }}
-),
-
-readmissions as (
-    select * from {{ ref('int_admissions_linked_to_readmissions') }}
-),
-
-exacerbations as (
-    select * from {{ ref('int_asthma_exacerbations') }}
-),
-
+{{ asthma_event_relations() }},
 
 events as (
     {%- for rule in asthma_event_rules() %}

@@ -42,29 +42,7 @@ person_time as (
     select * from {{ ref('int_asthma_person_time') }}
 ),
 
-gp as (
-    select * from {{ ref('stg_asthma__gp_events') }}
-),
-
-rx as (
-    select * from {{ ref('stg_asthma__prescriptions') }}
-),
-
-op as (
-    select * from {{ ref('stg_asthma__outpatient_appointments') }}
-),
-
-spells as (
-    select * from {{ ref('int_asthma_admission_spells') }}
-),
-
-readmissions as (
-    select * from {{ ref('int_admissions_linked_to_readmissions') }}
-),
-
-exacerbations as (
-    select * from {{ ref('int_asthma_exacerbations') }}
-),
+{{ asthma_event_relations() }},
 {% for pass in passes %}
     {%- set pass_rules = rules | selectattr('relation', 'equalto', pass.relation)
         | selectattr('date', 'equalto', pass.date) | list %}
