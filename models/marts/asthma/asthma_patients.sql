@@ -4,6 +4,8 @@
 -- windows. Every patient is kept; a patient with no events has zeros. Events count only inside
 -- the patient's own observation period. No direct identifiers. followup_start_date dates each
 -- patient's follow-up counts for the dbt semantic layer.
+{#- The measures in the mart's column order (its contract): every measure of asthma_event_rules(),
+    checked below. -#}
 {% set measures = [
     'gp_asthma_visits', 'asthma_reviews', 'gp_acute_asthma_visits', 'outpatient_appointments',
     'outpatient_missed_appointments', 'prescriptions', 'saba_prescriptions', 'ics_prescriptions',
@@ -11,7 +13,6 @@
     'exacerbations', 'emergency_admissions', 'all_cause_emergency_admissions', 'elective_admissions',
     'readmission_index_spells', 'readmissions_30d',
 ] %}
-{#- The column order of the mart (its contract); every measure of asthma_event_rules(). -#}
 {%- set rules = asthma_event_rules() %}
 {%- if rules | map(attribute='measure') | sort | list != measures | sort | list %}
     {{ exceptions.raise_compiler_error(
