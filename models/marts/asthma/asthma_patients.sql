@@ -22,15 +22,13 @@
 {#- Each relation is counted in one pass per date it counts on: the rows inside the patient's
     observation period, summed per patient with one filtered sum per measure and window. -#}
 {%- set passes = [] %}
+{%- set counted_in = {} %}
 {%- for rule in rules %}
     {%- set name = rule.relation ~ '_' ~ rule.date %}
     {%- if name not in passes | map(attribute='name') | list %}
         {%- do passes.append({'name': name, 'relation': rule.relation, 'date': rule.date}) %}
     {%- endif %}
-{%- endfor %}
-{%- set counted_in = {} %}
-{%- for rule in rules %}
-    {%- do counted_in.update({rule.measure: 'counts_' ~ rule.relation ~ '_' ~ rule.date}) %}
+    {%- do counted_in.update({rule.measure: 'counts_' ~ name}) %}
 {%- endfor %}
 {%- set windows = [('baseline', '<'), ('followup', '>=')] %}
 with
