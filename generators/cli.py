@@ -104,8 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         choices=["csv", "parquet"],
-        default="csv",
-        help="asthma extract format (default csv); CMS and Census files are always CSV",
+        default="parquet",
+        help=(
+            "asthma extract format (default parquet, which dbt reads several times faster than "
+            "CSV); CMS and Census files are always CSV, as published"
+        ),
     )
     p.add_argument(
         "--fault-rate",

@@ -1,8 +1,9 @@
 """dbt-duckdb plugin (profiles.yml ``plugins``): registers the extract preflight and the file
-facts as DuckDB functions (``health_equity_preflight``, ``health_equity_file_info``), so the
-``validate_sources``, ``extract_file_exists`` and ``file_origin`` macros can call them, and imports
+facts as DuckDB functions (``health_equity_preflight``, ``health_equity_file_info``,
+``health_equity_path_exists``), so the ``validate_sources``, ``extract_file_exists``,
+``file_origin`` and ``extract_format`` macros can call them, and imports
 the statistics stack once before dbt starts its threads. ``health_equity.spark_dbt`` registers
-the same two functions on Spark."""
+the same functions on Spark."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import importlib
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from health_equity.extract_files import sql_file_info
+from health_equity.extract_files import path_exists, sql_file_info
 from health_equity.preflight import sql_check
 
 # Python models run on dbt's worker threads. Two of them importing scikit-learn / statsmodels
@@ -38,3 +39,4 @@ class Plugin(BasePlugin):
             side_effects=True,
         )
         conn.create_function("health_equity_file_info", sql_file_info, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function("health_equity_path_exists", path_exists, ["VARCHAR"], "BOOLEAN", side_effects=True)

@@ -10,7 +10,8 @@ call it as the SQL function ``health_equity_file_info(path)``, which returns thi
 text. The dbt-duckdb plugin (``health_equity.dbt_plugin``) registers the function on DuckDB and
 ``health_equity.spark_dbt`` registers it on the local Spark session, so one macro serves both
 engines instead of DuckDB's ``glob()``/``read_blob()`` on one and Spark's ``binaryFile`` on the
-other. It reads the file's bytes, never prints them.
+other. It reads the file's bytes, never prints them. ``path_exists(path)``
+(``health_equity_path_exists``) only says whether the path matches a file.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def file_info(path: str) -> dict:
         "last_modified": modified,
         "origin": "synthetic" if listed else "supplied",
     }
+
+
+def path_exists(path: str) -> bool:
+    """Whether ``path`` (a file, a folder of Parquet parts or a glob pattern) matches a file. Reads
+    no bytes, so it costs next to nothing: the ``extract_format`` macro asks it which format an
+    extract's file is in (SQL function ``health_equity_path_exists``)."""
+    return bool(_matches(path))
 
 
 def sql_file_info(path: str) -> str:

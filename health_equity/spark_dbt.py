@@ -11,10 +11,11 @@ dbt's own command line, two things and nothing else:
    model's compiled code (dbt-spark's own ``py_write_table``: define ``model``, call it, write the
    result with ``saveAsTable``) is executed in this process with ``spark`` bound to the running
    SparkSession. On Databricks the same model files run as Databricks Python models, unchanged.
-2. the project's two SQL functions, ``health_equity_preflight`` (health_equity.preflight) and
-   ``health_equity_file_info`` (health_equity.extract_files), registered on that SparkSession the
-   first time dbt runs a statement, as the dbt-duckdb plugin registers them on DuckDB, so the
-   on-run-start checks and the provenance mart are one SQL for both engines.
+2. the project's SQL functions, ``health_equity_preflight`` (health_equity.preflight),
+   ``health_equity_file_info`` and ``health_equity_path_exists`` (health_equity.extract_files),
+   registered on that SparkSession the first time dbt runs a statement, as the dbt-duckdb plugin
+   registers them on DuckDB, so the on-run-start checks and the provenance mart are one SQL for
+   both engines.
 
 It is tied to the attributes of dbt-spark it relies on (``SparkAdapter.python_submission_helpers``,
 ``SparkAdapter.default_python_submission_method``, ``session.Cursor.execute`` and
@@ -49,7 +50,7 @@ def check_adapter() -> None:
 
 def register_functions(session: Any) -> None:
     """The project's SQL functions on a SparkSession (the dbt-duckdb plugin's, on Spark)."""
-    from health_equity.extract_files import sql_file_info
+    from health_equity.extract_files import path_exists, sql_file_info
     from health_equity.preflight import sql_check
 
     def preflight(label, path, columns_json, optional, path_var):
@@ -57,6 +58,7 @@ def register_functions(session: Any) -> None:
 
     session.udf.register("health_equity_preflight", preflight, "string")
     session.udf.register("health_equity_file_info", sql_file_info, "string")
+    session.udf.register("health_equity_path_exists", path_exists, "boolean")
 
 
 class SessionPythonJobHelper:

@@ -2,8 +2,8 @@
     The raw extracts, declared once: each is a table of a source in the sources YAML whose `meta`
     (the source's meta with the table's added to it) says
       file           the file's stem in var raw_dir, and the extract's name in the data-quality marts;
-      formats        the formats its file may come in ([csv, parquet]: the extension follows var
-                     raw_format; [csv]: always .csv);
+      formats        the formats its file may come in ([csv, parquet]: the file in raw_dir decides,
+                     or var raw_format, see extract_format; [csv]: always .csv);
       path_var       the var that points this one extract at another file (default <table>_path);
       key            the base model's key column (a list for a compound key);
       base_model     the model holding every row of the file, cleaned, with its quarantine_reason;
@@ -61,9 +61,8 @@
 {% macro extract_spec(node) -%}
     {%- set meta = node.meta -%}
     {%- set formats = meta.get('formats', ['csv']) -%}
-    {%- set extension = var('raw_format') if var('raw_format') in formats else formats[0] -%}
     {%- set path_var = meta.get('path_var', node.name ~ '_path') -%}
-    {%- set path = var(path_var, '') or var('raw_dir') ~ '/' ~ meta.file ~ '.' ~ extension -%}
+    {%- set path = var(path_var, '') or var('raw_dir') ~ '/' ~ meta.file ~ '.' ~ extract_format(meta.file, formats) -%}
     {%- set location = adapter.dispatch('extract_reader')(node, path, formats) -%}
     {%- set key = meta.get('key', []) -%}
     {{- return({
@@ -81,6 +80,43 @@
         'numbered_rows': meta.get('numbered_rows', false),
         'columns': node.columns.keys() | list,
     }) -}}
+{%- endmacro %}
+
+{#- The format (file extension) of an extract's file in raw_dir. Var raw_format says which:
+    csv or parquet reads that format where the extract may come in it (its first format where
+    not); auto, the default, reads the format whose file is in raw_dir, so the generator's Parquet
+    and a folder of supplied CSV files both build with no var. Both files there is ambiguous and
+    stops the run; neither reads the first format, and the preflight says that file is missing.
+    While dbt parses nothing is read: the path is not used then. -#}
+{% macro extract_format(stem, formats) -%}
+    {%- set wanted = var('raw_format') -%}
+    {%- if wanted not in ('auto', 'csv', 'parquet') -%}
+        {{- exceptions.raise_compiler_error("var raw_format is '" ~ wanted ~ "': use auto, csv or parquet") -}}
+    {%- endif -%}
+    {%- if wanted != 'auto' -%}
+        {{- return(wanted if wanted in formats else formats[0]) -}}
+    {%- endif -%}
+    {%- if formats | length == 1 or not execute -%}
+        {{- return(formats[0]) -}}
+    {%- endif -%}
+    {%- set paths = [] -%}
+    {%- set checks = [] -%}
+    {%- for format in formats -%}
+        {%- do paths.append(var('raw_dir') ~ '/' ~ stem ~ '.' ~ format) -%}
+        {%- do checks.append('health_equity_path_exists(' ~ sql_string(paths[-1]) ~ ')') -%}
+    {%- endfor -%}
+    {%- set row = run_query('select ' ~ checks | join(', ')).rows[0] -%}
+    {%- set present = [] -%}
+    {%- for format in formats -%}
+        {%- if row[loop.index0] -%}{%- do present.append(format) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if present | length > 1 -%}
+        {{- exceptions.raise_compiler_error(
+            "extract " ~ stem ~ ": raw_dir has it in " ~ present | length ~ " formats ("
+            ~ paths | join(', ') ~ "): set var raw_format to " ~ present | join(' or ')
+            ~ ", or remove the files that are not wanted") -}}
+    {%- endif -%}
+    {{- return(present[0] if present else formats[0]) -}}
 {%- endmacro %}
 
 {#- What a query reads an extract's rows from. DuckDB reads the file itself: Parquet as it is,

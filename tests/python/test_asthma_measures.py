@@ -104,7 +104,7 @@ def _band(age: int) -> str:
 
 
 def test_lexis_person_time_matches_a_day_by_day_count_from_the_raw_extract(clean_build):
-    raw = pd.read_csv(clean_build.raw_dir / "patients.csv", dtype=str)
+    raw = pd.read_parquet(clean_build.raw_dir / "patients.parquet").astype({"patient_id": str})
     raw["patient_key"] = [
         hashlib.sha256(f"health-equity-demo-salt|{i.strip()}".encode()).hexdigest() for i in raw.patient_id
     ]

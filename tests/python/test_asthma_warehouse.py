@@ -144,6 +144,6 @@ def test_no_direct_identifier_reaches_a_mart(clean_build):
     }
     keys = clean_build.df("select patient_key from marts.asthma_patients limit 5").patient_key
     assert keys.str.fullmatch(r"[0-9a-f]{64}").all()
-    nhs = pd.read_csv(clean_build.raw_dir / "patients.csv", usecols=["nhs_number", "patient_id"], dtype=str)
+    nhs = pd.read_parquet(clean_build.raw_dir / "patients.parquet", columns=["nhs_number", "patient_id"]).astype(str)
     marts = clean_build.df("select * from marts.asthma_patients").astype(str)
     assert not marts.isin(set(nhs.nhs_number) | set(nhs.patient_id)).any().any()

@@ -41,7 +41,7 @@ CD_HEADER = (
 def default_size(tmp_path_factory):
     """The default hospital count (real ~5,400) and a 20k-patient register, seed 1."""
     out = tmp_path_factory.mktemp("gen_default")
-    r = generate(out, "--patients", "20000", "--seed", "1", "--quiet")
+    r = generate(out, "--patients", "20000", "--seed", "1", "--format", "csv", "--quiet")
     assert r.returncode == 0, r.stderr
     return out
 
@@ -53,7 +53,7 @@ def _sha(path):
 def test_same_seed_gives_identical_bytes_another_seed_differs_and_the_manifest_hashes_match(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, "5"), (b, "5"), (c, "6")):
-        r = generate(out, "--patients", "1500", "--hospitals", "200", "--seed", seed, "--quiet")
+        r = generate(out, "--patients", "1500", "--hospitals", "200", "--seed", seed, "--format", "csv", "--quiet")
         assert r.returncode == 0, r.stderr
     files = sorted(p.name for p in a.iterdir())
     assert "manifest.json" in files and "truth.json" in files
@@ -72,7 +72,7 @@ def test_parquet_is_byte_identical_across_runs_and_has_the_csv_row_counts(tmp_pa
             tmp_path / out, "--patients", "1500", "--only", "asthma", "--format", "parquet", "--seed", "3", "--quiet"
         )
         assert r.returncode == 0, r.stderr
-    r = generate(tmp_path / "c", "--patients", "1500", "--only", "asthma", "--seed", "3", "--quiet")
+    r = generate(tmp_path / "c", "--patients", "1500", "--only", "asthma", "--seed", "3", "--format", "csv", "--quiet")
     assert r.returncode == 0
     for name in asthma.SCHEMAS:
         p1, p2 = tmp_path / "p1" / f"{name}.parquet", tmp_path / "p2" / f"{name}.parquet"
@@ -194,7 +194,12 @@ def test_a_study_window_changed_in_dbt_project_yml_holds_every_generated_event(t
     project.write_text(yaml.safe_dump({"vars": window}))
     monkeypatch.setattr(reference, "DBT_PROJECT", project)
     out = tmp_path / "raw"
-    assert cli.main(["--patients", "400", "--only", "asthma", "--seed", "2", "--out", str(out), "--quiet"]) == 0
+    assert (
+        cli.main(
+            ["--patients", "400", "--only", "asthma", "--seed", "2", "--format", "csv", "--out", str(out), "--quiet"]
+        )
+        == 0
+    )
     truth = json.loads((out / "truth.json").read_text())["asthma"]
     assert {var: truth[var] for var in window} == window
     dates = {
@@ -241,7 +246,18 @@ def test_help_names_every_option():
 
 def test_every_injected_fault_is_in_the_manifest_and_in_the_file(tmp_path):
     r = generate(
-        tmp_path, "--patients", "3000", "--hospitals", "400", "--seed", "11", "--fault-rate", "0.02", "--quiet"
+        tmp_path,
+        "--patients",
+        "3000",
+        "--hospitals",
+        "400",
+        "--seed",
+        "11",
+        "--fault-rate",
+        "0.02",
+        "--format",
+        "csv",
+        "--quiet",
     )
     assert r.returncode == 0, r.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -298,7 +314,21 @@ def test_every_seed_0_to_199_writes_files_matching_the_manifest_with_unique_faci
     for seed in range(200):
         out = tmp_path / str(seed)
         # Fault rates 0-0.2 in turn, so fault injection is exercised at every size too.
-        args = ["--seed", str(seed), "--patients", "40", "--hospitals", "30", "--out", str(out), "--quiet"]
+        # Even seeds write CSV, odd ones Parquet (the default), so both writers see every fault rate.
+        fmt = "csv" if seed % 2 == 0 else "parquet"
+        args = [
+            "--seed",
+            str(seed),
+            "--patients",
+            "40",
+            "--hospitals",
+            "30",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--quiet",
+        ]
         try:
             rc = cli.main([*args, "--fault-rate", f"{(seed % 5) * 0.05:.2f}"])
         except Exception as exc:  # noqa: BLE001 - collect every failing seed, then report them all
@@ -306,7 +336,8 @@ def test_every_seed_0_to_199_writes_files_matching_the_manifest_with_unique_faci
             continue
         manifest = json.loads((out / "manifest.json").read_text())
         gi = pd.read_csv(out / "Hospital_General_Information.csv", dtype=str, keep_default_na=False)
-        p = pd.read_csv(out / "patients.csv", usecols=["patient_id"])
+        patients = out / manifest["files"]["patients"]["path"]
+        p = pd.read_csv(patients) if fmt == "csv" else pd.read_parquet(patients)
         if rc != 0 or len(gi) != 30 or manifest["files"]["patients"]["rows"] != len(p):
             failures.append((seed, "manifest does not match the files"))
         if seed % 5 == 0 and not gi["Facility ID"].is_unique:  # no duplicate_id fault at rate 0
@@ -369,7 +400,7 @@ def test_a_failed_run_leaves_the_previous_extracts_and_manifest_intact(tmp_path,
 def test_a_new_run_removes_the_files_of_the_previous_one_it_did_not_write(tmp_path):
     out = tmp_path / "raw"
     assert generate(out, "--patients", "30", "--only", "asthma", "--format", "parquet", "--quiet").returncode == 0
-    assert generate(out, "--patients", "30", "--only", "asthma", "--quiet").returncode == 0
+    assert generate(out, "--patients", "30", "--only", "asthma", "--format", "csv", "--quiet").returncode == 0
     manifest = json.loads((out / "manifest.json").read_text())
     written = {m["path"] for m in manifest["files"].values()} | {"manifest.json", "truth.json"}
     assert {p.name for p in out.iterdir()} == written  # no stale parquet beside the new csv
@@ -380,7 +411,7 @@ def test_the_manifest_follows_the_warehouse_declaration_and_a_disagreement_stops
     from health_equity.preflight import declared_extracts
 
     out = tmp_path / "raw"
-    assert generate(out, "--patients", "30", "--hospitals", "20", "--quiet").returncode == 0
+    assert generate(out, "--patients", "30", "--hospitals", "20", "--format", "csv", "--quiet").returncode == 0
     files = json.loads((out / "manifest.json").read_text())["files"]
     declared = {e["file"]: e for e in declared_extracts(REPO)}
     assert set(files) == set(declared)  # every declared extract is written, nothing undeclared

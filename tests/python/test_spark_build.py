@@ -22,7 +22,19 @@ from health_equity import engines, spark_dbt
 
 # Small: the Spark cost is per statement, not per row; enough patients for every model to fit,
 # with injected faults so the quarantine rules (casts, dates, duplicates) are compared too.
-SPARK_GEN = ["--patients", "1500", "--hospitals", "400", "--seed", "11", "--fault-rate", "0.01", "--quiet"]
+SPARK_GEN = [
+    "--patients",
+    "1500",
+    "--hospitals",
+    "400",
+    "--seed",
+    "11",
+    "--fault-rate",
+    "0.01",
+    "--format",
+    "csv",
+    "--quiet",
+]
 
 
 def spark_dbt_run(command: list[str], work, raw) -> subprocess.CompletedProcess:
