@@ -6,6 +6,12 @@ score and a matched income (Census top- and bottom-coded incomes left out unless
 * ``log_income``: risk score ~ log(median household income), all states and territories.
 * ``log_income_no_territories``: the same without PR, GU, VI, MP and AS.
 * ``log_income_controls``: ``log_income`` plus hospital type, ownership and emergency services.
+  A hospital that alone makes up a level of a control (on the 2025 CMS file, the one Tribal
+  hospital with a group score) is fitted exactly by its own dummy: its leverage is 1, where HC3
+  (each residual divided by 1 - leverage) is 0/0 and would put an arbitrary number into every
+  standard error. Such hospitals are left out of that model with their dummy, which leaves every
+  other estimate unchanged; ``leverage_one_excluded`` counts them and a ``no_estimate`` row names
+  each level left out.
 * ``trend``: per income tier (and overall) OLS of the score on income in $1,000s: the slope and
   intercept of each trend line of the income-vs-risk scatter plot.
 * ``correlation``: Pearson and Spearman correlation of the score with log income, 95% CIs by
@@ -45,6 +51,7 @@ COLUMNS = [
     "includes_territories",
     "includes_coded_incomes",
     "coded_incomes_excluded",
+    "leverage_one_excluded",
     "no_estimate_reason",
 ]
 NEEDED = {
@@ -107,14 +114,31 @@ def _dummies(df: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame({f"{column}={lv}": (values == lv).astype(float) for lv in levels}, index=df.index)
 
 
-def _no_estimate(model_name: str, reason: str, tier=None, n: int = 0) -> dict:
+def _no_estimate(model_name: str, reason: str, tier=None, n: int = 0, term: str | None = None) -> dict:
     return {
         "row_type": "no_estimate",
         "model_name": model_name,
         "income_tier": tier,
+        "term": term,
         "n": n,
         "no_estimate_reason": reason,
     }
+
+
+def leverage(x: pd.DataFrame) -> np.ndarray:
+    """Each row's leverage (diagonal of the hat matrix), from the SVD so a rank-deficient design
+    gives the hat matrix of its column space."""
+    u, sv, _ = np.linalg.svd(x.to_numpy(dtype=float), full_matrices=False)
+    rank = int((sv > sv.max() * max(x.shape) * np.finfo(float).eps).sum())
+    return (u[:, :rank] ** 2).sum(axis=1)
+
+
+def without_leverage_one(x: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """The rows to keep (those with leverage below 1) and the dummy columns left constant once the
+    others go: a level held by a single hospital, whose dummy fits that hospital exactly."""
+    keep = pd.Series(leverage(x) < 1 - 1e-9, index=x.index)
+    dropped = [c for c in x.columns if c != "intercept" and x.loc[keep, c].std() == 0]
+    return keep, dropped
 
 
 def _fit_problem(y, x: pd.DataFrame, min_n: int) -> str | None:
@@ -204,7 +228,19 @@ def _score_rows(df: pd.DataFrame, config: RegressionConfig) -> list[dict]:
         controls = controls.loc[:, controls.std() > 0]
         controls = controls.loc[:, ~controls.T.duplicated()].assign(intercept=1.0)
         if "log_income" in controls:
-            rows += _ols_rows(y, controls, "coefficient", "log_income_controls", None, "log dollars", k)
+            keep, dropped = without_leverage_one(controls)
+            left_out = {"leverage_one_excluded": int((~keep).sum())}
+            design = controls.loc[keep].drop(columns=dropped)
+            for r in _ols_rows(y[keep], design, "coefficient", "log_income_controls", None, "log dollars", k):
+                rows.append({**r, **left_out})
+            for term in dropped:
+                # The hospitals left out whose value differs from the one all the others share.
+                held = int((controls.loc[~keep, term] != controls.loc[keep, term].iloc[0]).sum())
+                reason = (
+                    f"{held} hospital(s) alone make up this level: its dummy fits them exactly (leverage 1, where "
+                    "HC3 is undefined), so they are left out of this model, which leaves the other estimates unchanged"
+                )
+                rows.append({**_no_estimate("log_income_controls", reason, None, held, term), **left_out})
         else:
             rows.append(_no_estimate("log_income_controls", "income does not vary across the hospitals", None, len(df)))
     else:
@@ -246,7 +282,7 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
     frame = pd.DataFrame(out, columns=COLUMNS)
     for col in ("is_headline", "includes_territories", "includes_coded_incomes"):
         frame[col] = frame[col].astype(bool)
-    for col in ("n", "coded_incomes_excluded"):
+    for col in ("n", "coded_incomes_excluded", "leverage_one_excluded"):
         frame[col] = frame[col].fillna(0).astype("int64")
     for col in (
         "score_name",

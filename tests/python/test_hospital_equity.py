@@ -192,6 +192,55 @@ def test_hospital_faults_are_quarantined_or_repaired(faulty_build):
     assert rec.is_reconciled.all()
 
 
+def test_a_control_level_held_by_one_hospital_is_left_out_of_the_controls_model_not_given_a_hc3_of_0_over_0(
+    clean_build,
+):
+    scores = clean_build.df("select * from marts.hospital_scores")
+    scores = scores[scores.score_name == "hgi_group_score"].reset_index(drop=True)
+    usable = scores.dropna(subset=["risk_score", "median_household_income"])
+    usable = usable[~usable.is_income_coded.astype(bool)]
+    lone = usable.index[0]
+    scores.loc[lone, "hospital_ownership"] = "Only one"  # a level of one hospital, as Tribal on the 2025 CMS file
+    usable = scores.loc[usable.index]
+    out = income_regression(scores)
+    m = out[out.model_name == "log_income_controls"].set_index("term")
+    assert "hospital_ownership=Only one" not in set(m[m.row_type == "coefficient"].index)
+    gone = m.loc["hospital_ownership=Only one"]
+    assert gone.row_type == "no_estimate" and gone.n == 1 and "leverage 1" in gone.no_estimate_reason
+    assert (m.leverage_one_excluded == 1).all()
+    coef = m[m.row_type == "coefficient"]
+    assert np.isfinite(coef.std_error).all() and (coef.n == len(usable) - 1).all()
+    # Independent: the same controls by hand (OLS, and HC3 from the hat matrix) without that hospital.
+    x, y = _controls_design(usable.drop(index=lone))
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    resid = y - x @ beta
+    h = np.einsum("ij,jk,ik->i", x, bread, x)
+    hc3 = bread @ (x.T * (resid / (1 - h)) ** 2) @ x @ bread
+    assert coef.loc["log_income", "estimate"] == pytest.approx(beta[0], abs=1e-9)
+    assert coef.loc["log_income", "std_error"] == pytest.approx(np.sqrt(hc3[0, 0]), rel=1e-9)
+    # With the hospital and its own dummy kept, OLS gives the same estimate: the dummy absorbs it,
+    # at leverage 1.
+    x_all, y_all = _controls_design(usable)
+    beta_all, *_ = np.linalg.lstsq(x_all, y_all, rcond=None)
+    assert beta_all[0] == pytest.approx(beta[0], abs=1e-9)
+    assert np.einsum("ij,jk,ik->i", x_all, np.linalg.pinv(x_all.T @ x_all), x_all).max() == pytest.approx(1)
+
+
+def _controls_design(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """log income, a dummy per non-reference type and ownership (reference: the most common level),
+    emergency services and an intercept; constant and duplicate columns dropped."""
+    parts = [pd.Series(np.log(d.median_household_income.astype(float)), name="log_income")]
+    for col in ("hospital_type", "hospital_ownership"):
+        values = d[col].fillna("(missing)")
+        parts.append(pd.get_dummies(values, dtype=float).drop(columns=values.value_counts().index[0]))
+    parts.append(d.has_emergency_services.fillna(False).astype(float))
+    x = pd.concat(parts, axis=1)
+    x = x.loc[:, x.std() > 0]
+    x = x.loc[:, ~x.T.duplicated()].assign(intercept=1.0)
+    return x.to_numpy(), d.risk_score.to_numpy(dtype=float)
+
+
 def test_coded_incomes_are_left_out_of_the_regression_unless_the_var_puts_them_back(clean_build):
     from health_equity.hospital_regression import RegressionConfig
 

@@ -190,6 +190,27 @@ def test_headline_tiers_slope_and_state_flags_equal_an_independent_computation(r
     assert states.is_worse_95.any()
 
 
+@pytest.mark.parametrize("real_layout", ["2025", "2024-02"], indirect=True)
+def test_every_standard_error_on_the_real_file_is_finite_and_a_level_of_one_hospital_is_left_out_by_name(real_layout):
+    """The 2025 file has one Tribal hospital with a group score: in the controls model its own dummy
+    would fit it exactly (leverage 1), where HC3 is 0/0. It is left out with a row saying so."""
+    layout, db = real_layout
+    reg = query(db, "select * from marts.hospital_income_regression")
+    coef = reg[reg.row_type != "no_estimate"]
+    assert len(coef) > 20 and np.isfinite(coef[["estimate", "std_error", "ci_lower", "ci_upper"]]).all().all()
+    scores = query(db, "select * from marts.hospital_scores where risk_score is not null")
+    for _, gone in reg[(reg.row_type == "no_estimate") & reg.term.notna()].iterrows():
+        control, level = gone.term.split("=", 1)
+        same = scores[(scores.score_name == gone.score_name) & (scores[control] == level)]
+        assert gone.model_name == "log_income_controls" and len(same) == gone.n == 1, gone.term
+        assert "leverage 1" in gone.no_estimate_reason
+    if layout == "2025":
+        lone = reg[(reg.score_name == "hgi_group_score") & (reg.term == "hospital_ownership=Tribal")]
+        assert list(lone.row_type) == ["no_estimate"]
+        controls = reg[(reg.score_name == "hgi_group_score") & (reg.model_name == "log_income_controls")]
+        assert (controls.leverage_one_excluded == 1).all()
+
+
 def test_the_score_follows_the_cms_star_ratings_on_the_real_file(real_2025):
     """External validity: the published overall star rating (CMS's own summary) falls as the
     headline score rises."""
