@@ -296,7 +296,7 @@ def test_the_python_regression_mart_has_the_types_a_contract_would_enforce(clean
         ),
         "no_estimate_reason": "VARCHAR",
         **dict.fromkeys(["estimate", "std_error", "ci_lower", "ci_upper", "p_value", "r_squared"], "DOUBLE"),
-        **dict.fromkeys(["n", "coded_incomes_excluded"], "BIGINT"),
+        **dict.fromkeys(["n", "coded_incomes_excluded", "leverage_one_excluded"], "BIGINT"),
         **dict.fromkeys(["is_headline", "includes_territories", "includes_coded_incomes"], "BOOLEAN"),
     }
     assert types == expected
