@@ -7,6 +7,10 @@ weighted least squares of the value y on b with weights a (``lm(y*sqrt(a) ~ sqrt
 SII = fitted(b=1) - fitted(b=0) = slope, so it is negative when an adverse outcome is higher in
 the more deprived groups; RII = fitted(1) / fitted(0) = (intercept + SII) / intercept.
 95% confidence intervals by Monte Carlo: each y_i drawn from N(y_i, se_i), the fit repeated.
+
+Small numbers (``sii_by_outcome``): the RII is a ratio of fitted values, so it is not given when
+either fitted end is not positive (no events anywhere gives 0 / 0), and the most-to-least
+deprived ratio 1 / RII has no interval when the RII's interval reaches 0; the note says which.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ def sii_rii(
     weights = population / population.sum()
     intercept, slope = wls_line(values, ridit, weights)
     sii = float(slope[0])
-    rii = float((intercept[0] + slope[0]) / intercept[0])
+    with np.errstate(divide="ignore", invalid="ignore"):  # RII is NaN or infinite at an intercept of 0
+        rii = float((intercept[0] + slope[0]) / intercept[0])
     out = {"sii": sii, "rii": rii, "intercept": float(intercept[0])}
     if standard_error is not None:
         se = np.asarray(standard_error, dtype=float)
@@ -64,7 +69,9 @@ def sii_rii(
         b0, b1 = wls_line(draws, ridit, weights)
         alpha = (1 - confidence) / 2
         out["sii_lower"], out["sii_upper"] = (float(q) for q in np.quantile(b1, [alpha, 1 - alpha]))
-        out["rii_lower"], out["rii_upper"] = (float(q) for q in np.quantile((b0 + b1) / b0, [alpha, 1 - alpha]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            simulated_rii = (b0 + b1) / b0
+        out["rii_lower"], out["rii_upper"] = (float(q) for q in np.quantile(simulated_rii, [alpha, 1 - alpha]))
     return out
 
 
@@ -84,6 +91,14 @@ def orientation(measure_type: str, rii: float, lower: float, upper: float, sii: 
         f"the most deprived have {ratio:.2f} times the {noun} of the least deprived (95% CI {lo:.2f} to {hi:.2f}); "
         f"SII {sii:+.3g} {unit} (least minus most deprived: negative when higher in the most deprived, "
         "the PHE convention)"
+    )
+
+
+def sii_in_words(sii: float, unit: str) -> str:
+    """The SII alone in words, for when the ratio or its interval cannot be given."""
+    return (
+        f"SII {sii:+.3g} {unit} (least minus most deprived: negative when higher in the most deprived, "
+        "the PHE convention); see the note on the ratio"
     )
 
 
@@ -133,14 +148,33 @@ def sii_by_outcome(
             row.update(res)
             row["most_deprived_fitted"] = res["intercept"]
             row["least_deprived_fitted"] = res["intercept"] + res["sii"]
-            row["most_to_least_deprived_ratio"] = 1 / res["rii"]
-            row["most_to_least_deprived_ratio_lower"] = 1 / res["rii_upper"]
-            row["most_to_least_deprived_ratio_upper"] = 1 / res["rii_lower"]
             row["sii_ci_excludes_zero"] = bool(res["sii_lower"] > 0 or res["sii_upper"] < 0)
-            row["interpretation"] = orientation(
-                measure_type, res["rii"], res["rii_lower"], res["rii_upper"], res["sii"], unit
-            )
             row["note"] = None
+            if not (row["most_deprived_fitted"] > 0 and row["least_deprived_fitted"] > 0):
+                # A ratio of fitted values needs both ends positive (all-zero counts give 0 / 0).
+                row.update(dict.fromkeys(("rii", "rii_lower", "rii_upper"), None))
+                row["note"] = (
+                    "RII not calculated: a fitted end of the line is not positive (most deprived "
+                    f"{row['most_deprived_fitted']:.3g}, least deprived {row['least_deprived_fitted']:.3g}); "
+                    "the SII stands"
+                )
+                row["interpretation"] = sii_in_words(res["sii"], unit)
+            elif not res["rii_lower"] > 0:
+                # Simulated lines whose most-deprived end reaches 0 or below: the RII's interval (as
+                # PHE computes it) takes in 0, so 1 / RII has no interval; the point estimate stands.
+                row["most_to_least_deprived_ratio"] = 1 / res["rii"]
+                row["note"] = (
+                    "no interval for the most-to-least deprived ratio: the RII's 95% interval reaches 0 "
+                    f"({res['rii_lower']:.3g} to {res['rii_upper']:.3g}; too few events), so 1 / RII is unbounded"
+                )
+                row["interpretation"] = sii_in_words(res["sii"], unit)
+            else:
+                row["most_to_least_deprived_ratio"] = 1 / res["rii"]
+                row["most_to_least_deprived_ratio_lower"] = 1 / res["rii_upper"]
+                row["most_to_least_deprived_ratio_upper"] = 1 / res["rii_lower"]
+                row["interpretation"] = orientation(
+                    measure_type, res["rii"], res["rii_lower"], res["rii_upper"], res["sii"], unit
+                )
         else:
             row["note"] = "not calculated: a quintile has no value (no events or no denominator)"
         rows.append(row)

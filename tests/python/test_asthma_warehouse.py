@@ -147,3 +147,26 @@ def test_no_direct_identifier_reaches_a_mart(clean_build):
     nhs = pd.read_parquet(clean_build.raw_dir / "patients.parquet", columns=["nhs_number", "patient_id"]).astype(str)
     marts = clean_build.df("select * from marts.asthma_patients").astype(str)
     assert not marts.isin(set(nhs.nhs_number) | set(nhs.patient_id)).any().any()
+
+
+def test_a_register_of_100_patients_builds_and_its_small_numbers_give_no_0_over_0(tmp_path):
+    """A small extract (one practice's register) builds: a group with no index discharges has a
+    denominator of 0 and no proportion or interval, not a failed test or a 0/0."""
+    from conftest import build
+
+    b = build(tmp_path, "--patients", "100", "--hospitals", "50", "--seed", "3", "--quiet")
+    assert b.result.returncode == 0, b.result.stdout[-5000:]
+    empty = b.df("select * from intermediate.int_asthma_inequality_rates where denominator = 0")
+    assert len(empty) > 0 and (empty.numerator == 0).all()
+    assert empty[["proportion_pct", "proportion_lower_95", "proportion_upper_95"]].isna().all().all()
+    shown = b.df("select * from marts.asthma_inequalities where denominator = 0 and not is_suppressed")
+    assert shown.empty  # in the mart such a group is a small count, suppressed with its reason
+    # With a handful of events the indices say what they can: no "nan times", no ratio outside its
+    # interval, a note wherever the RII or the ratio's interval is missing.
+    idx = b.df("select * from marts.asthma_inequality_indices")
+    assert not idx.interpretation.str.contains("nan|inf").any()
+    ranged = idx.dropna(subset=["most_to_least_deprived_ratio_lower"])
+    assert (ranged.most_to_least_deprived_ratio_lower <= ranged.most_to_least_deprived_ratio).all()
+    assert (ranged.most_to_least_deprived_ratio <= ranged.most_to_least_deprived_ratio_upper).all()
+    missing = idx[idx.most_to_least_deprived_ratio_lower.isna()]
+    assert len(missing) > 0 and missing.note.notna().all()

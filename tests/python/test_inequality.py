@@ -117,3 +117,20 @@ def test_orientation_is_stated_in_words_beside_the_phe_sign():
         "the most deprived have 11.00 times the percentage of index discharges of the least deprived"
     )
     assert "negative when higher in the most deprived" in out.interpretation
+
+
+def test_no_ratio_from_a_fitted_end_at_zero_and_no_ratio_interval_when_the_rii_interval_reaches_zero():
+    zero = [("imd_quintile", str(q), "z", "percentage of index discharges", "%", 0.0, 0.0, 10.0) for q in range(1, 6)]
+    wide = [
+        ("imd_quintile", str(q), "w", "rate per 1,000 person-years", "per 1,000", v, 40.0, 20.0)
+        for q, v in zip(range(1, 6), [60.0, 55, 90, 70, 15])
+    ]
+    out = sii_by_outcome(pd.DataFrame(zero + wide, columns=COLS), reps=2000).set_index("outcome")
+    z = out.loc["z"]  # no events anywhere: SII 0, RII 0 / 0
+    assert z.sii == 0 and pd.isna(z.rii) and pd.isna(z.most_to_least_deprived_ratio)
+    assert z.note.startswith("RII not calculated") and "nan" not in z.interpretation
+    w = out.loc["w"]  # few events, large SEs: simulated most-deprived ends reach 0
+    assert w.rii_lower <= 0 < w.rii < w.rii_upper
+    assert w.most_to_least_deprived_ratio == pytest.approx(1 / w.rii)
+    assert pd.isna(w.most_to_least_deprived_ratio_lower) and pd.isna(w.most_to_least_deprived_ratio_upper)
+    assert "no interval for the most-to-least deprived ratio" in w.note and "times" not in w.interpretation
