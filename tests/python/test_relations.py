@@ -55,3 +55,18 @@ def test_every_python_model_reads_its_refs_through_to_pandas():
         assert ".df()" not in source and ".toPandas()" not in source, path.name
         if "dbt.ref(" in source:
             assert "to_pandas(dbt.ref(" in source, path.name
+
+
+def test_every_python_model_imports_the_statistics_stack_before_anything_else():
+    """Two Python models importing scikit-learn and statsmodels at once on dbt's threads can
+    deadlock; each imports health_equity.stack first, so the second waits on that one lock."""
+    import ast
+
+    from conftest import REPO
+
+    models = sorted((REPO / "models").rglob("*.py"))
+    assert len(models) >= 5
+    for path in models:
+        imports = [n for n in ast.parse(path.read_text()).body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        first = imports[0]
+        assert isinstance(first, ast.Import) and first.names[0].name == "health_equity.stack", path

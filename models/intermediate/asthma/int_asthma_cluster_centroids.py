@@ -2,6 +2,7 @@
 feature (at most cluster_k_max x features rows): what asthma_patient_clusters assigns with in
 SQL, without reading list columns. Thin: health_equity.clusters.chosen_centroids."""
 
+import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
 from health_equity.clusters import chosen_centroids
 from health_equity.relations import to_pandas
 

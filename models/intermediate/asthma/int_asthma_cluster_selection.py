@@ -4,6 +4,7 @@ whatever the size of the register): each k is fitted once and its centroids reco
 standardisation, for asthma_patient_clusters to assign every patient in SQL. Thin: the logic and
 its tests live in health_equity.clusters."""
 
+import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
 from health_equity.clusters import ClusterConfig, sampled_selection
 from health_equity.relations import to_pandas
 

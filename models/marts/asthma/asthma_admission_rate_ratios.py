@@ -4,6 +4,7 @@ boundary-corrected likelihood-ratio test. Reads the cells of int_asthma_rate_mod
 combination of covariates and admission counts, with exact power sums of follow-up days; their
 number does not grow with the patients). Thin: see health_equity.rates."""
 
+import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
 from health_equity.rates import RateModelConfig, fit_rate_ratios
 from health_equity.relations import to_pandas
 

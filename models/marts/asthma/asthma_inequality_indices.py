@@ -1,6 +1,7 @@
 """SII and RII of each asthma outcome across IMD quintiles (PHE method). Thin: the logic and its
 tests live in health_equity.inequality."""
 
+import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
 from health_equity.inequality import sii_by_outcome
 from health_equity.relations import to_pandas
 

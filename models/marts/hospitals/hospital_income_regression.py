@@ -2,6 +2,7 @@
 per-tier trend lines and correlations. Thin: the logic and its tests live in
 health_equity.hospital_regression."""
 
+import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
 from health_equity.hospital_regression import RegressionConfig, income_regression
 from health_equity.relations import to_pandas
 
