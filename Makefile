@@ -153,8 +153,8 @@ lint-ruff: venv ## ruff check: Python lint
 lint-format: venv ## ruff format --check: Python formatting
 	$(BIN)/ruff format --check .
 
-lint-sql: venv ## sqlfluff lint of the SQL (models, macros, tests, analyses)
-	$(BIN)/sqlfluff lint models macros tests/dbt analyses
+lint-sql: venv ## sqlfluff lint of the SQL (models, macros, tests, analyses), one process per core
+	$(BIN)/sqlfluff lint --processes 0 models macros tests/dbt analyses
 
 lint-yaml: venv ## every YAML file parses
 	$(BIN)/python -c "$$CHECK_YAML" $(YAML_FILES)
