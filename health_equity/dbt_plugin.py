@@ -1,7 +1,7 @@
 """dbt-duckdb plugin (profiles.yml ``plugins``): registers the extract preflight and the file
 facts as DuckDB functions (``health_equity_preflight``, ``health_equity_file_info``,
-``health_equity_path_exists``), so the ``validate_sources``, ``extract_file_exists``,
-``file_origin`` and ``extract_format`` macros can call them. ``health_equity.spark_dbt`` registers
+``health_equity_path_exists``), so the ``validate_sources``, ``extract_file_exists``
+and ``file_origin`` macros can call them. ``health_equity.spark_dbt`` registers
 the same functions on Spark. The Python models import the statistics stack themselves, once, through
 ``health_equity.stack``: a run without a Python model does not pay for it."""
 

@@ -5,13 +5,13 @@ exists and, for the first matching file in sorted order, its size, SHA-256, modi
 (UTC, to the second) and whether a ``manifest.json`` beside it, as ``python -m generators``
 writes, lists that SHA-256: the file is then ``synthetic``, otherwise ``supplied``.
 
-The macros ``extract_file_exists`` and ``file_origin`` (macros/provenance.sql, macros/extracts.sql)
-call it as the SQL function ``health_equity_file_info(path)``, which returns this dict as JSON
-text. The dbt-duckdb plugin (``health_equity.dbt_plugin``) registers the function on DuckDB and
-``health_equity.spark_dbt`` registers it on the local Spark session, so one macro serves both
-engines instead of DuckDB's ``glob()``/``read_blob()`` on one and Spark's ``binaryFile`` on the
-other. It reads the file's bytes, never prints them. ``path_exists(path)``
-(``health_equity_path_exists``) only says whether the path matches a file.
+The macro ``file_origin`` (macros/provenance.sql) calls it as the SQL function
+``health_equity_file_info(path)``, which returns this dict as JSON text. The dbt-duckdb plugin
+(``health_equity.dbt_plugin``) registers the function on DuckDB and ``health_equity.spark_dbt``
+registers it on the local Spark session, so one macro serves both engines instead of DuckDB's
+``glob()``/``read_blob()`` on one and Spark's ``binaryFile`` on the other. It reads the file's
+bytes, never prints them. ``path_exists(path)`` (``health_equity_path_exists``) only says
+whether the path matches a file; the ``extract_file_exists`` macro asks it.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def file_info(path: str) -> dict:
 
 def path_exists(path: str) -> bool:
     """Whether ``path`` (a file, a folder of Parquet parts or a glob pattern) matches a file. Reads
-    no bytes, so it costs next to nothing: the ``extract_format`` macro asks it which format an
-    extract's file is in (SQL function ``health_equity_path_exists``)."""
+    no bytes, so it costs next to nothing: the ``extract_file_exists`` macro asks it (SQL function
+    ``health_equity_path_exists``), for an optional extract and for which format a file is in."""
     return bool(_matches(path))
 
 

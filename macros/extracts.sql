@@ -100,15 +100,10 @@
         {{- return(formats[0]) -}}
     {%- endif -%}
     {%- set paths = [] -%}
-    {%- set checks = [] -%}
-    {%- for format in formats -%}
-        {%- do paths.append(var('raw_dir') ~ '/' ~ stem ~ '.' ~ format) -%}
-        {%- do checks.append('health_equity_path_exists(' ~ sql_string(paths[-1]) ~ ')') -%}
-    {%- endfor -%}
-    {%- set row = run_query('select ' ~ checks | join(', ')).rows[0] -%}
     {%- set present = [] -%}
     {%- for format in formats -%}
-        {%- if row[loop.index0] -%}{%- do present.append(format) -%}{%- endif -%}
+        {%- do paths.append(var('raw_dir') ~ '/' ~ stem ~ '.' ~ format) -%}
+        {%- if extract_file_exists(paths[-1]) -%}{%- do present.append(format) -%}{%- endif -%}
     {%- endfor -%}
     {%- if present | length > 1 -%}
         {{- exceptions.raise_compiler_error(
@@ -168,9 +163,11 @@
     {{- return(relation) -}}
 {%- endmacro %}
 
-{#- Whether a path (a file, a folder of Parquet parts or a glob pattern) matches a file. -#}
+{#- Whether a path (a file, a folder of Parquet parts or a glob pattern) matches a file, from the
+    SQL function health_equity_path_exists, which reads no bytes (file_info hashes the file). -#}
 {% macro extract_file_exists(path) -%}
-    {{- return(file_info(path).exists) -}}
+    {%- set found = run_query("select health_equity_path_exists(" ~ sql_string(path) ~ ")") -%}
+    {{- return(found.columns[0].values()[0]) -}}
 {%- endmacro %}
 
 {#- {exists, size, sha256, last_modified, origin} of the file at a path, from the SQL function
