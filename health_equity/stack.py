@@ -11,17 +11,10 @@ Only runs that build a Python model pay the ~4 s these imports take; a run of SQ
 `dbt docs generate` or a run that stops at the extract checks does not.
 """
 
+# narwhals is imported lazily beneath the libraries (where the deadlock was seen); the package's
+# statistics modules import numpy, pandas, scipy, scikit-learn and statsmodels themselves.
 import narwhals.stable.v1  # noqa: F401
 import narwhals.stable.v2  # noqa: F401
-import numpy  # noqa: F401
-import pandas  # noqa: F401
-import scipy.optimize  # noqa: F401
-import scipy.special  # noqa: F401
-import scipy.stats  # noqa: F401
-import sklearn.cluster  # noqa: F401
-import sklearn.metrics  # noqa: F401
-import sklearn.preprocessing  # noqa: F401
-import statsmodels.api  # noqa: F401
 
 import health_equity.clusters  # noqa: F401
 import health_equity.hospital_regression  # noqa: F401
