@@ -497,7 +497,8 @@ def cluster_profiles(profiles: pd.DataFrame, settings: Settings) -> Chart:
     # Features differ in scale by orders of magnitude: each bar is the cluster's mean over the mean
     # of all shown patients (1 = average) on a linear axis, so bars compare within a feature.
     weights = p.share_of_clustered.astype(float)
-    overall = {f: float((p[f].astype(float) * weights).sum() / weights.sum()) for f in feats}
+    total = float(weights.sum())  # 0 when every cluster is suppressed: no bars, and no 0 / 0
+    overall = {f: float((p[f].astype(float) * weights).sum()) / total if total else float("nan") for f in feats}
     labels = [f.removeprefix("mean_baseline_").removesuffix("_per_year").replace("_", " ") for f in feats]
     fig = go.Figure()
     for i, (_, r) in enumerate(p.iterrows()):
@@ -741,8 +742,17 @@ def sii_chart(indices: pd.DataFrame) -> Chart:
         "own scale (age-standardised rates for admissions and exacerbations; percentages for readmissions "
         "among index discharges and SABA over-reliance among assessable patients). A point at 2 means the "
         "most deprived have twice the value of the least deprived. In the PHE convention the same result is "
-        "an RII below 1 and a negative SII (least minus most deprived). " + text + ".",
+        "an RII below 1 and a negative SII (least minus most deprived). " + text + "." + _indices_not_shown(indices),
     )
+
+
+def _indices_not_shown(indices: pd.DataFrame) -> str:
+    """Caption note naming the outcomes without a ratio, or without its interval, and why (the mart's note)."""
+    missing = indices[indices.most_to_least_deprived_ratio_lower.isna()]
+    if missing.empty:
+        return ""
+    why = "; ".join(f"{o.replace('_', ' ')}: {n}" for o, n in zip(missing.outcome, missing.note.fillna("")))
+    return " Not shown, or shown without an interval: " + why + "."
 
 
 # -------------------------------------------------------------------------------- page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,3 +172,11 @@ def test_a_register_of_100_patients_builds_and_its_small_numbers_give_no_0_over_
     assert (ranged.most_to_least_deprived_ratio <= ranged.most_to_least_deprived_ratio_upper).all()
     missing = idx[idx.most_to_least_deprived_ratio_lower.isna()]
     assert len(missing) > 0 and missing.note.notna().all()
+    # and the report's SII chart says which outcomes it leaves out or shows without an interval
+    from health_equity import report
+
+    out = tmp_path / "report.html"
+    assert report.main(["--db", str(b.db), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "Not shown, or shown without an interval: " in page
+    assert all(html.escape(note) in page or note in page for note in missing.note)
