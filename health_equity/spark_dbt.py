@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Any
 
 SUPPORTED_DBT_SPARK = "1.10.3"
@@ -101,15 +102,18 @@ def install() -> None:
 
     execute = session.Cursor.execute
     registered: list[Any] = []
+    lock = threading.Lock()  # dbt's threads (profile `threads: 2`) may both start here
 
     def execute_with_functions(self, sql, *parameters):
         if not registered:
-            builder = SparkSession.builder.enableHiveSupport()
-            for parameter, value in self.server_side_parameters.items():
-                builder = builder.config(parameter, value)
-            spark = builder.getOrCreate()  # the session dbt-spark's own execute gets next
-            register_functions(spark)
-            registered.append(spark)
+            with lock:
+                if not registered:
+                    builder = SparkSession.builder.enableHiveSupport()
+                    for parameter, value in self.server_side_parameters.items():
+                        builder = builder.config(parameter, value)
+                    spark = builder.getOrCreate()  # the session dbt-spark's own execute gets next
+                    register_functions(spark)
+                    registered.append(spark)
         return execute(self, sql, *parameters)
 
     session.Cursor.execute = execute_with_functions
