@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import yaml
-from conftest import REPO, SMALL, Build, build, dbt, warehouse_copy
+from conftest import REPO, SMALL, Build, dbt, generate, warehouse_copy
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
@@ -135,10 +135,20 @@ def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
 
 @pytest.fixture(scope="module")
 def sampled_build(tmp_path_factory):
-    """`dbt build` on 4,000 patients (about 3,700 clusterable) with k-means fitted on 3,000."""
-    b = build(tmp_path_factory.mktemp("sampled"), *SMALL, vars_={"cluster_sample_size": 3000})
-    assert b.result.returncode == 0, b.result.stdout[-5000:]
-    return b
+    """`dbt build` on 4,000 patients (about 3,700 clusterable) with k-means fitted on 3,000: every
+    model, then the data and unit tests of what the sample changes (the cluster population and
+    everything downstream of it; the tests upstream see the same tables as in every other build)."""
+    tmp = tmp_path_factory.mktemp("sampled")
+    gen = generate(tmp / "raw", *SMALL)
+    assert gen.returncode == 0, gen.stderr
+    vars_ = {"raw_dir": str(tmp / "raw"), "cluster_sample_size": 3000}
+    db = tmp / "warehouse.duckdb"
+    models = dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"], db, tmp, vars_)
+    assert models.returncode == 0, models.stdout[-5000:]
+    tests = dbt(["test", "--select", "int_asthma_cluster_population+"], db, tmp, vars_)
+    assert tests.returncode == 0, tests.stdout[-5000:]
+    assert "PASS=" in tests.stdout and " ERROR=0 " in tests.stdout
+    return Build(tmp / "raw", db, models)
 
 
 def test_a_sample_smaller_than_the_register_gives_the_clusters_of_the_full_fit(sampled_build):

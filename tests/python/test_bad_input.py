@@ -258,7 +258,9 @@ def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(
     # Every date in another common format: each row would be quarantined, exit 0, no marts data.
     rx["issue_date"] = pd.to_datetime(rx.issue_date).dt.strftime("%d/%m/%Y")
     _write(rx, raw / "prescriptions.csv")
-    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True})
+    # The guard and the asthma register it stands before (the hospital side never reads this file).
+    asthma = ["build", "--select", "+asthma_patients", "--indirect-selection", "cautious"]
+    r = dbt(asthma, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True})
     assert r.returncode != 0
     n = len(rx)
     assert (
