@@ -25,6 +25,9 @@ SMALL = ["--patients", "4000", "--hospitals", "600", "--seed", "7", "--format", 
 DEFAULT = ["--scale", "small", "--seed", "42", "--quiet"]
 # Enough patients for every planted effect to show its sign.
 MEDIUM = ["--patients", "100000", "--hospitals", "600", "--seed", "42", "--quiet"]
+# `dbt build` arguments that build what is selected and the seeds it reads, without data or unit
+# tests: for builds whose point is the tables (the session warehouses run the tests).
+NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 
 
 # `make test` runs the tests in two worker processes, one test file at a time each (pytest -n

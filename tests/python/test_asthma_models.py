@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import yaml
-from conftest import REPO, SMALL, Build, dbt, generate, warehouse_copy
+from conftest import NO_TESTS, REPO, SMALL, Build, dbt, generate, warehouse_copy
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
@@ -143,7 +143,7 @@ def sampled_build(tmp_path_factory):
     assert gen.returncode == 0, gen.stderr
     vars_ = {"raw_dir": str(tmp / "raw"), "cluster_sample_size": 3000}
     db = tmp / "warehouse.duckdb"
-    models = dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"], db, tmp, vars_)
+    models = dbt(["build", *NO_TESTS], db, tmp, vars_)
     assert models.returncode == 0, models.stdout[-5000:]
     tests = dbt(["test", "--select", "int_asthma_cluster_population+"], db, tmp, vars_)
     assert tests.returncode == 0, tests.stdout[-5000:]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from conftest import build
 
 CONTRACT = {
     "asthma_patients": [
@@ -154,8 +155,6 @@ def test_no_direct_identifier_reaches_a_mart(clean_build):
 def test_a_register_of_100_patients_builds_and_its_small_numbers_give_no_0_over_0(tmp_path):
     """A small extract (one practice's register) builds: a group with no index discharges has a
     denominator of 0 and no proportion or interval, not a failed test or a 0/0."""
-    from conftest import build
-
     b = build(tmp_path, "--patients", "100", "--hospitals", "50", "--seed", "3", "--quiet")
     assert b.result.returncode == 0, b.result.stdout[-5000:]
     empty = b.df("select * from intermediate.int_asthma_inequality_rates where denominator = 0")

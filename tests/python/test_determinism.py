@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
-from conftest import Build, dbt
+from conftest import NO_TESTS, Build, dbt
 
 from health_equity.compare import canonical, tables
 
@@ -17,12 +17,7 @@ def table_names(db, schema: str) -> list[str]:
 def test_two_builds_of_the_same_extracts_give_identical_marts(clean_build, tmp_path):
     db = tmp_path / "second.duckdb"
     # The same seeds and models as the first build; its data tests write nothing and already ran.
-    r = dbt(
-        ["build", "--exclude", "resource_type:test", "resource_type:unit_test"],
-        db,
-        tmp_path,
-        {"raw_dir": str(clean_build.raw_dir)},
-    )
+    r = dbt(["build", *NO_TESTS], db, tmp_path, {"raw_dir": str(clean_build.raw_dir)})
     assert r.returncode == 0, r.stdout[-3000:]
     second = Build(clean_build.raw_dir, db, r)
     for schema in ("marts", "intermediate"):

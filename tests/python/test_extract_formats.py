@@ -10,14 +10,11 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-from conftest import dbt, generate
+from conftest import NO_TESTS, dbt, generate
 
 from health_equity.compare import canonical, tables
 
 GEN = ["--patients", "1500", "--hospitals", "200", "--seed", "5", "--quiet"]
-# Build what is selected and the seeds it reads, without data or unit tests (the session warehouses
-# run those).
-NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 ASTHMA = ["patients", "gp_practices", "gp_events", "prescriptions", "hospital_admissions", "outpatient_appointments"]
 
 

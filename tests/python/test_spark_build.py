@@ -16,7 +16,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO, dbt, generate
+from conftest import NO_TESTS, REPO, dbt, generate
 
 from health_equity import engines, spark_dbt
 
@@ -59,12 +59,7 @@ def both_engines(tmp_path_factory):
     assert gen.returncode == 0, gen.stderr
     # The reference marts only: the data and unit tests run on the Spark side (and on DuckDB in
     # every other build of the suite), and leave the tables as they are.
-    duck = dbt(
-        ["build", "--exclude", "resource_type:test", "resource_type:unit_test"],
-        tmp / "warehouse.duckdb",
-        tmp / "duckdb",
-        {"raw_dir": str(raw)},
-    )
+    duck = dbt(["build", *NO_TESTS], tmp / "warehouse.duckdb", tmp / "duckdb", {"raw_dir": str(raw)})
     assert duck.returncode == 0, duck.stdout[-5000:]
     spark = spark_dbt_run(["build"], tmp / "spark_run", raw)
     return tmp / "warehouse.duckdb", tmp / "spark_run" / "spark" / "warehouse", spark
