@@ -112,11 +112,13 @@ $(DOCS_SITE): $(HEALTH_EQUITY_DB) health_equity/docs_site.py
 
 docs: $(DOCS_SITE) ## dbt docs generate: target/index.html and one self-contained target/static_index.html
 
+# Only the marts dbt_project.yml marks `meta: {release: published}` leave the warehouse; the
+# manifest that says so is the one `dbt docs generate` (the docs step) just wrote.
 $(HYPER): $(HEALTH_EQUITY_DB) $(DOCS_SITE) health_equity/exports.py health_equity/tableau.py
 	@echo "==> exports"
-	$(BIN)/python -m health_equity.exports --db $(HEALTH_EQUITY_DB) --out exports
+	$(BIN)/python -m health_equity.exports --db $(HEALTH_EQUITY_DB) --out exports --manifest target/manifest.json
 
-exports: $(HYPER) ## every mart to exports/<mart>.parquet, exports/health_equity.hyper and a Tableau .tds per analysis
+exports: $(HYPER) ## published marts only: exports/<mart>.parquet, health_equity.hyper, a .tds per analysis
 
 $(REPORT): $(HEALTH_EQUITY_DB) health_equity/report.py
 	@echo "==> report"

@@ -3,9 +3,13 @@
 Each .tds points at ``health_equity.hyper`` beside it (schema ``public``, one table per mart),
 lists every field with its caption and description (from the dbt docs: ``target/manifest.json``),
 its role (dimension or measure), type, default aggregation and number format, and the
-relationships between the analysis's marts (Tableau's object model: patient to cluster, hospital
-to score, tier and state). Opening the .tds in Tableau Desktop opens the extract with all of that
-in place, so no BI tool re-derives what a column means.
+relationships between the analysis's marts (Tableau's object model: hospital to score, tier and
+state; extract reconciliation to quarantine reasons). Opening the .tds in Tableau Desktop opens the
+extract with all of that in place, so no BI tool re-derives what a column means.
+
+The extract holds only the published marts (health_equity.exports): the restricted,
+patient-level marts (asthma_patients, asthma_patient_clusters) are never in it, so no relationship
+names them, and asthma_cluster_profiles, related only to asthma_patient_clusters, stands alone.
 
 The XML follows the structure Tableau Desktop writes for a multi-table Hyper data source
 (``datasource`` > ``connection class='federated'`` > named ``hyper`` connection, a ``collection``
@@ -27,10 +31,9 @@ import pyarrow as pa
 HYPER_NAME = "health_equity.hyper"
 SCHEMA = "public"
 ANALYSES = {"asthma": "asthma_", "hospitals": "hospital_", "data_quality": "data_"}
-# (left table, right table, [(left field, right field), ...]): the joins a BI user needs.
+# (left table, right table, [(left field, right field), ...]): the joins a BI user needs, between
+# published marts only (a relationship to a table outside the extract would not open in Tableau).
 RELATIONSHIPS = [
-    ("asthma_patients", "asthma_patient_clusters", [("patient_key", "patient_key")]),
-    ("asthma_patient_clusters", "asthma_cluster_profiles", [("cluster_id", "cluster_id")]),
     ("hospital_equity", "hospital_scores", [("facility_id", "facility_id")]),
     ("hospital_scores", "hospital_income_tiers", [("score_name", "score_name"), ("income_tier", "income_tier")]),
     ("hospital_scores", "hospital_state_performance", [("score_name", "score_name"), ("state_code", "state_code")]),
@@ -220,12 +223,16 @@ def datasource_xml(analysis: str, tables: dict[str, pa.Schema], docs: dict) -> E
 
 
 def write_datasources(frames: dict[str, pa.Table], out: Path, manifest: Path | None) -> list[Path]:
-    """One ``health_equity_<analysis>.tds`` per analysis, written atomically beside the Hyper file."""
+    """One ``health_equity_<analysis>.tds`` per analysis, written atomically beside the Hyper file.
+
+    An analysis with no table in ``frames`` gets none, and an earlier run's .tds of it is removed:
+    it would point at tables the new extract no longer has."""
     docs = load_docs(manifest)
     written = []
     for analysis in ANALYSES:
         tables = {t: frames[t].schema for t in sorted(frames) if analysis_of(t) == analysis}
         if not tables:
+            (out / f"health_equity_{analysis}.tds").unlink(missing_ok=True)
             continue
         tree = datasource_xml(analysis, tables, docs)
         final = out / f"health_equity_{analysis}.tds"

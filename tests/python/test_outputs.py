@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import REPO, dbt, warehouse_copy
 from playwright.sync_api import sync_playwright
@@ -53,33 +56,70 @@ def open_in_browser(url: str, shot: str, settle_ms: int = 1000):
         browser.close()
 
 
+def release_classes(manifest_path: Path) -> tuple[set[str], set[str]]:
+    """(published, restricted) marts of dbt's manifest, read here without the code under test:
+    the model nodes configured into schema marts, by their meta.release."""
+    classes: dict[str, set[str]] = {"published": set(), "restricted": set()}
+    for node in json.loads(manifest_path.read_text())["nodes"].values():
+        if node["resource_type"] == "model" and node["config"].get("schema") == "marts":
+            classes[node["config"]["meta"]["release"]].add(node["alias"] or node["name"])
+    return classes["published"], classes["restricted"]
+
+
+def hyper_tables(path: Path) -> dict[str, pa.Table]:
+    """{table name: table} of a Hyper file."""
+    import pantab
+
+    frames = pantab.frames_from_hyper(path, return_type="pyarrow")
+    return {(k[-1] if isinstance(k, tuple) else str(k)): v for k, v in frames.items()}
+
+
+def parquet_columns(path: Path) -> list[str]:
+    with duckdb.connect() as con:
+        return [r[0] for r in con.sql(f"describe select * from '{path}'").fetchall()]
+
+
+def parquet_rows(path: Path) -> int:
+    with duckdb.connect() as con:
+        return con.sql(f"select count(*) from '{path}'").fetchall()[0][0]
+
+
 @pytest.fixture(scope="module")
-def exported(clean_build, tmp_path_factory):
+def manifest_path(clean_build) -> Path:
+    """The session build's manifest (the tests' dbt builds write to <tmp>/target/manifest.json)."""
+    path = clean_build.db.parent / "target" / "manifest.json"
+    assert path.exists()
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported(clean_build, manifest_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("exports")
-    manifest = clean_build.db.parent / "target" / "manifest.json"
-    assert manifest.exists()
-    assert (
-        exports.main(["--db", str(clean_build.db), "--out", str(out), "--hyper", "yes", "--manifest", str(manifest)])
-        == 0
-    )
+    args = ["--db", str(clean_build.db), "--out", str(out), "--hyper", "yes", "--manifest", str(manifest_path)]
+    assert exports.main(args) == 0
     return out
 
 
-def test_every_mart_is_exported_to_parquet_with_its_rows(clean_build, exported):
-    marts = [
+def test_the_published_marts_and_only_they_are_exported_with_their_rows(clean_build, manifest_path, exported):
+    published, restricted = release_classes(manifest_path)
+    assert len(published) >= 11 and {"asthma_patients", "asthma_patient_clusters"} <= restricted
+    built = {
         t for (t,) in clean_build.query("select table_name from information_schema.tables where table_schema = 'marts'")
-    ]
-    assert len(marts) >= 11
-    for m in marts:
-        df = pd.read_parquet(exported / f"{m}.parquet")
-        assert len(df) == clean_build.query(f"select count(*) from marts.{m}")[0][0], m
+    }
+    assert built == published | restricted  # every mart the build made is classified
+    assert {p.stem for p in exported.glob("*.parquet")} == published
+    assert {p.relative_to(exported).as_posix() for p in exported.rglob("*.parquet")} == {
+        f"{m}.parquet" for m in published
+    }
+    for m in published:
+        assert parquet_rows(exported / f"{m}.parquet") == clean_build.query(f"select count(*) from marts.{m}")[0][0], m
     assert not list(exported.glob(".*tmp"))
     # Wide numerics are cast for Tableau: no DECIMAL/HUGEINT reaches the files.
     with duckdb.connect() as con:
         types = con.sql(f"describe select * from '{exported}/asthma_inequalities.parquet'").df().column_type
     assert not types.str.contains("DECIMAL|HUGEINT").any()
     # Counts stay whole numbers: every integer column of every mart is an integer in its file.
-    for m in marts:
+    for m in published:
         with duckdb.connect() as con:
             described = con.sql(f"describe select * from '{exported}/{m}.parquet'").fetchall()
         exported_types = {r[0]: r[1] for r in described}
@@ -94,13 +134,43 @@ def test_every_mart_is_exported_to_parquet_with_its_rows(clean_build, exported):
                 assert exported_types[col] in ("BIGINT", "INTEGER", "SMALLINT"), (m, col, t, exported_types[col])
 
 
-def test_the_hyper_file_reads_back_with_the_marts_row_counts(clean_build, exported):
-    import pantab
-
-    frames = pantab.frames_from_hyper(exported / "health_equity.hyper")
-    counts = {k[-1] if isinstance(k, tuple) else str(k): len(v) for k, v in frames.items()}
-    for (m,) in clean_build.query("select table_name from information_schema.tables where table_schema = 'marts'"):
+def test_the_hyper_file_holds_the_published_marts_with_their_row_counts(clean_build, manifest_path, exported):
+    published, _ = release_classes(manifest_path)
+    counts = {t: v.num_rows for t, v in hyper_tables(exported / "health_equity.hyper").items()}
+    assert set(counts) == published
+    for m in published:
         assert counts[m] == clean_build.query(f"select count(*) from marts.{m}")[0][0], m
+
+
+def test_the_default_export_holds_nothing_at_patient_grain(clean_build, exported):
+    """No file and no Hyper table of the default export is patient-level: none has a patient_key
+    column, as many rows as there are patients, or the name of a patient-level mart; no .tds
+    relationship reaches outside the extract."""
+    import xml.etree.ElementTree as ET
+
+    patients = clean_build.query("select count(*) from marts.asthma_patients")[0][0]
+    assert patients > 100
+    patient_marts = {"asthma_patients", "asthma_patient_clusters"}
+    assert not (exported / "restricted").exists()
+    files = list(exported.rglob("*.parquet"))
+    assert files
+    for path in files:
+        assert path.stem not in patient_marts, path
+        assert "patient_key" not in parquet_columns(path), path
+        assert parquet_rows(path) != patients, path
+    hyper = hyper_tables(exported / "health_equity.hyper")
+    assert not patient_marts & set(hyper)
+    for table, data in hyper.items():
+        assert "patient_key" not in data.column_names, table
+        assert data.num_rows != patients, table
+    for path in exported.glob("*.tds"):
+        root = ET.parse(path).getroot()
+        assert "patient_key" not in {r.findtext("remote-name") for r in root.iter("metadata-record")}, path
+        named = {r.get("name") for r in root.iter("relation") if r.get("type") == "table"}
+        assert named <= set(hyper), path
+        for rel in root.iter("relationship"):
+            ends = {rel.find("first-end-point").get("object-id"), rel.find("second-end-point").get("object-id")}
+            assert ends <= set(hyper), (path, ends)
 
 
 def test_each_tableau_data_source_matches_the_hyper_file_it_points_at(clean_build, exported):
@@ -108,12 +178,7 @@ def test_each_tableau_data_source_matches_the_hyper_file_it_points_at(clean_buil
     aggregations and descriptions come through; relationships join fields that exist."""
     import xml.etree.ElementTree as ET
 
-    import pantab
-
-    hyper = {
-        k[-1]: v.schema
-        for k, v in pantab.frames_from_hyper(exported / "health_equity.hyper", return_type="pyarrow").items()
-    }
+    hyper = {k: v.schema for k, v in hyper_tables(exported / "health_equity.hyper").items()}
     tds = sorted(exported.glob("*.tds"))
     assert {p.name for p in tds} == {
         "health_equity_asthma.tds",
@@ -159,8 +224,126 @@ def test_each_tableau_data_source_matches_the_hyper_file_it_points_at(clean_buil
         "desc/formatted-text/run"
     )
     assert len(list(hospitals.iter("relationship"))) >= 3
+    # The asthma extract is aggregate: cluster profiles are there, the patient-to-cluster joins not.
     asthma = ET.parse(exported / "health_equity_asthma.tds").getroot()
-    assert any("patient_key" in (e.get("op") or "") for e in asthma.iter("expression"))
+    assert "asthma_cluster_profiles" in {o.get("id") for o in asthma.iter("object")}
+    assert not any("patient_key" in (e.get("op") or "") for e in asthma.iter("expression"))
+
+
+def test_the_restricted_flag_writes_patient_level_marts_only_under_restricted(
+    clean_build, manifest_path, tmp_path, capsys
+):
+    import xml.etree.ElementTree as ET
+
+    published, restricted = release_classes(manifest_path)
+    out = tmp_path / "out"
+    args = ["--db", str(clean_build.db), "--out", str(out), "--hyper", "yes", "--manifest", str(manifest_path)]
+    assert exports.main([*args, "--include-restricted-patient-level"]) == 0
+    err = capsys.readouterr().err
+    assert {p.stem for p in (out / "restricted").glob("*.parquet")} == restricted
+    assert {p.stem for p in out.glob("*.parquet")} == published
+    for m in restricted:
+        rows = clean_build.query(f"select count(*) from marts.{m}")[0][0]
+        assert parquet_rows(out / "restricted" / f"{m}.parquet") == rows, m
+    assert set(hyper_tables(out / "health_equity.hyper")) == published
+    for path in out.glob("*.tds"):  # no table, field or relationship end of a .tds is restricted
+        root = ET.parse(path).getroot()
+        named = {r.get("name") for r in root.iter("relation")} | {o.get("id") for o in root.iter("object")}
+        named |= {r.findtext("parent-name").strip("[]") for r in root.iter("metadata-record")}
+        assert not named & restricted and named - {None} <= published, path
+    warning = next(line for line in err.splitlines() if "warning" in line)
+    assert "not for publication" in warning.lower() and f"{out / 'restricted'}/" in warning
+    assert all(m in warning for m in restricted)
+    assert err.splitlines()[-1].startswith(f"exported {len(published)} published marts")
+    assert f"{len(restricted)} restricted marts (patient-level) written only to" in err.splitlines()[-1]
+
+    # The next default run takes back what the flagged one released.
+    assert exports.main(args) == 0
+    assert not (out / "restricted").exists()
+    assert {p.stem for p in out.rglob("*.parquet")} == published
+    err = capsys.readouterr().err
+    assert "warning" not in err
+    assert err.splitlines()[-1].endswith(f"; {len(restricted)} restricted marts (patient-level) not exported")
+
+
+def test_a_default_export_removes_stale_patient_level_files_and_nothing_else(
+    clean_build, manifest_path, tmp_path, capsys
+):
+    """An export folder from before the release rules (every mart at its top level, a stale Hyper
+    file with every mart in it) keeps no patient-level file after one default run; files of the
+    user's own, not named after a mart, stay."""
+    out = tmp_path / "out"
+    (out / "restricted").mkdir(parents=True)
+    with duckdb.connect(str(clean_build.db), read_only=True) as con:
+        stale = [
+            exports.write_parquet(con, "asthma_patients", out),
+            exports.write_parquet(con, "asthma_patient_clusters", out / "restricted"),
+        ]
+    (out / "health_equity.hyper").write_bytes(b"an extract from before, with asthma_patients in it")
+    (out / "health_equity_asthma.tds").write_text("<datasource/>")
+    kept = [out / "notes.parquet", out / "restricted" / "my_cohort.parquet", out / "asthma_patients.csv"]
+    for path in kept:
+        path.write_text("the user's")
+    args = ["--db", str(clean_build.db), "--out", str(out), "--hyper", "no", "--manifest", str(manifest_path)]
+    assert exports.main(args) == 0
+    assert not any(p.exists() for p in stale)
+    assert not (out / "health_equity.hyper").exists() and not (out / "health_equity_asthma.tds").exists()
+    assert all(p.read_text() == "the user's" for p in kept)
+    published, _ = release_classes(manifest_path)
+    assert {p.stem for p in out.glob("*.parquet")} == published | {"notes"}
+    err = capsys.readouterr().err
+    assert f"{out / 'asthma_patients.parquet'}" in err and "stale" in err
+
+
+def _without_release(node: dict) -> None:
+    node["config"]["meta"].pop("release")
+    node.get("meta", {}).pop("release", None)
+
+
+def _published(node: dict) -> None:
+    node["config"]["meta"]["release"] = "published"
+    node.setdefault("meta", {})["release"] = "published"
+
+
+@pytest.mark.parametrize(
+    ("model", "edit", "expected"),
+    [
+        ("hospital_scores", _without_release, "marts.hospital_scores: no meta.release"),
+        ("asthma_patients", _without_release, "marts.asthma_patients: no meta.release"),
+        ("asthma_patients", _published, "marts.asthma_patients: a patient_key column"),
+        ("asthma_inequalities", lambda node: node.update(resource_type="seed"), "marts.asthma_inequalities: no model"),
+    ],
+    ids=["no-release-published-mart", "no-release-restricted-mart", "patient-level-called-published", "no-node"],
+)
+def test_an_export_the_manifest_does_not_vouch_for_stops_and_writes_nothing(
+    clean_build, manifest_path, tmp_path, capsys, model, edit, expected
+):
+    manifest = json.loads(manifest_path.read_text())
+    edit(manifest["nodes"][f"model.health_equity.{model}"])
+    edited = tmp_path / "manifest.json"
+    edited.write_text(json.dumps(manifest))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        exports.main(["--db", str(clean_build.db), "--out", str(out), "--manifest", str(edited)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert expected in err and "dbt build" in err and str(edited) in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"metadata": {}}'], ids=["missing", "not-json", "no-nodes"])
+def test_an_export_without_a_readable_manifest_stops_and_writes_nothing(clean_build, tmp_path, capsys, content):
+    manifest = tmp_path / "target" / "manifest.json"
+    if content is not None:
+        manifest.parent.mkdir()
+        manifest.write_text(content)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        exports.main(["--db", str(clean_build.db), "--out", str(out), "--manifest", str(manifest)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"--manifest {manifest}" in err and "dbt build" in err, err
+    assert not out.exists()
 
 
 def test_a_failed_export_leaves_the_previous_file_whole(clean_build, tmp_path, monkeypatch):
@@ -186,6 +369,136 @@ def test_export_cli_validates_its_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         report.main(["--db", str(tmp_path / "missing.duckdb")])
     assert e.value.code == 2
+    # The flag that releases patient-level data says so in its help.
+    with pytest.raises(SystemExit):
+        exports.main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    flag = help_text.split("--include-restricted-patient-level ", 2)[-1]
+    assert flag.startswith("ALSO write the restricted, patient-level pseudonymous marts")
+    assert "asthma_patients, asthma_patient_clusters" in flag and "<out>/restricted/" in flag
+    assert "NOT for publication" in flag and "never go into the Hyper extract or the .tds" in flag
+
+
+# A warehouse and manifest small enough to write by hand: the release rules without a dbt build.
+TINY_MARTS = {
+    "asthma_inequalities": ("group_value varchar, patients bigint", "published"),
+    "asthma_cluster_profiles": ("cluster_id integer, patients bigint", "published"),
+    "hospital_scores": ("facility_id varchar, risk_score double", "published"),
+    "asthma_patients": ("patient_key varchar, age_band varchar", "restricted"),
+    "asthma_patient_clusters": ("patient_key varchar, cluster_id integer", "restricted"),
+}
+
+
+def tiny_warehouse(tmp_path: Path) -> Path:
+    db = tmp_path / "tiny.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.sql("create schema marts")
+        con.sql("create table main.stg_patients (patient_key varchar)")  # not a mart: not classified
+        for name, (columns, _) in TINY_MARTS.items():
+            con.sql(f"create table marts.{name} ({columns})")
+    return db
+
+
+def tiny_manifest(**edits: dict) -> dict:
+    """A manifest of the tiny marts; ``edits`` replaces fields of a node by model name."""
+    nodes = {
+        f"model.health_equity.{name}": {
+            "resource_type": "model",
+            "name": name,
+            "alias": name,
+            "schema": "marts",
+            "config": {"schema": "marts", "meta": {"release": release}},
+            "meta": {"release": release},
+        }
+        for name, (_, release) in TINY_MARTS.items()
+    }
+    nodes["model.health_equity.stg_patients"] = {
+        "resource_type": "model",
+        "name": "stg_patients",
+        "alias": "stg_patients",
+        "schema": "main",
+        "config": {"schema": None, "meta": {}},
+    }
+    for name, fields in edits.items():
+        nodes[f"model.health_equity.{name}"].update(fields)
+    return {"metadata": {}, "nodes": nodes}
+
+
+def tiny_classify(tmp_path: Path, manifest: dict) -> exports.Release:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    with duckdb.connect(str(tiny_warehouse(tmp_path)), read_only=True) as con:
+        return exports.classify(con, exports.mart_tables(con), path)
+
+
+def test_the_manifest_classifies_the_marts_of_a_tiny_warehouse(tmp_path):
+    release = tiny_classify(tmp_path, tiny_manifest())
+    assert release.published == ["asthma_cluster_profiles", "asthma_inequalities", "hospital_scores"]
+    assert release.restricted == ["asthma_patient_clusters", "asthma_patients"]
+    # The relation is the alias; a prefixed node schema still counts when its config says marts; a
+    # release in the node's meta alone is read; the most restrictive of two models of one relation wins.
+    manifest = tiny_manifest(
+        asthma_inequalities={"name": "asthma_inequalities_v2", "schema": "dev_marts"},
+        hospital_scores={"config": {"schema": "marts", "meta": {}}},
+    )
+    manifest["nodes"]["model.health_equity.asthma_cluster_profiles_copy"] = {
+        **manifest["nodes"]["model.health_equity.asthma_cluster_profiles"],
+        "config": {"schema": "marts", "meta": {"release": "restricted"}},
+        "meta": {"release": "restricted"},
+    }
+    (tmp_path / "again").mkdir()
+    release = tiny_classify(tmp_path / "again", manifest)
+    assert release.published == ["asthma_inequalities", "hospital_scores"]
+    assert release.restricted == ["asthma_cluster_profiles", "asthma_patient_clusters", "asthma_patients"]
+
+
+@pytest.mark.parametrize(
+    ("edits", "expected"),
+    [
+        (
+            {"hospital_scores": {"config": {"schema": "marts", "meta": {}}, "meta": {}}},
+            "marts.hospital_scores: no meta",
+        ),
+        ({"hospital_scores": {"resource_type": "seed"}}, "marts.hospital_scores: no model"),
+        (
+            {"hospital_scores": {"config": {"schema": "marts", "meta": {"release": "public"}}}},
+            "hospital_scores = 'public'",
+        ),
+        ({"asthma_patients": {"config": {"schema": "marts", "meta": {"release": "published"}}}}, "patient_key column"),
+    ],
+    ids=["no-release", "no-node", "unknown-release", "patient-level-called-published"],
+)
+def test_a_mart_the_tiny_manifest_does_not_vouch_for_is_an_error(tmp_path, edits, expected):
+    with pytest.raises(exports.ReleaseError, match=re.escape(expected)):
+        tiny_classify(tmp_path, tiny_manifest(**edits))
+
+
+def test_a_tiny_export_releases_patient_level_marts_only_when_asked(tmp_path, capsys):
+    db = tiny_warehouse(tmp_path)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(tiny_manifest()))
+    out = tmp_path / "out"
+    args = ["--db", str(db), "--out", str(out), "--hyper", "no", "--manifest", str(manifest)]
+    assert exports.main([*args, "--include-restricted-patient-level"]) == 0
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*.parquet")} == {
+        "asthma_cluster_profiles.parquet",
+        "asthma_inequalities.parquet",
+        "hospital_scores.parquet",
+        "restricted/asthma_patient_clusters.parquet",
+        "restricted/asthma_patients.parquet",
+    }
+    assert "warning" in capsys.readouterr().err
+    (out / "asthma_patients.parquet").write_bytes((out / "restricted" / "asthma_patients.parquet").read_bytes())
+    assert exports.main(args) == 0
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*.parquet")} == {
+        "asthma_cluster_profiles.parquet",
+        "asthma_inequalities.parquet",
+        "hospital_scores.parquet",
+    }
+    assert not (out / "restricted").exists()
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("exported 3 published marts to ")
+    assert last.endswith("; 2 restricted marts (patient-level) not exported")
 
 
 @pytest.fixture(scope="module")
