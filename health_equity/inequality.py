@@ -11,6 +11,10 @@ the more deprived groups; RII = fitted(1) / fitted(0) = (intercept + SII) / inte
 Small numbers (``sii_by_outcome``): the RII is a ratio of fitted values, so it is not given when
 either fitted end is not positive (no events anywhere gives 0 / 0), and the most-to-least
 deprived ratio 1 / RII has no interval when the RII's interval reaches 0; the note says which.
+
+Disclosure: with a column ``is_suppressed`` (the published mart's flag), an outcome any of whose
+quintile rows is suppressed gets no indices at all: the fitted line and the four published
+quintiles would give the hidden quintile's value back.
 """
 
 from __future__ import annotations
@@ -143,7 +147,13 @@ def sii_by_outcome(
         pops = grp[population].to_numpy(dtype=float)
         ses = grp[standard_error].to_numpy(dtype=float)
         ok = len(grp) == 5 and np.all(np.isfinite(vals)) and np.all(pops > 0) and np.all(np.isfinite(ses))
-        if ok:
+        hidden = grp["group_value"][grp["is_suppressed"].fillna(True).astype(bool)] if "is_suppressed" in grp else []
+        if len(hidden):
+            row["note"] = (
+                f"withheld under the disclosure policy: IMD quintile {', '.join(map(str, hidden))} is suppressed "
+                "in asthma_inequalities, and the indices with the other quintiles would give it back"
+            )
+        elif ok:
             res = sii_rii(vals, pops, ses, reps=reps, seed=seed)
             row.update(res)
             row["most_deprived_fitted"] = res["intercept"]

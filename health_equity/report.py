@@ -49,6 +49,38 @@ class Chart:
     title: str
     figure: go.Figure
     caption: str
+    # The mart rows behind the chart, in the mart's own column names (its data table); None: the
+    # table is read off the chart's traces.
+    table: pd.DataFrame | None = None
+
+
+# The columns of each published asthma mart that a chart's data table shows, as the marts name
+# them: the figure, its numerator and denominator, its interval and the disclosure action.
+INEQUALITY_TABLE = [
+    "dimension", "group_value", "outcome", "measure_type", "indicator_value", "indicator_lower_95",
+    "indicator_upper_95", "indicator_unit", "numerator", "denominator", "denominator_unit", "patients",
+    "person_years", "crude_rate_per_1000", "crude_rate_lower_95", "crude_rate_upper_95", "proportion_pct",
+    "proportion_lower_95", "proportion_upper_95", "funnel_lower_95", "funnel_upper_95", "funnel_lower_998",
+    "funnel_upper_998", "funnel_position", "disclosure_action",
+]  # fmt: skip
+CLUSTER_TABLE = [
+    "cluster_id", "cluster_label", "patients", "share_of_clustered", "followup_emergency_admissions",
+    "followup_person_years", "followup_emergency_admissions_per_1000", "disclosure_action",
+]  # fmt: skip
+RATE_RATIO_TABLE = [
+    "model_name", "model_family", "term", "level", "reference_level", "irr", "ci_lower", "ci_upper", "p_value",
+    "n", "events", "person_years",
+]  # fmt: skip
+INDEX_TABLE = [
+    "outcome", "measure_type", "most_to_least_deprived_ratio", "most_to_least_deprived_ratio_lower",
+    "most_to_least_deprived_ratio_upper", "sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper",
+    "indicator_unit", "note",
+]  # fmt: skip
+
+
+def mart_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The mart columns a data table shows (those the frame has), in that order."""
+    return frame[[c for c in columns if c in frame.columns]].reset_index(drop=True)
 
 
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, height: int = 420) -> go.Figure:
@@ -81,7 +113,9 @@ class Settings:
     study_start: pd.Timestamp
     followup_start: pd.Timestamp
     study_end: pd.Timestamp
-    suppress_below: int
+    disclosure_policy: str
+    redact_counts_at_or_below: int
+    round_counts_to: int
     dsr_min_events: int
     z_95: float
     z_99_8: float
@@ -96,7 +130,9 @@ class Settings:
             study_start=pd.Timestamp(row.study_start),
             followup_start=pd.Timestamp(row.followup_start),
             study_end=pd.Timestamp(row.study_end),
-            suppress_below=int(row.suppress_below),
+            disclosure_policy=str(row.disclosure_policy),
+            redact_counts_at_or_below=int(row.redact_counts_at_or_below),
+            round_counts_to=int(row.round_counts_to),
             dsr_min_events=int(row.dsr_min_events),
             z_95=float(row.z_95),
             z_99_8=float(row.z_99_8),
@@ -490,6 +526,7 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame, settings: Setting
 
 # -------------------------------------------------------------------------------- asthma
 def cluster_profiles(profiles: pd.DataFrame, settings: Settings) -> Chart:
+    table = mart_rows(profiles.sort_values("cluster_id"), CLUSTER_TABLE)
     p = profiles.sort_values("cluster_id")
     hidden = p[p.is_suppressed].cluster_label.tolist() if "is_suppressed" in p else []
     p = p[~p.is_suppressed] if "is_suppressed" in p else p
@@ -531,6 +568,7 @@ def cluster_profiles(profiles: pd.DataFrame, settings: Settings) -> Chart:
         "gives each cluster's share of patients. Labels are read off the profiles, not assigned in advance." + note,
     )
     chart.figure.update_layout(legend={"orientation": "h", "y": 1.15, "x": 0}, margin={"t": 60, "b": 110})
+    chart.table = table
     return chart
 
 
@@ -574,6 +612,7 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
         "95% and 99.8% funnel limits around the overall percentage for a group of that size (Wilson score "
         "method, as PHE's funnel plots for proportions). A group outside the limits differs from the overall "
         "share by more than chance would give; suppressed groups are not shown.",
+        mart_rows(ineq[ineq.outcome == outcome].sort_values(["dimension", "group_value"]), INEQUALITY_TABLE),
     )
 
 
@@ -662,6 +701,7 @@ def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
         "admissions). Each model's family is chosen by a likelihood-ratio test of negative binomial "
         "against Poisson; the negative binomial represents each covariate cell's follow-up lengths "
         "by a six-point quadrature rule, within about 1e-10 of the patient-level fit.",
+        mart_rows(rr[rr.is_primary], RATE_RATIO_TABLE),
     )
 
 
@@ -702,6 +742,7 @@ def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: s
         "spells; denominator: person-years observed, split by age band as people age). Directly "
         "age-standardised to the full European Standard Population 2013; 95% CIs by the Dobson method with "
         "Byars limits, widened for patients with repeat admissions." + _not_shown(d, "dsr_per_1000", settings),
+        mart_rows(d, INEQUALITY_TABLE),
     )
 
 
@@ -743,6 +784,7 @@ def sii_chart(indices: pd.DataFrame) -> Chart:
         "among index discharges and SABA over-reliance among assessable patients). A point at 2 means the "
         "most deprived have twice the value of the least deprived. In the PHE convention the same result is "
         "an RII below 1 and a negative SII (least minus most deprived). " + text + "." + _indices_not_shown(indices),
+        mart_rows(indices, INDEX_TABLE),
     )
 
 
@@ -868,7 +910,8 @@ header{background:#0b3c5d;color:#fff;padding:20px 32px}h1{margin:0;font-size:24p
 main{max-width:1200px;margin:0 auto;padding:16px 32px}h2{border-bottom:2px solid #0072B2;padding-bottom:4px}
 .kpis{display:flex;gap:16px;flex-wrap:wrap}.kpi{flex:1;min-width:220px;background:#fff;border:1px solid #ddd;
 border-radius:8px;padding:14px}.kpi-label{font-size:13px;color:#555}.kpi-value{font-size:28px;font-weight:600}
-.kpi-note{font-size:12px;color:#666}.chart{background:#fff;border:1px solid #ddd;border-radius:8px;margin:18px 0;
+.kpi-note{font-size:12px;color:#666}.policy{font-size:13px;color:#333}
+.chart{background:#fff;border:1px solid #ddd;border-radius:8px;margin:18px 0;
 padding:8px 12px}.chart h3{margin:6px 0}.caption{font-size:13px;color:#444;margin:4px 0 8px}
 footer{font-size:12px;color:#666;padding:16px 32px}
 .stamp{font-size:13px;margin-top:8px}.provenance{font-size:13px;margin:4px 0 0 0}
@@ -891,8 +934,26 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def chart_table(fig: go.Figure) -> str:
-    """The numbers behind a chart, read from its own traces, as an HTML table (hidden until opened)."""
+def frame_table(table: pd.DataFrame) -> str:
+    """A chart's mart rows as an HTML data table (hidden until opened), columns named as in the mart."""
+    shown = table.head(TABLE_ROWS)
+    head = "<tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns) + "</tr>"
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(None if pd.isna(v) else v))}</td>" for v in row) + "</tr>"
+        for row in shown.itertuples(index=False)
+    )
+    more = f" (first {TABLE_ROWS:,} of {len(table):,})" if len(table) > TABLE_ROWS else ""
+    return (
+        f'<details class="data"><summary>Data table{more}</summary>'
+        f'<table class="data"><thead>{head}</thead><tbody>{body}</tbody></table></details>'
+    )
+
+
+def chart_table(fig: go.Figure, table: pd.DataFrame | None = None) -> str:
+    """The numbers behind a chart as an HTML table (hidden until opened): the mart rows when the
+    chart has them, else read from its own traces."""
+    if table is not None:
+        return frame_table(table)
     rows: list[tuple] = []
     for trace in fig.data:
         name = trace.name or ""
@@ -923,6 +984,15 @@ def chart_table(fig: go.Figure) -> str:
     )
 
 
+def _rounding_note(settings: Settings) -> str:
+    if settings.round_counts_to > 1:
+        return (
+            f"; other counts are rounded to the nearest {settings.round_counts_to}, and rates and percentages "
+            "are calculated from the rounded counts"
+        )
+    return "; other counts are exact"
+
+
 def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
     settings = Settings.from_warehouse(con)
     kpi_html, hospital_charts, asthma_charts = build_charts(con, settings)
@@ -940,7 +1010,7 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
             )
             out.append(
                 f'<section class="chart" data-chart="{c.name}"><h3>{html.escape(c.title)}</h3>{div}'
-                f'<p class="caption">{html.escape(c.caption)}</p>{chart_table(c.figure)}</section>'
+                f'<p class="caption">{html.escape(c.caption)}</p>{chart_table(c.figure, c.table)}</section>'
             )
         return "\n".join(out)
 
@@ -952,13 +1022,16 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
 utilisation and inequalities. Built from the marts of the health-equity warehouse.</div>
 <div class="stamp">Report built {html.escape(built_at)}. Data read:</div>{provenance}</header>
 <main>{banner}
+<p class="policy">Published figures only: every asthma figure here is aggregate and follows the disclosure
+policy "{html.escape(settings.disclosure_policy)}" (counts of {settings.redact_counts_at_or_below} or fewer are
+suppressed, with a second group hidden where a total would give one back{_rounding_note(settings)}).
+No patient-level table is shown or embedded.</p>
 <h2>U.S. hospitals</h2><div class="kpis">{kpi_html}</div>
 {section(hospital_charts)}
 <h2>Asthma</h2>
 {section(asthma_charts)}
-</main><footer>The header lists which files were read and whether each is synthetic or supplied. Counts
-below {settings.suppress_below} are suppressed in the asthma marts. Every figure is computed in the dbt project;
-see the dbt docs for definitions and sources.</footer>
+</main><footer>The header lists which files were read and whether each is synthetic or supplied. Every figure
+is computed in the dbt project; see the dbt docs for definitions, sources and the disclosure policy.</footer>
 </body></html>
 """
 

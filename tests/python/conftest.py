@@ -210,14 +210,6 @@ def faulty_build(tmp_path_factory) -> Build:
 
 
 @pytest.fixture(scope="session")
-def strict_disclosure_build(tmp_path_factory) -> Build:
-    """`dbt build` on 4,000 patients with suppress_below = 30: many small cells to protect."""
-    b = shared_build(tmp_path_factory, "strict_disclosure", *SMALL, vars_={"suppress_below": 30})
-    assert b.result.returncode == 0, b.result.stdout[-5000:]
-    return b
-
-
-@pytest.fixture(scope="session")
 def small_extracts(tmp_path_factory) -> Path:
     """The SMALL extracts, generated once per test process; a test that changes files works on a
     copy (`shutil.copytree(small_extracts, tmp_path / "raw")`)."""

@@ -2,7 +2,7 @@
 
 Known answers first (Wilson, Byars, funnel limits, the DSR with its variance for recurrent
 events), then the warehouse figures recomputed from patient-level rows and the raw extract,
-the disclosure-control attack, and the must-show gradients at 100,000 patients.
+the must-show gradients at 100,000 patients.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize, stats
+from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from health_equity import measures
@@ -244,140 +244,6 @@ def test_saba_over_reliance_is_a_percentage_of_assessable_patients(clean_build):
         lo, hi = measures.wilson(over, len(sub))
         assert row.indicator_lower_95 == pytest.approx(100 * lo, abs=1e-9)
         assert row.indicator_upper_95 == pytest.approx(100 * hi, abs=1e-9)
-
-
-# --- disclosure control ------------------------------------------------------------------------
-
-
-def _recover(cells: pd.DataFrame, totals: pd.Series, counts: list[str], bounded: list[tuple[str, str]]) -> list[str]:
-    """Try to solve each suppressed cell from the published total and the published cells.
-
-    Every suppressed count is a non-negative unknown; the suppressed cells of each count add up
-    to the total minus the published cells; a numerator cannot exceed its denominator. A cell is
-    recovered when the smallest and largest feasible value of one of its counts coincide.
-    """
-    hidden = cells[cells["is_suppressed"]]
-    shown = cells[~cells["is_suppressed"]]
-    k, m = len(hidden), len(counts)
-    if k == 0:
-        return []
-    a_eq, b_eq = [], []
-    for j, c in enumerate(counts):
-        row = np.zeros(k * m)
-        row[j * k : (j + 1) * k] = 1
-        a_eq.append(row)
-        b_eq.append(float(totals[c]) - float(shown[c].sum()))
-    a_ub, b_ub = [], []
-    for num, den in bounded:
-        for i in range(k):
-            row = np.zeros(k * m)
-            row[counts.index(num) * k + i] = 1
-            row[counts.index(den) * k + i] = -1
-            a_ub.append(row)
-            b_ub.append(0.0)
-    recovered = []
-    for j, c in enumerate(counts):
-        for i in range(k):
-            obj = np.zeros(k * m)
-            obj[j * k + i] = 1
-            kw = {"A_eq": a_eq, "b_eq": b_eq, "bounds": (0, None), "A_ub": a_ub or None, "b_ub": b_ub or None}
-            lo = optimize.linprog(obj, **kw)
-            hi = optimize.linprog(-obj, **kw)
-            assert lo.status == 0 and hi.status == 0
-            if -hi.fun - lo.fun < 0.5:
-                recovered.append(f"{hidden.iloc[i].group_value}:{c}")
-    return recovered
-
-
-def _attack_inequalities(build) -> tuple[int, list[str]]:
-    mart = build.df("select * from marts.asthma_inequalities")
-    raw = build.df("select * from intermediate.int_asthma_inequality_rates")
-    return _attack(mart, raw)
-
-
-def _attack(mart: pd.DataFrame, raw: pd.DataFrame) -> tuple[int, list[str]]:
-    hidden_cells, recovered = 0, []
-    for outcome, rows in mart.groupby("outcome"):
-        total = rows[rows.dimension == "all_patients"].iloc[0]
-        if total.is_suppressed:
-            continue  # no published total: nothing to subtract from
-        proportion = not total.measure_type.startswith("rate")
-        counts = ["numerator", "patients"] + (["denominator"] if proportion else [])
-        bounded = [("numerator", "denominator")] if proportion else []
-        for dim, cells in rows[rows.dimension != "all_patients"].groupby("dimension"):
-            hidden_cells += int(cells.is_suppressed.sum())
-            # The published groups partition the register: their true totals equal the total row.
-            truth = raw[(raw.outcome == outcome) & (raw.dimension == dim)]
-            assert truth.numerator.sum() == total.numerator, (outcome, dim)
-            recovered += [f"{outcome}/{dim}/{r}" for r in _recover(cells, total, counts, bounded)]
-    return hidden_cells, recovered
-
-
-def test_no_suppressed_value_can_be_recovered_from_the_published_totals(strict_disclosure_build, clean_build):
-    for build in (strict_disclosure_build, clean_build):
-        hidden, recovered = _attack_inequalities(build)
-        assert recovered == []
-    hidden, _ = _attack_inequalities(strict_disclosure_build)
-    assert hidden >= 10  # the attack had something to attack
-    mart = strict_disclosure_build.df("select * from marts.asthma_inequalities")
-    k = 30
-    sup = mart[mart.is_suppressed]
-    assert sup[["numerator", "denominator", "patients", "indicator_value", "crude_rate_per_1000"]].isna().all().all()
-    assert (mart.loc[~mart.is_suppressed, "numerator"] >= k).all()
-    assert set(mart.disclosure_action) <= {
-        "suppressed: small count, or hidden to protect one",
-        "published: exact counts",
-    }
-    # The primary rule alone would have left some single hidden cells: secondary suppression acted.
-    raw = strict_disclosure_build.df("select * from intermediate.int_asthma_inequality_rates")
-    j = mart.merge(raw, on=["dimension", "group_value", "outcome"], suffixes=("", "_raw"))
-    primary = (
-        (j.numerator_raw < k)
-        | (j.patients_raw < k)
-        | (~j.measure_type.str.startswith("rate") & (j.denominator_raw < k))
-    )
-    # Secondary suppression: no dimension x outcome hides exactly one cell (one hidden cell is the
-    # total minus the published ones), and wherever the primary rule alone hid exactly one cell,
-    # another was hidden to protect it (whether that happens depends on the data drawn).
-    cells = j[j.dimension != "all_patients"].assign(primary=primary)
-    for _, g in cells.groupby(["dimension", "outcome"]):
-        assert g.is_suppressed.sum() != 1, g[["dimension", "group_value", "outcome"]]
-        if g.primary.sum() == 1:
-            assert g.is_suppressed.sum() >= 2 and (g.is_suppressed & ~g.primary).any()
-
-
-def test_the_attack_does_recover_cells_under_primary_suppression_alone(strict_disclosure_build):
-    # The same attack on the same data with only the primary rule (at some threshold): a single
-    # hidden cell falls out as the total minus the published cells.
-    raw = strict_disclosure_build.df("select * from intermediate.int_asthma_inequality_rates")
-    for k in range(5, 400, 5):
-        primary = (raw.numerator < k) | (raw.patients < k)
-        primary |= ~raw.measure_type.str.startswith("rate") & (raw.denominator < k)
-        naive = raw.assign(is_suppressed=primary)
-        for c in ["numerator", "denominator", "patients"]:
-            naive[c] = naive[c].astype(float).where(~primary)
-        hidden, recovered = _attack(naive, raw)
-        if recovered:
-            break
-    assert recovered, "primary suppression alone never left a recoverable cell"
-    outcome, dim, cell = recovered[0].split("/")
-    group, column = cell.split(":")
-    rows = naive[naive.outcome == outcome]
-    hidden_here = rows[(rows.dimension == dim) & rows.is_suppressed]
-    if len(hidden_here) == 1:  # the plain case: total minus the rest is the true hidden count
-        total = rows[rows.dimension == "all_patients"].iloc[0][column]
-        shown = rows[(rows.dimension == dim) & ~rows.is_suppressed][column].sum()
-        truth = raw[(raw.outcome == outcome) & (raw.dimension == dim) & (raw.group_value == group)][column].iloc[0]
-        assert total - shown == truth
-
-
-def test_cluster_profiles_follow_the_same_policy(strict_disclosure_build):
-    prof = strict_disclosure_build.df("select * from marts.asthma_cluster_profiles")
-    shown = prof[~prof.is_suppressed]
-    assert (shown.patients >= 30).all() and (shown.followup_emergency_admissions >= 30).all()
-    hidden = prof[prof.is_suppressed]
-    assert len(hidden) != 1  # one hidden cluster would be 1 - the other shares
-    assert hidden[["patients", "share_of_clustered", "followup_emergency_admissions"]].isna().all().all()
 
 
 # --- must show on the medium build (100,000 patients once MEDIUM is raised; passes at 60,000 too)

@@ -10,6 +10,8 @@ import pytest
 import statsmodels.api as sm
 from conftest import build
 
+from health_equity import measures
+
 CONTRACT = {
     "asthma_patients": [
         "patient_key",
@@ -84,9 +86,16 @@ def test_crude_rate_recomputed_from_patient_rows_and_the_mart_publishes_the_dsr(
         "select * from marts.asthma_inequalities where dimension = 'imd_quintile' "
         f"and group_value = '{quintile}' and outcome = 'emergency_admissions'"
     ).iloc[0]
+    # The DSR is published exact; its interval and the crude rate's come from the count rounded
+    # to the nearest 5 (the disclosure policy), so that they cannot give the exact count back.
     assert mart.dsr_per_1000 == pytest.approx(row.dsr_per_1000, abs=1e-9)
-    assert mart.dsr_lower_95 == pytest.approx(row.dsr_lower_95, abs=1e-9)
-    assert mart.crude_rate_upper_95 == pytest.approx(row.crude_rate_upper_95, abs=1e-9)
+    rounded = round(events.sum() / 5) * 5
+    assert mart.numerator == rounded
+    lower, upper = measures.byars(rounded)
+    se = row.dsr_standard_error
+    assert mart.dsr_lower_95 == pytest.approx(row.dsr_per_1000 + se / np.sqrt(rounded) * (lower - rounded), abs=1e-9)
+    assert mart.crude_rate_upper_95 == pytest.approx(upper / row.person_years * 1000, rel=1e-9)
+    assert mart.crude_rate_per_1000 == pytest.approx(rounded / row.person_years * 1000, rel=1e-9)
 
 
 def test_sii_and_rii_match_an_independent_statsmodels_wls(clean_build):
@@ -120,11 +129,13 @@ def test_small_counts_are_suppressed_in_the_mart(clean_build):
     m = clean_build.df("select * from marts.asthma_inequalities")
     raw = clean_build.df("select * from intermediate.int_asthma_inequality_rates")
     j = m.merge(raw, on=["dimension", "group_value", "outcome"], suffixes=("", "_raw"))
-    small = j.events_raw < 5
+    small = j.events_raw <= 7  # the default policy: counts of 7 or fewer redacted, others rounded to 5
+    assert small.any()
     assert j.loc[small, "events"].isna().all() and j.loc[small, "crude_rate_per_1000"].isna().all()
     assert j.loc[j.events_raw < 10, "dsr_per_1000"].isna().all()
     shown = ~j.is_suppressed
-    assert (j.loc[shown, "events"] == j.loc[shown, "events_raw"]).all()
+    assert (j.loc[shown, "events"] == (j.loc[shown, "events_raw"] / 5).round() * 5).all()
+    assert (abs(j.loc[shown, "events"] - j.loc[shown, "events_raw"]) <= 2).all()
     assert j.loc[~shown, "events"].isna().all()
 
 

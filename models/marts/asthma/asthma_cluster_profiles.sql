@@ -1,10 +1,11 @@
 -- One row per utilisation cluster: size, share, mean baseline rate per person-year of each
 -- clustering feature (original scale), and the follow-up emergency asthma admission rate.
--- Disclosure control (macros/disclosure_control.sql): a cluster with fewer than var
--- suppress_below patients or follow-up admissions is suppressed, and the clusters partition
--- the clustered patients (the shares add up to 1), so a second cluster is suppressed when one
--- alone would be recoverable. A suppressed cluster keeps its id and label only.
-{% set k = var('suppress_below') %}
+-- Disclosure control (macros/disclosure_control.sql), the policy of asthma_inequalities: a
+-- cluster with var redact_counts_at_or_below or fewer patients or follow-up admissions is
+-- suppressed, and the clusters partition the clustered patients (the shares add up to 1), so a
+-- second cluster is suppressed when one alone would be recoverable. A suppressed cluster keeps
+-- its id and label only. Counts are rounded, and the share and the admission rate are
+-- calculated from the rounded counts, so neither gives an exact count back.
 with
 
 patients as (
@@ -46,29 +47,39 @@ profiles as (
 flagged as {{ disclosure_control(
     relation='profiles',
     partition_by=['disclosure_partition'],
-    primary_condition="patients < " ~ k ~ " or followup_emergency_admissions < " ~ k,
+    primary_condition=is_small_count('patients') ~ " or " ~ is_small_count('followup_emergency_admissions'),
     rank_by='patients, followup_emergency_admissions, cluster_id',
     protected_counts=['patients', 'followup_emergency_admissions'],
 ) }},
+
+published as (
+    select
+        *,
+        {{ publish_count('patients') }} as published_patients,
+        {{ publish_count('followup_emergency_admissions') }} as published_followup_emergency_admissions,
+        -- Every clustered patient, rounded like the counts: the share's denominator.
+        {{ publish_count('sum(patients) over ()', 'false') }} as published_clustered_patients
+    from flagged
+),
 
 final as (
     select
         cluster_id,
         cluster_label,
-        {{ round_count('patients') }} as patients,
-        case when not is_suppressed then share_of_clustered end as share_of_clustered,
+        published_patients as patients,
+        published_patients / nullif(published_clustered_patients, 0) as share_of_clustered,
         {% for feature in var('cluster_features') %}
             case when not is_suppressed then mean_baseline_{{ feature }}_per_year end
                 as mean_baseline_{{ feature }}_per_year,
         {% endfor %}
-        {{ round_count('followup_emergency_admissions') }} as followup_emergency_admissions,
+        published_followup_emergency_admissions as followup_emergency_admissions,
         case when not is_suppressed then followup_person_years end as followup_person_years,
-        case when not is_suppressed then followup_emergency_admissions_per_1000 end
+        published_followup_emergency_admissions / nullif(followup_person_years, 0) * 1000
             as followup_emergency_admissions_per_1000,
         'rate per 1,000 person-years' as followup_admissions_measure_type,
         is_suppressed,
         {{ disclosure_action() }} as disclosure_action
-    from flagged
+    from published
 )
 
 select * from final

@@ -1,26 +1,64 @@
 -- Asthma inequality outcomes by dimension x group, under the project's disclosure control
--- (macros/disclosure_control.sql): a row is suppressed when its numerator, its patients or its
--- count denominator (index discharges, assessable patients) is below the var suppress_below;
--- within each outcome x dimension a second row is suppressed when needed so that no hidden row
--- can be recovered from the all-patients total. A suppressed row publishes no count and no
--- figure derived from one. With the var round_counts_to set, counts are rounded and every
--- figure that could give a count back (crude rate, percentage, their intervals, the DSR
--- interval, funnel limits) is calculated from the rounded counts. A DSR also needs var
--- dsr_min_events events (PHE's reliability rule): a quality rule, not disclosure control.
-{% set k = var('suppress_below') %}
+-- (macros/disclosure_control.sql; policy: var disclosure_policy). Two levels, so that a value is
+-- hidden or shown the same way wherever it appears:
+--   1. A group's own denominators (patients; person-years) are the same in each of its outcome
+--      rows. They are suppressed once per group: a group of redact_counts_at_or_below patients
+--      or fewer, plus a partner within the dimension when needed. Every row of a hidden group is
+--      hidden; a shown group shows the same patients and person-years in every row, suppressed
+--      outcome rows included.
+--   2. Each outcome row: its numerator or count denominator (index discharges, assessable
+--      patients) at or below the threshold hides the row, and within each outcome x dimension a
+--      partner row is hidden when needed so that no hidden row can be worked out from the
+--      all-patients total.
+-- A hidden row publishes no count and no figure derived from one. Published counts are rounded
+-- to the nearest var round_counts_to, and every figure that could give a count back with its
+-- published denominator (crude rate, percentage, their intervals, the DSR interval, funnel
+-- limits) is calculated from the rounded counts, as OpenSAFELY's ehrQL does; the DSR itself,
+-- which cannot, is from the exact events. A DSR also needs var dsr_min_events events (PHE's
+-- reliability rule): a quality rule, not disclosure control.
 with
 
 rates as (
     select * from {{ ref('int_asthma_inequality_rates') }}
 ),
 
+groups as (
+    select
+        dimension,
+        group_value,
+        any_value(patients) as patients,
+        max(person_years) as person_years
+    from rates
+    group by dimension, group_value
+),
+
+group_flags as {{ disclosure_control(
+    relation='groups',
+    partition_by=['dimension'],
+    primary_condition=is_small_count('patients'),
+    rank_by='patients, group_value',
+    protected_counts=['patients'],
+) }},
+
+rows_with_groups as (
+    select
+        rates.*,
+        -- The group's person-years, one value for both rate rows (their sums run per outcome, in
+        -- whatever order the engine adds them).
+        group_flags.person_years as group_person_years,
+        group_flags.is_suppressed as is_group_suppressed
+    from rates
+    inner join group_flags
+        on rates.dimension = group_flags.dimension and rates.group_value = group_flags.group_value
+),
+
 flagged as {{ disclosure_control(
-    relation='rates',
+    relation='rows_with_groups',
     partition_by=['outcome', 'dimension'],
-    primary_condition="numerator < " ~ k ~ " or patients < " ~ k
-        ~ " or (measure_type not like 'rate%' and denominator < " ~ k ~ ")",
+    primary_condition="is_group_suppressed or " ~ is_small_count('numerator')
+        ~ " or (measure_type not like 'rate%' and " ~ is_small_count('denominator') ~ ")",
     rank_by='numerator, denominator, group_value',
-    protected_counts=['numerator', 'denominator', 'patients'],
+    protected_counts=['numerator', 'denominator'],
 ) }},
 
 counted as (
@@ -29,11 +67,10 @@ counted as (
         measure_type like 'rate%' as is_rate,
         not is_suppressed and measure_type like 'rate%' and events < {{ var('dsr_min_events') }}
             as is_dsr_suppressed,
-        {{ round_count('numerator') }} as published_numerator,
+        {{ publish_count('numerator') }} as published_numerator,
         case
-            when is_suppressed then null
-            when measure_type like 'rate%' then denominator
-            else {{ round_count('denominator') }}
+            when measure_type like 'rate%' then case when not is_group_suppressed then group_person_years end
+            else cast({{ publish_count('denominator') }} as double)
         end as published_denominator
     from flagged
 ),
@@ -51,14 +88,17 @@ overall as (
 derived as (
     select
         *,
-        -- Rates: crude rate and DSR interval from the published count.
+        -- Rates: crude rate and DSR interval from the published count (none for a hidden row,
+        -- whose person-years may still be shown as its group's).
         case when is_rate then published_numerator / nullif(published_denominator, 0) * 1000 end
             as published_crude_rate,
         case
-            when is_rate then {{ byars_lower('published_numerator') }} / nullif(published_denominator, 0) * 1000
+            when is_rate and not is_suppressed
+                then {{ byars_lower('published_numerator') }} / nullif(published_denominator, 0) * 1000
         end as published_crude_lower,
         case
-            when is_rate then {{ byars_upper('published_numerator') }} / nullif(published_denominator, 0) * 1000
+            when is_rate and not is_suppressed
+                then {{ byars_upper('published_numerator') }} / nullif(published_denominator, 0) * 1000
         end as published_crude_upper,
         case
             when is_rate and published_numerator > 0
@@ -117,9 +157,9 @@ final as (
         end as indicator_upper_95,
         indicator_unit,
         ci_method,
-        {{ round_count('patients') }} as patients,
+        {{ publish_count('patients', 'is_group_suppressed') }} as patients,
         published_numerator as events,
-        case when not is_suppressed then person_years end as person_years,
+        case when is_rate and not is_group_suppressed then group_person_years end as person_years,
         published_crude_rate as crude_rate_per_1000,
         published_crude_lower as crude_rate_lower_95,
         published_crude_upper as crude_rate_upper_95,
@@ -138,6 +178,7 @@ final as (
         published_funnel_upper_998 as funnel_upper_998,
         {{ funnel_position('published_pct', prefix='published_funnel_') }} as funnel_position,
         is_suppressed,
+        is_group_suppressed,
         is_dsr_suppressed,
         {{ disclosure_action() }} as disclosure_action,
         case

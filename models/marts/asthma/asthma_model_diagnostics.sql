@@ -1,13 +1,14 @@
 -- One row per model: the admission models, per family (n, Pearson dispersion, alpha and its CI,
 -- the LR test of negative binomial against Poisson, the family it picks, AIC of both families)
 -- and each k-means fit tried (silhouette, inertia, stability of the chosen k).
--- Columns a kind of model does not have are NULL.
+-- Columns a kind of model does not have are NULL. Counts of patients and events are rounded
+-- under the disclosure policy (the rate models' already are, in asthma_admission_rate_ratios).
 {#- Every column with its type (the contract's), in order; each kind's select fills the columns
     it does not have with a typed NULL (listed, not matched by name: Spark SQL has no UNION BY NAME). -#}
 {% set columns = [
     ('model_id', 'string'), ('model_type', 'string'), ('model_name', 'string'), ('model_family', 'string'),
     ('is_primary', 'boolean'), ('estimate_status', 'string'), ('model_question', 'string'), ('n', 'bigint'),
-    ('events', 'double'), ('person_years', 'double'), ('covariates', 'string'), ('poisson_dispersion', 'double'),
+    ('events', 'bigint'), ('person_years', 'double'), ('covariates', 'string'), ('poisson_dispersion', 'double'),
     ('dispersion', 'double'), ('aic', 'double'), ('poisson_aic', 'double'), ('negative_binomial_aic', 'double'),
     ('alpha', 'double'), ('alpha_ci_lower', 'double'), ('alpha_ci_upper', 'double'), ('lr_statistic', 'double'),
     ('lr_p_value', 'double'), ('lr_test_level', 'double'), ('chosen_family', 'string'), ('k', 'bigint'),
@@ -62,7 +63,7 @@ cluster_models as (
         'kmeans' as model_name,
         'k-means' as model_family,
         is_chosen as is_primary,
-        n_clustered as n,
+        {{ publish_count('n_clustered', 'false') }} as n,
         k,
         silhouette,
         inertia,

@@ -1,5 +1,6 @@
-"""Rate ratios of follow-up emergency asthma admissions: the total, cluster-adjusted and
-original-notebook models, each as Poisson and negative binomial, the family chosen by a
+"""Rate ratios of follow-up emergency asthma admissions, as fitted (exact counts; the mart
+asthma_admission_rate_ratios publishes them under the disclosure policy): the total,
+cluster-adjusted and original-notebook models, each as Poisson and negative binomial, the family chosen by a
 boundary-corrected likelihood-ratio test. Reads the cells of int_asthma_rate_model_rows (one per
 combination of covariates and admission counts, with exact power sums of follow-up days; their
 number does not grow with the patients). Thin: see health_equity.rates."""

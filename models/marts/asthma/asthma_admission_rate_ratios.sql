@@ -1,0 +1,19 @@
+-- The admission rate ratios as published: the fit of int_asthma_admission_rate_ratios, with the
+-- model's patient and event counts rounded under the disclosure policy
+-- (macros/disclosure_control.sql). A model's counts are its whole population, never a small
+-- group: they are rounded, not suppressed (a model too small to fit says so in estimate_status).
+with
+
+fitted as (
+    select * from {{ ref('int_asthma_admission_rate_ratios') }}
+),
+
+final as (
+    select
+        {{ star_except(['n', 'events']) }},
+        {{ publish_count('n', 'false') }} as n,
+        {{ publish_count('events', 'false') }} as events
+    from fitted
+)
+
+select * from final
