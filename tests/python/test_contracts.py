@@ -36,7 +36,9 @@ def test_every_mart_column_has_its_declared_type(clean_build):
         assert set(built[name].values()) <= ALLOWED, (name, set(built[name].values()) - ALLOWED)
         if node["language"] == "sql":
             assert node["config"]["contract"]["enforced"], name
-        assert node["access"] == "public" and node["group"] == "health_equity_marts", name
+        restricted = node["config"]["meta"].get("release") == "restricted"
+        assert node["access"] == ("protected" if restricted else "public"), name
+        assert node["group"] == "health_equity_marts", name
 
 
 def test_a_mart_whose_column_type_drifts_stops_the_build(clean_build, tmp_path):
