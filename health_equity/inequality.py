@@ -12,9 +12,9 @@ Small numbers (``sii_by_outcome``): the RII is a ratio of fitted values, so it i
 either fitted end is not positive (no events anywhere gives 0 / 0), and the most-to-least
 deprived ratio 1 / RII has no interval when the RII's interval reaches 0; the note says which.
 
-Disclosure: with a column ``is_suppressed`` (the published mart's flag), an outcome any of whose
-quintile rows is suppressed gets no indices at all: the fitted line and the four published
-quintiles would give the hidden quintile's value back.
+Disclosure (``published``, the published mart's rows with ``is_suppressed``): an outcome any of
+whose quintile rows is suppressed there, or missing from it, gets no indices at all: the fitted
+line and the four published quintiles would give the hidden quintile's value back.
 """
 
 from __future__ import annotations
@@ -114,8 +114,12 @@ def sii_by_outcome(
     population: str = "denominator",
     reps: int = DEFAULT_REPS,
     seed: int = DEFAULT_SEED,
+    published: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per outcome: SII and RII across IMD quintiles from a rates table.
+
+    ``published`` (dimension, group_value, outcome, is_suppressed) is what the disclosure-controlled
+    mart shows; an outcome with a quintile suppressed or absent there is withheld, with a note.
 
     ``rates`` holds rows with dimension = 'imd_quintile', group_value '1'..'5' (1 = most
     deprived), outcome, measure_type, indicator_unit and the value, standard-error and population
@@ -129,6 +133,11 @@ def sii_by_outcome(
     if missing:
         raise KeyError(f"rates table is missing column(s): {', '.join(sorted(missing))}")
     imd = rates[rates["dimension"] == "imd_quintile"].copy()
+    if published is not None:
+        keys = ["dimension", "group_value", "outcome"]
+        flags = published[[*keys, "is_suppressed"]].rename(columns={"is_suppressed": "is_withheld"})
+        imd = imd.merge(flags, on=keys, how="left")
+        imd["is_withheld"] = imd["is_withheld"].astype("boolean").fillna(True).astype(bool)
     imd["quintile"] = imd["group_value"].astype(int)
     rows = []
     for outcome, grp in imd.sort_values(["outcome", "quintile"]).groupby("outcome", sort=True):
@@ -147,11 +156,11 @@ def sii_by_outcome(
         pops = grp[population].to_numpy(dtype=float)
         ses = grp[standard_error].to_numpy(dtype=float)
         ok = len(grp) == 5 and np.all(np.isfinite(vals)) and np.all(pops > 0) and np.all(np.isfinite(ses))
-        hidden = grp["group_value"][grp["is_suppressed"].fillna(True).astype(bool)] if "is_suppressed" in grp else []
-        if len(hidden):
+        hidden = grp.loc[grp["is_withheld"], "group_value"].tolist() if "is_withheld" in grp else []
+        if hidden:
             row["note"] = (
-                f"withheld under the disclosure policy: IMD quintile {', '.join(map(str, hidden))} is suppressed "
-                "in asthma_inequalities, and the indices with the other quintiles would give it back"
+                f"withheld under the disclosure policy: IMD quintile(s) {', '.join(map(str, hidden))} suppressed "
+                "in asthma_inequalities, and the indices with the other quintiles would give them back"
             )
         elif ok:
             res = sii_rii(vals, pops, ses, reps=reps, seed=seed)

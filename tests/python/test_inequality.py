@@ -134,3 +134,22 @@ def test_no_ratio_from_a_fitted_end_at_zero_and_no_ratio_interval_when_the_rii_i
     assert w.most_to_least_deprived_ratio == pytest.approx(1 / w.rii)
     assert pd.isna(w.most_to_least_deprived_ratio_lower) and pd.isna(w.most_to_least_deprived_ratio_upper)
     assert "no interval for the most-to-least deprived ratio" in w.note and "times" not in w.interpretation
+
+
+def test_an_outcome_with_a_suppressed_or_unpublished_quintile_is_withheld():
+    rows = [
+        ("imd_quintile", str(q), o, "rate per 1,000 person-years", "per 1,000", 60.0 - 10 * q, 1.0, 100.0)
+        for o in ("a", "b", "c")
+        for q in range(1, 6)
+    ]
+    rates = pd.DataFrame(rows, columns=COLS)
+    published = rates[["dimension", "group_value", "outcome"]].assign(is_suppressed=False)
+    published.loc[(published.outcome == "b") & (published.group_value == "4"), "is_suppressed"] = True
+    published = published[~((published.outcome == "c") & (published.group_value == "2"))]  # not published at all
+    out = sii_by_outcome(rates, reps=1000, published=published).set_index("outcome")
+    assert out.loc["a", "sii"] == pytest.approx(-50) and pd.isna(out.loc["a", "note"])
+    for outcome, quintile in (("b", "4"), ("c", "2")):
+        assert out.loc[outcome, ["sii", "sii_lower", "rii", "most_to_least_deprived_ratio"]].isna().all()
+        assert out.loc[outcome, "note"].startswith(f"withheld under the disclosure policy: IMD quintile(s) {quintile} ")
+    # Without the published flags (the package used on its own), every outcome is estimated.
+    assert sii_by_outcome(rates, reps=1000).sii.notna().all()

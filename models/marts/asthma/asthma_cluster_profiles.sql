@@ -32,14 +32,11 @@ profiles as (
         any_value(cluster_label) as cluster_label,
         'all clustered patients' as disclosure_partition,
         count(*) as patients,
-        count(*) / sum(count(*)) over () as share_of_clustered,
         {% for feature in var('cluster_features') %}
             avg(baseline_{{ feature }} / baseline_person_years) as mean_baseline_{{ feature }}_per_year,
         {% endfor %}
         cast(sum(followup_emergency_admissions) as bigint) as followup_emergency_admissions,
-        sum(followup_person_years) as followup_person_years,
-        sum(followup_emergency_admissions) / nullif(sum(followup_person_years), 0) * 1000
-            as followup_emergency_admissions_per_1000
+        sum(followup_person_years) as followup_person_years
     from joined
     group by cluster_id
 ),

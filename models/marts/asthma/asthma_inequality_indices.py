@@ -1,6 +1,6 @@
 """SII and RII of each asthma outcome across IMD quintiles (PHE method), from the exact values,
-withheld for an outcome whose quintile rows the published asthma_inequalities suppresses. Thin: the logic and its
-tests live in health_equity.inequality."""
+withheld for an outcome with a quintile the published asthma_inequalities suppresses. Thin: the
+logic and its tests live in health_equity.inequality."""
 
 import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
 from health_equity.inequality import sii_by_outcome
@@ -10,6 +10,4 @@ from health_equity.relations import to_pandas
 def model(dbt, session):
     dbt.config(materialized="table")
     rates = to_pandas(dbt.ref("int_asthma_inequality_rates"))
-    # The exact values, withheld where the published mart suppresses a quintile (disclosure).
-    published = to_pandas(dbt.ref("asthma_inequalities"))[["dimension", "group_value", "outcome", "is_suppressed"]]
-    return sii_by_outcome(rates.merge(published, on=["dimension", "group_value", "outcome"], how="left"))
+    return sii_by_outcome(rates, published=to_pandas(dbt.ref("asthma_inequalities")))
