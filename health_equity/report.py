@@ -987,10 +987,10 @@ def chart_table(fig: go.Figure, table: pd.DataFrame | None = None) -> str:
 def _rounding_note(settings: Settings) -> str:
     if settings.round_counts_to > 1:
         return (
-            f"; other counts are rounded to the nearest {settings.round_counts_to}, and rates and percentages "
-            "are calculated from the rounded counts"
+            f", other counts rounded to the nearest {settings.round_counts_to}, rates and percentages calculated "
+            "from the rounded counts"
         )
-    return "; other counts are exact"
+    return ", other counts exact"
 
 
 def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
@@ -1022,10 +1022,10 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
 utilisation and inequalities. Built from the marts of the health-equity warehouse.</div>
 <div class="stamp">Report built {html.escape(built_at)}. Data read:</div>{provenance}</header>
 <main>{banner}
-<p class="policy">Published figures only: every asthma figure here is aggregate and follows the disclosure
-policy "{html.escape(settings.disclosure_policy)}" (counts of {settings.redact_counts_at_or_below} or fewer are
-suppressed, with a second group hidden where a total would give one back{_rounding_note(settings)}).
-No patient-level table is shown or embedded.</p>
+<p class="policy">Published figures only: every asthma figure here is aggregate, under the disclosure policy
+"{html.escape(settings.disclosure_policy)}" (as set for this build: counts of {settings.redact_counts_at_or_below} or
+fewer suppressed{_rounding_note(settings)}). A second group is hidden wherever a total would give a suppressed count
+back. No patient-level table is shown or embedded.</p>
 <h2>U.S. hospitals</h2><div class="kpis">{kpi_html}</div>
 {section(hospital_charts)}
 <h2>Asthma</h2>
