@@ -41,6 +41,22 @@ def byars(observed, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
+def poisson_exact(observed, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) Poisson limits of an observed count: chi-square quantiles / 2."""
+    o = np.asarray(observed, dtype=float)
+    alpha = 1 - confidence
+    lower = np.where(o > 0, stats.chi2.ppf(alpha / 2, 2 * np.maximum(o, 1)) / 2, 0.0)
+    return lower, stats.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+
+
+def crude_rate_limits(observed, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """A crude rate's count limits as PHE publishes them (PHEindicatormethods phe_rate): exact
+    Poisson below 10 events, Byars' approximation from 10."""
+    o = np.asarray(observed, dtype=float)
+    exact, approx = poisson_exact(o, confidence), byars(o, confidence)
+    return tuple(np.where(o < 10, e, b) for e, b in zip(exact, approx, strict=True))
+
+
 def wilson(x, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score limits of the proportion x / n, as fractions."""
     x = np.asarray(x, dtype=float)

@@ -238,3 +238,27 @@ def declared_extracts(project: str | Path = ".") -> list[dict]:
                     }
                 )
     return sorted(found, key=lambda e: (e["source_name"], e["table_name"]))
+
+
+def unknown_vars(names: list[str], project_dir: str | Path = ".") -> list[str]:
+    """The vars given on the command line (``--vars``) that the project does not declare (the
+    ``vars:`` of its dbt_project.yml), each as a message naming the var and the nearest declared
+    one. dbt itself ignores an unknown var, so a typo (``raw_dri`` for ``raw_dir``) would build on
+    the default data without a word."""
+    import difflib
+
+    import yaml
+
+    project_file = Path(project_dir or ".") / "dbt_project.yml"
+    declared = sorted((yaml.safe_load(project_file.read_text()) or {}).get("vars") or {})
+    problems = []
+    for name in sorted(set(names) - set(declared)):
+        nearest = difflib.get_close_matches(name, declared, n=1, cutoff=0.5)
+        hint = f"did you mean '{nearest[0]}'?" if nearest else f"the vars are: {', '.join(declared)}"
+        problems.append(f"unknown var '{name}' given with --vars: {hint} (declared in {project_file.name})")
+    return problems
+
+
+def sql_unknown_vars(names_json: str, project_dir: str) -> str:
+    """DuckDB / Spark scalar function over ``unknown_vars``: the messages as a JSON list."""
+    return json.dumps(unknown_vars(json.loads(names_json), project_dir))

@@ -26,6 +26,33 @@
     ({{ o }} + 1) * power(1 - 1 / (9 * ({{ o }} + 1)) + {{ z }} / (3 * sqrt({{ o }} + 1)), 3)
 {%- endmacro %}
 
+{#- Exact (Garwood) 95% Poisson limits of an observed count o below 10, the way PHE publishes a
+    crude rate's interval (PHEindicatormethods phe_rate: exact limits below 10 events, Byars'
+    approximation from 10): lower = chi2 quantile(0.025, 2 o) / 2, upper = chi2 quantile(0.975,
+    2 o + 2) / 2. SQL has no chi-square quantile, so the 20 limits are constants here, to 15
+    significant digits; tests/python/test_rates_package.py checks each against scipy. -#}
+{%- macro poisson_exact_limits_95() -%}
+    {{ return({'lower': [0, 0.0253178079842899, 0.242209278543965, 0.618672122895601, 1.08986537362632, 1.62348639011842, 2.20189425349085, 2.81436305151987, 3.4538321767485, 4.11537309737833],
+               'upper': [3.68887945411394, 5.5716433909389, 7.22468766772396, 8.76727306974232, 10.2415886754037, 11.6683320793227, 13.0594740225187, 14.4226753617024, 15.7631892201933, 17.0848034514192]}) }}
+{%- endmacro %}
+
+{#- A crude rate's 95% limit on its count o: exact below 10 events, Byars from 10 (side 'lower'
+    or 'upper'). -#}
+{% macro poisson_limit_95(o, side) -%}
+    {%- set exact = poisson_exact_limits_95()[side] -%}
+    case
+        {% for value in exact -%}
+            when {{ o }} = {{ loop.index0 }} then {{ value }}
+        {% endfor -%}
+        else {{ byars_lower(o) if side == 'lower' else byars_upper(o) }}
+    end
+{%- endmacro %}
+
+{#- The method poisson_limit_95 uses, as the crude_rate_ci_method columns say it. -#}
+{% macro poisson_limit_method() -%}
+    'exact Poisson limits below 10 events, Byars approximation from 10 (PHE)'
+{%- endmacro %}
+
 {#- Wilson score limits of the proportion x / n (as a fraction; NULL when n = 0). -#}
 {% macro wilson_lower(x, n, z=none) -%}
     {%- set z = z or z_95() -%}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import math
 
 import numpy as np
@@ -17,6 +18,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
+
+from conftest import dbt
 
 from health_equity import measures
 
@@ -49,6 +52,34 @@ def test_byars_is_close_to_exact_poisson_limits(o):
     exact_hi = stats.chi2.ppf(0.975, 2 * (o + 1)) / 2
     assert lo == pytest.approx(exact_lo, rel=0.01) and hi == pytest.approx(exact_hi, rel=0.01)
     assert measures.byars(0)[0] == 0
+
+
+def test_crude_rate_limits_are_exact_below_10_events_and_byars_from_10():
+    o = np.arange(0, 15)
+    lo, hi = measures.crude_rate_limits(o)
+    exact_lo = np.where(o > 0, stats.chi2.ppf(0.025, 2 * np.maximum(o, 1)) / 2, 0)
+    exact_hi = stats.chi2.ppf(0.975, 2 * (o + 1)) / 2
+    blo, bhi = measures.byars(o)
+    assert lo[:10] == pytest.approx(exact_lo[:10], abs=1e-12) and hi[:10] == pytest.approx(exact_hi[:10], abs=1e-12)
+    assert lo[10:] == pytest.approx(blo[10:], abs=1e-12) and hi[10:] == pytest.approx(bhi[10:], abs=1e-12)
+    # Byars is visibly off at 1 event (why PHE switches below 10): the lower limit 0.0203 vs 0.0253.
+    assert abs(blo[1] - exact_lo[1]) > 0.004
+
+
+def test_the_warehouse_macro_gives_the_same_crude_rate_limits(tmp_path):
+    """macros/asthma_measures.sql poisson_limit_95, compiled and run by dbt on DuckDB, against scipy."""
+    sql = (
+        "select o, {{ poisson_limit_95('o', 'lower') }} as lower_limit, {{ poisson_limit_95('o', 'upper') }} "
+        "as upper_limit, {{ poisson_limit_method() }} as method from range(0, 15) as t (o) order by o"
+    )
+    r = dbt(["show", "--inline", sql, "--output", "json", "--limit", "20"], tmp_path / "w.duckdb", tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:]
+    shown = json.loads(r.stdout[r.stdout.index("{\n") :])["show"]
+    got = pd.DataFrame(shown).sort_values("o")
+    lo, hi = measures.crude_rate_limits(got.o.to_numpy())
+    assert got.lower_limit.to_numpy() == pytest.approx(lo, rel=1e-13, abs=1e-15)
+    assert got.upper_limit.to_numpy() == pytest.approx(hi, rel=1e-13)
+    assert set(got.method) == {"exact Poisson limits below 10 events, Byars approximation from 10 (PHE)"}
 
 
 def test_funnel_limits_are_where_the_wilson_interval_reaches_the_average():
@@ -175,15 +206,43 @@ def test_dsr_with_recurrent_event_ci_recomputed_from_patient_rows(clean_build, o
     assert checked >= 10
 
 
-def test_no_renormalisation_a_band_without_person_time_contributes_zero(clean_build):
-    # The 0-4 analysis band only has person-time in the ESP bands 0-4 and 5-9, so its DSR is its
-    # band rates weighted by 5000 and 5500 out of 100,000: far below its crude rate.
-    row = clean_build.df(
+def test_an_age_band_publishes_its_age_specific_rate_not_a_dsr(clean_build):
+    # Standardising one age band to the whole ESP 2013 would give the band's share of the
+    # standard population times its rate (for 0-4, about a tenth of its crude rate): not a rate
+    # of the group. An age band's indicator is its crude (age-specific) rate, with no DSR.
+    rows = clean_build.df(
         "select * from intermediate.int_asthma_inequality_rates where dimension = 'age_band' "
-        "and group_value = '0-4' and outcome = 'emergency_admissions'"
-    ).iloc[0]
-    assert row.esp_bands_with_person_time <= 2
-    assert row.dsr_per_1000 < row.crude_rate_per_1000 * 0.11
+        "and measure_type like 'rate%'"
+    )
+    assert len(rows) == 8 and rows.dsr_per_1000.isna().all() and rows.dsr_lower_95.isna().all()
+    assert (rows.indicator_value == rows.crude_rate_per_1000).all()
+    assert (rows.indicator_lower_95 == rows.crude_rate_lower_95).all()
+    assert set(rows.indicator_unit) == {"per 1,000 person-years, age-specific (crude)"}
+    assert rows.indicator_standard_error.to_numpy() == pytest.approx(
+        np.sqrt(rows.events) / rows.person_years.to_numpy() * 1000, rel=1e-12
+    )
+    lo, hi = measures.crude_rate_limits(rows.events.to_numpy())
+    assert rows.crude_rate_lower_95.to_numpy() == pytest.approx(lo / rows.person_years.to_numpy() * 1000, rel=1e-12)
+    assert rows.crude_rate_upper_95.to_numpy() == pytest.approx(hi / rows.person_years.to_numpy() * 1000, rel=1e-12)
+    # Every other breakdown keeps the DSR as its indicator.
+    other = clean_build.df(
+        "select * from intermediate.int_asthma_inequality_rates where dimension != 'age_band' "
+        "and measure_type like 'rate%'"
+    )
+    assert (other.indicator_value == other.dsr_per_1000).all() and other.dsr_per_1000.notna().all()
+    mart = clean_build.df(
+        "select * from marts.asthma_inequalities where dimension = 'age_band' and measure_type like 'rate%' "
+        "and not is_suppressed"
+    )
+    assert len(mart) > 0 and mart.dsr_per_1000.isna().all() and not mart.is_dsr_suppressed.any()
+    assert (mart.indicator_value == mart.crude_rate_per_1000).all()
+
+
+def test_percentage_rows_carry_no_event_count(clean_build):
+    rows = clean_build.df(
+        "select * from marts.asthma_inequalities where measure_type not like 'rate%' and not is_suppressed"
+    )
+    assert len(rows) > 0 and rows.events.isna().all() and rows.numerator.notna().all()
 
 
 def test_readmissions_recomputed_from_spells_and_each_patients_own_observation(clean_build):

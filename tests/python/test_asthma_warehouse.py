@@ -91,10 +91,11 @@ def test_crude_rate_recomputed_from_patient_rows_and_the_mart_publishes_the_dsr(
     assert mart.dsr_per_1000 == pytest.approx(row.dsr_per_1000, abs=1e-9)
     rounded = round(events.sum() / 5) * 5
     assert mart.numerator == rounded
-    lower, upper = measures.byars(rounded)
+    lower, upper = measures.byars(rounded)  # the DSR's Dobson interval uses Byars at every count
+    crude_upper = measures.crude_rate_limits(rounded)[1]
     se = row.dsr_standard_error
     assert mart.dsr_lower_95 == pytest.approx(row.dsr_per_1000 + se / np.sqrt(rounded) * (lower - rounded), abs=1e-9)
-    assert mart.crude_rate_upper_95 == pytest.approx(upper / row.person_years * 1000, rel=1e-9)
+    assert mart.crude_rate_upper_95 == pytest.approx(crude_upper / row.person_years * 1000, rel=1e-9)
     assert mart.crude_rate_per_1000 == pytest.approx(rounded / row.person_years * 1000, rel=1e-9)
 
 
@@ -129,14 +130,18 @@ def test_small_counts_are_suppressed_in_the_mart(clean_build):
     m = clean_build.df("select * from marts.asthma_inequalities")
     raw = clean_build.df("select * from intermediate.int_asthma_inequality_rates")
     j = m.merge(raw, on=["dimension", "group_value", "outcome"], suffixes=("", "_raw"))
-    small = j.events_raw <= 7  # the default policy: counts of 7 or fewer redacted, others rounded to 5
+    small = j.numerator_raw <= 7  # the default policy: counts of 7 or fewer redacted, others rounded to 5
     assert small.any()
-    assert j.loc[small, "events"].isna().all() and j.loc[small, "crude_rate_per_1000"].isna().all()
-    assert j.loc[j.events_raw < 10, "dsr_per_1000"].isna().all()
+    assert j.loc[small, "numerator"].isna().all() and j.loc[small, "crude_rate_per_1000"].isna().all()
+    assert j.loc[j.numerator_raw < 10, "dsr_per_1000"].isna().all()
     shown = ~j.is_suppressed
-    assert (j.loc[shown, "events"] == (j.loc[shown, "events_raw"] / 5).round() * 5).all()
-    assert (abs(j.loc[shown, "events"] - j.loc[shown, "events_raw"]) <= 2).all()
-    assert j.loc[~shown, "events"].isna().all()
+    assert (j.loc[shown, "numerator"] == (j.loc[shown, "numerator_raw"] / 5).round() * 5).all()
+    assert (abs(j.loc[shown, "numerator"] - j.loc[shown, "numerator_raw"]) <= 2).all()
+    assert j.loc[~shown, "numerator"].isna().all()
+    # events are a rate's count: the same as its numerator where shown, and absent from percentages.
+    rate = j.measure_type.str.startswith("rate")
+    assert (j.loc[shown & rate, "events"] == j.loc[shown & rate, "numerator"]).all()
+    assert j.loc[~rate, "events"].isna().all() and j.loc[~rate, "events_raw"].isna().all()
 
 
 def test_no_direct_identifier_reaches_a_mart(clean_build):
@@ -190,3 +195,15 @@ def test_a_register_of_100_patients_builds_and_its_small_numbers_give_no_0_over_
     page = out.read_text()
     assert "Not shown, or shown without an interval: " in page
     assert all(html.escape(note) in page or note in page for note in missing.note)
+
+
+def test_saba_over_reliance_never_rests_on_a_single_canister(clean_build):
+    # The reason half a year of follow-up is enough (doc block saba_over_reliance): from 0.5
+    # person-years, one canister annualises to at most 2, under the SABINA threshold of 3.
+    p = clean_build.df("select * from marts.asthma_patients")
+    assessable = p[p.is_saba_assessable]
+    assert (assessable.followup_person_years >= 0.5).all() and not p[~p.is_saba_assessable].followup_person_years.ge(0.5).any()
+    flagged = assessable[assessable.is_saba_over_reliant_3]
+    assert len(flagged) > 0 and (flagged.followup_saba_canisters >= 2).all()
+    assert (assessable[assessable.is_saba_over_reliant_12].followup_saba_canisters >= 7).all()
+    assert p[~p.is_saba_assessable].is_saba_over_reliant_3.isna().all()

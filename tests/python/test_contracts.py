@@ -53,3 +53,17 @@ def test_a_mart_whose_column_type_drifts_stops_the_build(clean_build, tmp_path):
     r = dbt(["run", "--select", "hospital_income_match_rates"], db, tmp_path, vars_, project)
     assert r.returncode != 0
     assert "contract" in r.stdout.lower() and "hospitals" in r.stdout
+
+
+# Column names that are counts or identifiers wherever a mart has them: whole numbers, so BIGINT
+# (or INTEGER), never DOUBLE (the README: counts stay integers).
+COUNT_COLUMNS = {"events", "n", "patients", "cluster_id", "numerator", "hospitals", "scored_hospitals"}
+
+
+def test_counts_and_identifiers_are_integers_in_every_mart(clean_build):
+    typed = clean_build.query(
+        "select table_name, column_name, data_type from information_schema.columns where table_schema = 'marts'"
+    )
+    checked = [(t, c, d) for t, c, d in typed if c in COUNT_COLUMNS]
+    assert {c for _, c, _ in checked} >= {"events", "n", "patients", "cluster_id", "numerator"}
+    assert [x for x in checked if x[2] not in {"BIGINT", "INTEGER"}] == []

@@ -12,6 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import yaml
+from conftest import dbt
+
 from health_equity import preflight as P
 
 # Every extract the sources YAML declares (the same declaration validate_sources reads).
@@ -187,3 +190,38 @@ def test_every_declared_extract_passes_with_its_header_and_names_its_own_path_va
     write(tmp_path, header + "\n" + ",".join("x" for _ in columns) + "\n", f"{extract['file']}.csv")
     assert P.check(label, path, columns, optional, path_var) == []
     assert columns and extract["key"] and extract["base_model"] and extract["extract_family"]
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_an_unknown_var_is_named_with_the_nearest_declared_one():
+    assert P.unknown_vars(["raw_dir", "round_counts_to"], REPO) == []
+    (msg,) = P.unknown_vars(["raw_dri"], REPO)
+    assert "'raw_dri'" in msg and "did you mean 'raw_dir'?" in msg
+    (msg,) = P.unknown_vars(["redact_below"], REPO)
+    assert "'redact_counts_at_or_below'" in msg
+    # Nothing near: the declared vars are listed instead of a guess.
+    (msg,) = P.unknown_vars(["zzzzqqq"], REPO)
+    assert "did you mean" not in msg and "raw_dir" in msg and "study_start" in msg
+
+
+def test_every_var_the_project_reads_is_declared():
+    import re
+
+    declared = set(yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"])
+    read = set()
+    for folder in ("models", "macros", "tests/dbt", "analyses"):
+        for path in (REPO / folder).rglob("*"):
+            if path.suffix in {".sql", ".py", ".yml", ".md"}:
+                read |= set(re.findall(r"""\bvar\(\s*['"]([a-z_0-9]+)['"]""", path.read_text()))
+    assert read and read <= declared, read - declared
+
+
+def test_dbt_build_stops_on_a_mistyped_var_naming_it_and_the_nearest(tmp_path):
+    r = dbt(["build", "--select", "int_project_settings"], tmp_path / "w.duckdb", tmp_path, {"raw_dri": "x"})
+    assert r.returncode != 0
+    assert "unknown var 'raw_dri'" in r.stdout and "did you mean 'raw_dir'?" in r.stdout
+    assert not (tmp_path / "w.duckdb").exists() or "int_project_settings" not in r.stdout.split("Unknown setting")[0]

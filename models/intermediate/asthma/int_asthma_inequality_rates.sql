@@ -3,7 +3,8 @@
 -- outcome says what it is: measure_type, the numerator and denominator it used, and its CI.
 --
 -- Rates (emergency_admissions, exacerbations; whole study period), per 1,000 person-years:
---   crude rate = events / person-years, 95% CI from Byars' limits on the event count.
+--   crude rate = events / person-years, 95% CI from the event count's Poisson limits: exact
+--   below 10 events, Byars' approximation from 10 (PHE; macro poisson_limit_95).
 --   DSR (PHEindicatormethods calculate_dsr) against the full ESP 2013, W = sum of all 19
 --   weights: DSR = sum_b(w_b * O_b / n_b) / W * 1000, where n_b is the group's person-time in
 --   age band b from the Lexis split (int_asthma_person_time_by_age_band) and O_b the events
@@ -14,6 +15,10 @@
 --   of events per person, sum_f f^2 * sum_b x_fb * (w_b / n_b)^2 / W^2 with x_fb the persons with
 --   f events in band b, which is sum_b (w_b / n_b)^2 * (sum of squared events per person) / W^2.
 --   95% CI: Dobson with Byars limits, DSR + sqrt(var / O) * (O_limit - O).
+--   The age_band dimension is the exception: standardising one age band to the whole ESP 2013
+--   (every other band counted as zero) gives the band's share of the standard population times
+--   its rate, not a rate of the group. Its rows publish the age-specific (crude) rate as the
+--   indicator, as PHE does for an age breakdown, and have no DSR.
 -- Proportions, as percentages with Wilson score 95% CIs and funnel-plot limits (95% and 99.8%)
 -- around the all-patients proportion (PHEindicatormethods calculate_funnel_limits):
 --   readmissions_30d: index discharges followed by an emergency asthma readmission within 30
@@ -147,7 +152,9 @@ rates as (
         rate_groups.*,
         group_patients.patients,
         {{ byars_lower('rate_groups.events') }} as events_lower,
-        {{ byars_upper('rate_groups.events') }} as events_upper
+        {{ byars_upper('rate_groups.events') }} as events_upper,
+        {{ poisson_limit_95('rate_groups.events', 'lower') }} as crude_events_lower,
+        {{ poisson_limit_95('rate_groups.events', 'upper') }} as crude_events_upper
     from rate_groups
     inner join group_patients
         on rate_groups.dimension = group_patients.dimension and rate_groups.group_value = group_patients.group_value
@@ -172,20 +179,27 @@ rate_rows as (
         events,
         person_years,
         events / nullif(person_years, 0) * 1000 as crude_rate_per_1000,
-        events_lower / nullif(person_years, 0) * 1000 as crude_rate_lower_95,
-        events_upper / nullif(person_years, 0) * 1000 as crude_rate_upper_95,
-        'Byars approximation to exact Poisson limits' as crude_rate_ci_method,
+        crude_events_lower / nullif(person_years, 0) * 1000 as crude_rate_lower_95,
+        crude_events_upper / nullif(person_years, 0) * 1000 as crude_rate_upper_95,
+        {{ poisson_limit_method() }} as crude_rate_ci_method,
         esp_bands_with_person_time,
-        dsr_per_1000,
-        sqrt(dsr_variance) as dsr_standard_error,
+        -- No DSR for an age band (see the header): one band standardised to the whole ESP 2013
+        -- is not a rate of the group.
+        case when dimension != 'age_band' then dsr_per_1000 end as dsr_per_1000,
+        case when dimension != 'age_band' then sqrt(dsr_variance) end as dsr_standard_error,
         case
-            when events > 0 then dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
+            when dimension != 'age_band' and events > 0
+                then dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
         end as dsr_lower_95,
         case
-            when events > 0 then dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
+            when dimension != 'age_band' and events > 0
+                then dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
         end as dsr_upper_95,
-        sqrt(dsr_variance_independent) as dsr_standard_error_independent,
-        'Dobson with Byars limits, variance for non-independent events (events per person)' as dsr_ci_method,
+        case when dimension != 'age_band' then sqrt(dsr_variance_independent) end as dsr_standard_error_independent,
+        case
+            when dimension != 'age_band'
+                then 'Dobson with Byars limits, variance for non-independent events (events per person)'
+        end as dsr_ci_method,
         cast(null as double) as proportion_pct,
         cast(null as double) as proportion_lower_95,
         cast(null as double) as proportion_upper_95
@@ -267,7 +281,8 @@ proportion_rows as (
         cast(proportions.numerator as bigint) as numerator,
         cast(proportions.denominator as double) as denominator,
         proportions.patients,
-        proportions.numerator as events,
+        -- events count a rate's events; a percentage's numerator is `numerator` alone.
+        cast(null as bigint) as events,
         cast(null as double) as person_years,
         cast(null as double) as crude_rate_per_1000,
         cast(null as double) as crude_rate_lower_95,
@@ -347,22 +362,40 @@ final as (
         denominator_unit,
         numerator,
         denominator,
-        case when measure_type like 'rate%' then dsr_per_1000 else proportion_pct end as indicator_value,
-        case when measure_type like 'rate%' then dsr_lower_95 else proportion_lower_95 end as indicator_lower_95,
-        case when measure_type like 'rate%' then dsr_upper_95 else proportion_upper_95 end as indicator_upper_95,
-        -- The standard error the SII/RII draws use: the DSR's (non-independent events), or for a
-        -- proportion the Wilson interval's half-width / z, as phe_sii derives it from limits.
+        -- The indicator: a rate's DSR, an age band's age-specific (crude) rate, a proportion's
+        -- percentage.
         case
-            when measure_type like 'rate%' then dsr_standard_error
-            else (proportion_upper_95 - proportion_lower_95) / (2 * {{ z_95() }})
+            when measure_type not like 'rate%' then proportion_pct
+            when dimension = 'age_band' then crude_rate_per_1000
+            else dsr_per_1000
+        end as indicator_value,
+        case
+            when measure_type not like 'rate%' then proportion_lower_95
+            when dimension = 'age_band' then crude_rate_lower_95
+            else dsr_lower_95
+        end as indicator_lower_95,
+        case
+            when measure_type not like 'rate%' then proportion_upper_95
+            when dimension = 'age_band' then crude_rate_upper_95
+            else dsr_upper_95
+        end as indicator_upper_95,
+        -- The standard error the SII/RII draws use: the DSR's (non-independent events), an
+        -- age-specific rate's Poisson one (sqrt(events) / person-years), or for a proportion the
+        -- Wilson interval's half-width / z, as phe_sii derives it from limits.
+        case
+            when measure_type not like 'rate%' then (proportion_upper_95 - proportion_lower_95) / (2 * {{ z_95() }})
+            when dimension = 'age_band' then sqrt(events) / nullif(person_years, 0) * 1000
+            else dsr_standard_error
         end as indicator_standard_error,
         case
-            when measure_type like 'rate%' then 'per 1,000 person-years, age-standardised (ESP 2013)'
-            else '%'
+            when measure_type not like 'rate%' then '%'
+            when dimension = 'age_band' then 'per 1,000 person-years, age-specific (crude)'
+            else 'per 1,000 person-years, age-standardised (ESP 2013)'
         end as indicator_unit,
         case
-            when measure_type like 'rate%' then dsr_ci_method
-            else 'Wilson score'
+            when measure_type not like 'rate%' then 'Wilson score'
+            when dimension = 'age_band' then crude_rate_ci_method
+            else dsr_ci_method
         end as ci_method,
         patients,
         events,

@@ -15,7 +15,8 @@
 -- published denominator (crude rate, percentage, their intervals, the DSR interval, funnel
 -- limits) is calculated from the rounded counts, as OpenSAFELY's ehrQL does; the DSR itself,
 -- which cannot, is from the exact events. A DSR also needs var dsr_min_events events (PHE's
--- reliability rule): a quality rule, not disclosure control.
+-- reliability rule): a quality rule, not disclosure control. An age band's indicator is its
+-- age-specific (crude) rate, and it has no DSR (int_asthma_inequality_rates says why).
 with
 
 rates as (
@@ -65,8 +66,8 @@ counted as (
     select
         *,
         measure_type like 'rate%' as is_rate,
-        not is_suppressed and measure_type like 'rate%' and events < {{ var('dsr_min_events') }}
-            as is_dsr_suppressed,
+        not is_suppressed and measure_type like 'rate%' and dimension != 'age_band'
+        and events < {{ var('dsr_min_events') }} as is_dsr_suppressed,
         {{ publish_count('numerator') }} as published_numerator,
         case
             when measure_type like 'rate%' then case when not is_group_suppressed then group_person_years end
@@ -94,11 +95,11 @@ derived as (
             as published_crude_rate,
         case
             when is_rate and not is_suppressed
-                then {{ byars_lower('published_numerator') }} / nullif(published_denominator, 0) * 1000
+                then {{ poisson_limit_95('published_numerator', 'lower') }} / nullif(published_denominator, 0) * 1000
         end as published_crude_lower,
         case
             when is_rate and not is_suppressed
-                then {{ byars_upper('published_numerator') }} / nullif(published_denominator, 0) * 1000
+                then {{ poisson_limit_95('published_numerator', 'upper') }} / nullif(published_denominator, 0) * 1000
         end as published_crude_upper,
         case
             when is_rate and published_numerator > 0
@@ -142,23 +143,26 @@ final as (
         published_denominator as denominator,
         case
             when is_suppressed or is_dsr_suppressed then null
+            when is_rate and dimension = 'age_band' then published_crude_rate
             when is_rate then dsr_per_1000
             else published_pct
         end as indicator_value,
         case
             when is_suppressed or is_dsr_suppressed then null
+            when is_rate and dimension = 'age_band' then published_crude_lower
             when is_rate then published_dsr_lower
             else published_pct_lower
         end as indicator_lower_95,
         case
             when is_suppressed or is_dsr_suppressed then null
+            when is_rate and dimension = 'age_band' then published_crude_upper
             when is_rate then published_dsr_upper
             else published_pct_upper
         end as indicator_upper_95,
         indicator_unit,
         ci_method,
         {{ publish_count('patients', 'is_group_suppressed') }} as patients,
-        published_numerator as events,
+        case when is_rate then published_numerator end as events,
         case when is_rate and not is_group_suppressed then group_person_years end as person_years,
         published_crude_rate as crude_rate_per_1000,
         published_crude_lower as crude_rate_lower_95,

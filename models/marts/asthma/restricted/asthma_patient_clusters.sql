@@ -103,7 +103,7 @@ nearest as (
 final as (
     select
         patients.patient_key,
-        cast(nearest.cluster_id as double) as cluster_id,
+        cast(nearest.cluster_id as bigint) as cluster_id,
         coalesce(nearest.cluster_label, settings.not_clustered_reason) as cluster_label,
         nearest.cluster_id is not null as is_clustered
     from patients

@@ -2,8 +2,8 @@
 -- register patient with demographics as bands, person-time and every utilisation and outcome
 -- count (a BIGINT, the mart's contract) in the baseline (two years) and follow-up (one year)
 -- windows. Every patient is kept; a patient with no events has zeros. Events count only inside
--- the patient's own observation period. No direct identifiers. followup_start_date dates each
--- patient's follow-up counts for the dbt semantic layer.
+-- the patient's own observation period. No direct identifiers. study_start_date dates the
+-- whole-study-period counts the dbt semantic layer aggregates.
 {#- The measures in the mart's column order (its contract): every measure of asthma_event_rules(),
     checked below. -#}
 {% set measures = [
@@ -123,7 +123,8 @@ final as (
             as is_saba_over_reliant_6,
         case when is_saba_assessable then followup_saba_canisters / followup_person_years > 12 end
             as is_saba_over_reliant_12,
-        cast('{{ var("followup_start") }}' as date) as followup_start_date
+        cast('{{ var("followup_start") }}' as date) as followup_start_date,
+        cast('{{ var("study_start") }}' as date) as study_start_date
     from joined
 )
 
