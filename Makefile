@@ -5,16 +5,29 @@ SHELL := /bin/bash
 
 # Variables you can set, e.g. `make build SCALE=medium SEED=7`; `make help` lists each with its
 # meaning (HELP_<name>) and value. Add a new one to VARIABLES too.
-VARIABLES := SCALE SEED PYTHON HEALTH_EQUITY_DB CHROMIUM
+VARIABLES := SCALE SEED PYTHON HEALTH_EQUITY_DB OUT CHROMIUM
 SCALE ?= small
 HELP_SCALE := size of the synthetic extracts: small (10k patients), medium (100k) or large (1M)
 SEED ?= 42
 HELP_SEED := random seed of the synthetic world; the same seed gives the same bytes
+SCALES := small medium large
+# A rejected value stops make before any recipe runs, so nothing (data, its scale marker, the
+# warehouse) is touched: the next good `make build` carries on from where the last one left off.
+ifneq ($(words $(SCALE)),1)
+$(error SCALE='$(SCALE)' is not one of: $(SCALES). Nothing was changed)
+endif
+ifeq ($(filter $(SCALES),$(SCALE)),)
+$(error SCALE=$(SCALE) is not one of: $(SCALES). Nothing was changed)
+endif
+ifneq ($(shell printf '%s' '$(SEED)' | grep -cxE '[0-9]{1,10}'),1)
+$(error SEED=$(SEED) is not a whole number from 0 to 4294967295. Nothing was changed)
+endif
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 HELP_PYTHON := Python 3.11 that creates .venv (only used when .venv is created)
 HEALTH_EQUITY_DB ?= health_equity.duckdb
 export HEALTH_EQUITY_DB
 HELP_HEALTH_EQUITY_DB := the DuckDB warehouse dbt builds and exports and report read
+HELP_OUT := where `make report` writes the report (default reports/health_equity_report.html); with OUT the report reads HEALTH_EQUITY_DB as it is, without rebuilding it
 HELP_CHROMIUM := Chromium binary for the browser tests; unset, the first of chromium, chromium-browser, google-chrome on PATH
 
 VENV := .venv
@@ -96,10 +109,11 @@ DBT_INPUTS := $(filter-out $(READERS),$(shell git ls-files models macros seeds/r
 	health_equity 2>/dev/null)) dbt_project.yml profiles.yml selectors.yml
 DOCS_SITE := target/static_index.html
 HYPER := exports/health_equity.hyper
-REPORT := reports/health_equity_report.html
+DEFAULT_REPORT := reports/health_equity_report.html
+REPORT := $(or $(OUT),$(DEFAULT_REPORT))
 
 $(HEALTH_EQUITY_DB): $(STAMP) $(DATA)/manifest.json $(DBT_INPUTS)
-	@echo "==> dbt build"
+	@echo "==> dbt build into $(HEALTH_EQUITY_DB)"
 	$(DBT) build $(DBT_FLAGS) || { touch -d '2000-01-01' $@ 2>/dev/null; exit 1; }
 	@touch $@
 
@@ -115,19 +129,29 @@ docs: $(DOCS_SITE) ## dbt docs generate: target/index.html and one self-containe
 # Only the marts dbt_project.yml marks `meta: {release: published}` leave the warehouse; the
 # manifest that says so is the one `dbt docs generate` (the docs step) just wrote.
 $(HYPER): $(HEALTH_EQUITY_DB) $(DOCS_SITE) health_equity/exports.py health_equity/tableau.py
-	@echo "==> exports"
+	@echo "==> exports: published marts of $(HEALTH_EQUITY_DB) to exports/"
 	$(BIN)/python -m health_equity.exports --db $(HEALTH_EQUITY_DB) --out exports --manifest target/manifest.json
 
 exports: $(HYPER) ## published marts only: exports/<mart>.parquet, health_equity.hyper, a .tds per analysis
 
+# With OUT, the report is written for whichever warehouse HEALTH_EQUITY_DB names, as it is (it is
+# not rebuilt), and the default report is left alone.
+ifdef OUT
+report: $(STAMP)
+	@test -f '$(HEALTH_EQUITY_DB)' || { echo "make report: no warehouse at $(HEALTH_EQUITY_DB) (set HEALTH_EQUITY_DB, or run make build)" >&2; exit 2; }
+	@echo "==> report: $(OUT) from $(HEALTH_EQUITY_DB)"
+	$(BIN)/python -m health_equity.report --db '$(HEALTH_EQUITY_DB)' --out '$(OUT)'
+else
 $(REPORT): $(HEALTH_EQUITY_DB) health_equity/report.py
-	@echo "==> report"
+	@echo "==> report: $@ from $(HEALTH_EQUITY_DB)"
 	$(BIN)/python -m health_equity.report --db $(HEALTH_EQUITY_DB) --out $@
 
-report: $(REPORT) ## the offline HTML report: reports/health_equity_report.html
+report: $(REPORT)
+endif
+report: ## the offline HTML report: reports/health_equity_report.html, or OUT=<file> for any warehouse (HEALTH_EQUITY_DB)
 
 build: dbt-build docs exports report ## the main job: environment, data, dbt build, docs, exports, report
-	@echo "==> done: health_equity.duckdb, exports/*.parquet, reports/health_equity_report.html, target/static_index.html"
+	@echo "==> done: $(HEALTH_EQUITY_DB), exports/*.parquet, $(REPORT), target/static_index.html"
 
 # The lint checks, one target each; .pre-commit-config.yaml runs the same targets as local hooks,
 # and `make lint` fails if one of them is not a hook there.
