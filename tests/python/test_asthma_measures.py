@@ -16,10 +16,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import dbt
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
-
-from conftest import dbt
 
 from health_equity import measures
 

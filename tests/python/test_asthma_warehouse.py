@@ -202,7 +202,9 @@ def test_saba_over_reliance_never_rests_on_a_single_canister(clean_build):
     # person-years, one canister annualises to at most 2, under the SABINA threshold of 3.
     p = clean_build.df("select * from marts.asthma_patients")
     assessable = p[p.is_saba_assessable]
-    assert (assessable.followup_person_years >= 0.5).all() and not p[~p.is_saba_assessable].followup_person_years.ge(0.5).any()
+    assert (assessable.followup_person_years >= 0.5).all() and not p[~p.is_saba_assessable].followup_person_years.ge(
+        0.5
+    ).any()
     flagged = assessable[assessable.is_saba_over_reliant_3]
     assert len(flagged) > 0 and (flagged.followup_saba_canisters >= 2).all()
     assert (assessable[assessable.is_saba_over_reliant_12].followup_saba_canisters >= 7).all()

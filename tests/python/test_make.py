@@ -13,7 +13,9 @@ from conftest import REPO
 
 def make(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
-    return subprocess.run(["make", "--no-print-directory", "-C", str(REPO), *args], capture_output=True, text=True, env=env, check=False)
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), *args], capture_output=True, text=True, env=env, check=False
+    )
 
 
 def snapshot(folder: Path) -> dict[str, int]:
