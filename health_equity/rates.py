@@ -15,12 +15,20 @@ Models (outcome: follow-up emergency asthma admissions; offset: log follow-up pe
   analysis (MinMax k-means, then a Poisson regression of follow-up emergency admissions on
   cluster and prior admissions). How much does the rate differ between utilisation clusters?
 
-Input: the cells of ``int_asthma_rate_model_rows`` (dbt): the patients with follow-up person-time
-and a cluster, one row per combination of cluster, IMD quintile, ethnicity group, age band, sex,
-baseline and follow-up emergency admissions, with ``weight`` = its patients and exact sums over
-them of follow-up days to the powers 1 .. 2K - 1 (K = dbt var rate_model_quadrature_nodes, 6),
-of log person-years and of 1 / person-years. Their number is bounded by the combinations of
-covariates and counts (5,758 at 1M generated patients), not by the number of patients.
+Populations (``MODEL_POPULATIONS``, written into each row's ``model_population``): the ``total``
+model is fitted on every patient with follow-up person-time, whether or not they have a
+utilisation cluster (the total effect of deprivation does not depend on whether a patient had
+enough baseline to be clustered); the two models with the cluster term need one, so they are
+fitted on the patients with follow-up person-time and a cluster. Each model's ``n`` and ``events``
+are its own population's.
+
+Input: the cells of ``int_asthma_rate_model_rows`` (dbt): every patient with follow-up
+person-time, one row per combination of cluster (NULL for the patients without one), IMD
+quintile, ethnicity group, age band, sex, baseline and follow-up emergency admissions, with
+``weight`` = its patients and exact sums over them of follow-up days to the powers 1 .. 2K - 1
+(K = dbt var rate_model_quadrature_nodes, 6), of log person-years and of 1 / person-years.
+Their number is bounded by the combinations of covariates and counts (6,358 at 1M
+generated patients), not by the number of patients.
 ``fit_rate_ratios`` fits from them (``model_cells`` builds the same cells from patient-level
 tables); it also takes exact rows of identical patients (``model_rows``), which is how
 ``rate_ratios`` fits from patient-level tables, the reference the cells are tested against.
@@ -96,6 +104,14 @@ MODEL_QUESTIONS = {
         "(MinMax-scaled k-means on baseline utilisation) at equal baseline emergency admissions; "
         "no demographic terms."
     ),
+}
+# Who each model is fitted on (the mart's model_population): the total effect needs no cluster.
+EVERY_PATIENT = "every patient with follow-up person-time, with or without a utilisation cluster"
+CLUSTERED_PATIENTS = (
+    "patients with follow-up person-time and a utilisation cluster (enough baseline person-time to be clustered)"
+)
+MODEL_POPULATIONS = {
+    name: CLUSTERED_PATIENTS if "cluster" in covariates else EVERY_PATIENT for name, covariates in MODELS.items()
 }
 FAMILIES = ["poisson", "negative_binomial"]
 # The columns of the weighted model rows (int_asthma_rate_model_rows), besides ``weight``.
@@ -182,14 +198,15 @@ def _modelled_patients(patients: pd.DataFrame, clusters: pd.DataFrame) -> pd.Dat
     missing = need - set(patients.columns)
     if missing:
         raise KeyError(f"patients table is missing column(s): {', '.join(sorted(missing))}")
-    df = patients.merge(clusters[["patient_key", "cluster_id", "cluster_label"]], on="patient_key", how="inner")
-    return df[(df[EXPOSURE] > 0) & df["cluster_id"].notna()]
+    df = patients.merge(clusters[["patient_key", "cluster_id", "cluster_label"]], on="patient_key", how="left")
+    return df[df[EXPOSURE] > 0]
 
 
 def model_rows(patients: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
     """The weighted model rows from patient-level tables, as int_asthma_rate_model_rows builds
-    them in SQL: patients with follow-up person-time and a cluster, one row per distinct
-    ROW_COLUMNS values with ``weight`` = the patients sharing them."""
+    them in SQL: every patient with follow-up person-time (cluster_id missing for those without
+    a cluster), one row per distinct ROW_COLUMNS values with ``weight`` = the patients sharing
+    them."""
     df = _modelled_patients(patients, clusters)
     return df.groupby(ROW_COLUMNS, dropna=False, sort=True).size().rename("weight").reset_index()
 
@@ -200,8 +217,9 @@ def _rounded(value: float) -> Decimal:
 
 
 def model_cells(patients: pd.DataFrame, clusters: pd.DataFrame, nodes: int, days_per_year: float) -> pd.DataFrame:
-    """The cells int_asthma_rate_model_rows builds in SQL, from patient-level tables: patients
-    with follow-up person-time and a cluster, one row per CELL_KEYS combination with ``weight``
+    """The cells int_asthma_rate_model_rows builds in SQL, from patient-level tables: every
+    patient with follow-up person-time (cluster_id missing for those without a cluster; their
+    cluster_label is the clusters table's, the reason), one row per CELL_KEYS combination with ``weight``
     (patients), ``days_per_year``, the sums of follow-up days ** k (k = 1 .. 2 nodes - 1) and the
     sums of log and of 1 / person-years (each rounded to 18 decimals), the sums as exact text.
     Follow-up person-years must be whole days / days_per_year."""
@@ -224,7 +242,8 @@ def model_cells(patients: pd.DataFrame, clusters: pd.DataFrame, nodes: int, days
             row[SUM_LOG] = format(sum(_rounded(math.log(v / days_per_year)) for v in d), "f")
             row[SUM_INVERSE] = format(sum(_rounded(days_per_year / v) for v in d), "f")
             out.append(row)
-    return pd.DataFrame(out)
+    # The keys keep their column types (a missing cluster_id stays the input's missing value).
+    return pd.DataFrame(out).astype({c: df[c].dtype for c in CELL_KEYS})
 
 
 def gauss_rule(power_sums: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -304,8 +323,15 @@ def quadrature_rows(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def _levels_as_text(df: pd.DataFrame) -> pd.DataFrame:
-    df["cluster"] = df["cluster_id"].astype(int).astype(str) + ": " + df["cluster_label"].astype(str)
-    for c in CATEGORICAL:
+    """The model's columns as text levels; ``cluster`` is "<id>: <label>", or None for a patient
+    without a cluster (fitted by the total model only)."""
+    clustered = df["cluster_id"].notna().to_numpy()
+    cluster = np.full(len(df), None, dtype=object)
+    if clustered.any():
+        ids = df["cluster_id"][clustered].astype("int64").astype(str)
+        cluster[clustered] = (ids + ": " + df["cluster_label"][clustered].astype(str)).to_numpy()
+    df["cluster"] = cluster
+    for c in DEMOGRAPHIC:
         df[c] = df[c].astype(str)
     df[OUTCOME] = df[OUTCOME].astype(float)
     df[EXPOSURE] = df[EXPOSURE].astype(float)
@@ -314,9 +340,18 @@ def _levels_as_text(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def model_frame(patients: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
-    """Patients with follow-up person-time and a cluster, with the model's columns as text levels
-    (one row per patient)."""
+    """Every patient with follow-up person-time, with the model's columns as text levels (one row
+    per patient; ``cluster`` None for a patient without one). ``model_population`` selects the
+    rows a model is fitted on."""
     return _levels_as_text(_modelled_patients(patients, clusters).copy()).reset_index(drop=True)
+
+
+def model_population(df: pd.DataFrame, model_name: str) -> pd.DataFrame:
+    """The rows ``model_name`` is fitted on (MODEL_POPULATIONS): all of them for a model without
+    the cluster term, the rows with a cluster for a model with it."""
+    if "cluster" not in MODELS[model_name]:
+        return df
+    return df[df["cluster"].notna()]
 
 
 def weighted_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -329,21 +364,28 @@ def weighted_frame(rows: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in [*ROW_COLUMNS, "weight"] if c not in rows.columns]
     if missing:
         raise KeyError(f"model rows are missing column(s): {', '.join(missing)}")
-    df = rows[(rows[EXPOSURE] > 0) & rows["cluster_id"].notna() & (rows["weight"] > 0)].copy()
+    df = rows[(rows[EXPOSURE] > 0) & (rows["weight"] > 0)].copy()
     df = _levels_as_text(df)
     df["weight"] = df["weight"].astype(float)
-    return df.sort_values([*CATEGORICAL, BASELINE, OUTCOME, EXPOSURE], kind="mergesort").reset_index(drop=True)
+    # A total order: rows without a cluster (None) sort after the clustered ones.
+    return df.sort_values(
+        [*CATEGORICAL, BASELINE, OUTCOME, EXPOSURE], kind="mergesort", na_position="last"
+    ).reset_index(drop=True)
 
 
 def reference_levels(df: pd.DataFrame, cfg: RateModelConfig) -> dict[str, str]:
-    """Configured references; the cluster reference defaults to the largest cluster."""
+    """Configured references; the cluster reference defaults to the largest cluster (none when no
+    row has a cluster: the models with the cluster term then have no estimate). A configured
+    reference that is not in the data is an error."""
     ref = dict(cfg.reference)
-    if "cluster" not in ref:
-        counts = pd.Series(_weights(df), index=df.index).groupby(df["cluster"]).sum()
+    clustered = df[df["cluster"].notna()]
+    if "cluster" not in ref and len(clustered):
+        counts = pd.Series(_weights(clustered), index=clustered.index).groupby(clustered["cluster"]).sum()
         ref["cluster"] = str(counts[counts == counts.max()].index.sort_values()[0])
     for c in CATEGORICAL:
-        if ref[c] not in set(df[c]):
-            raise ValueError(f"reference level {ref[c]!r} of {c} is not in the data (levels: {sorted(set(df[c]))})")
+        present = set(clustered[c] if c == "cluster" else df[c])
+        if c in ref and ref[c] not in present:
+            raise ValueError(f"reference level {ref[c]!r} of {c} is not in the data (levels: {sorted(present)})")
     return ref
 
 
@@ -605,6 +647,7 @@ COLUMNS = [
     "estimate_status",
     "model_question",
     "covariates",
+    "model_population",
     "n",
     "events",
     "person_years",
@@ -631,6 +674,7 @@ TEXT_COLUMNS = (
     "estimate_status",
     "model_question",
     "covariates",
+    "model_population",
     "chosen_family",
 )
 INTEGER_COLUMNS = ("n",)
@@ -646,13 +690,15 @@ def _no_estimate(model_name: str, covariates: list[str], df: pd.DataFrame, reaso
     rows["estimate_status"] = f"not estimated: {reason}"
     rows["model_question"] = MODEL_QUESTIONS[model_name]
     rows["covariates"] = " + ".join(covariates)
+    rows["model_population"] = MODEL_POPULATIONS[model_name]
     rows["n"], rows["events"], rows["person_years"] = _totals(df)
     rows["lr_test_level"] = cfg.lr_test_level
     return rows.reindex(columns=COLUMNS)
 
 
 def fit_model(df: pd.DataFrame, model_name: str, covariates: list[str], levels, ref, cfg: RateModelConfig):
-    """Both families of one model, with the LR test; rows of the mart."""
+    """Both families of one model, with the LR test; rows of the mart. ``df`` is the model's
+    population (``model_population``): every row is fitted."""
     cell_x = design(collapse(df, covariates), covariates, levels, ref)
     rank = np.linalg.matrix_rank(cell_x.to_numpy())
     if rank < cell_x.shape[1]:
@@ -679,6 +725,7 @@ def fit_model(df: pd.DataFrame, model_name: str, covariates: list[str], levels, 
         t["estimate_status"] = "estimated"
         t["model_question"] = MODEL_QUESTIONS[model_name]
         t["covariates"] = " + ".join(covariates)
+        t["model_population"] = MODEL_POPULATIONS[model_name]
         t["n"] = n
         t["events"] = events
         t["person_years"] = person_years
@@ -706,27 +753,34 @@ def rate_ratios(patients: pd.DataFrame, clusters: pd.DataFrame, cfg: RateModelCo
 
 def fit_rate_ratios(rows: pd.DataFrame, cfg: RateModelConfig) -> pd.DataFrame:
     """One row per model x family x term level, with model-level fit statistics repeated, from
-    the weighted model rows (int_asthma_rate_model_rows; see ``model_rows``)."""
+    the weighted model rows (int_asthma_rate_model_rows; see ``model_rows``). Each model is
+    fitted on its own population (``model_population``), its levels those present there."""
     df = weighted_frame(rows)
-    n, events, _ = _totals(df)
     out = []
-    ref = levels = None
-    if n >= cfg.min_patients and events > 0:
+    ref = None
+    n_all, events_all, _ = _totals(df)
+    if n_all >= cfg.min_patients and events_all > 0:
         ref = reference_levels(df, cfg)
-        levels = {c: sorted(df[c].unique()) for c in CATEGORICAL}
     for model_name, covariates in MODELS.items():
+        data = model_population(df, model_name)
+        n, events, _ = _totals(data)
+        if n == 0 and "cluster" in covariates and n_all > 0:
+            reason = "no patient with follow-up person-time has a utilisation cluster"
+            out.append(_no_estimate(model_name, covariates, data, reason, cfg))
+            continue
         if n < cfg.min_patients:
             reason = f"{n} patients in the model, fewer than min_patients ({cfg.min_patients})"
-            out.append(_no_estimate(model_name, covariates, df, reason, cfg))
+            out.append(_no_estimate(model_name, covariates, data, reason, cfg))
             continue
         if events == 0:
-            out.append(_no_estimate(model_name, covariates, df, "no follow-up emergency admissions", cfg))
+            out.append(_no_estimate(model_name, covariates, data, "no follow-up emergency admissions", cfg))
             continue
+        levels = {c: sorted(data[c].unique()) for c in covariates if c in CATEGORICAL}
         try:
             with np.errstate(all="ignore"):
-                out.append(fit_model(df, model_name, covariates, levels, ref, cfg))
+                out.append(fit_model(data, model_name, covariates, levels, ref, cfg))
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-            out.append(_no_estimate(model_name, covariates, df, f"fit failed ({exc})", cfg))
+            out.append(_no_estimate(model_name, covariates, data, f"fit failed ({exc})", cfg))
     result = pd.concat(out, ignore_index=True)
     for c in ("is_primary",):
         result[c] = result[c].astype(bool)

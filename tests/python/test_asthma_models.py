@@ -16,6 +16,7 @@ from conftest import NO_TESTS, REPO, SMALL, Build, dbt, generate, warehouse_copy
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
+from generators import asthma
 from health_equity import clusters as C
 from health_equity import rates as R
 from health_equity import report
@@ -126,8 +127,12 @@ def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
     )
     for c in sums:
         np.testing.assert_allclose(cells[c].astype(float), keyed[c].astype(float), rtol=0, atol=1e-15 * len(patients))
-    modelled = patients.merge(db_clusters[db_clusters.is_clustered], on="patient_key")
-    assert rows.weight.sum() == (modelled.followup_person_years > 0).sum() and len(rows) < len(patients) / 3
+    # Every patient with follow-up person-time is in a cell; those without a cluster have none.
+    followed = patients.merge(db_clusters, on="patient_key")
+    followed = followed[followed.followup_person_years > 0]
+    assert rows.weight.sum() == len(followed) and len(rows) < len(patients) / 3
+    assert rows.weight[rows.cluster_id.isna()].sum() == (~followed.is_clustered).sum() > 0
+    assert rows.cluster_label.notna().all()
     db_rr = clean_build.df("select * from intermediate.int_asthma_admission_rate_ratios")
     pd.testing.assert_frame_equal(R.fit_rate_ratios(rows, rate_config(clean_build)), db_rr, check_dtype=False)
     # Fitted by exact patient-level maximum likelihood instead (one weighted row per distinct
@@ -190,6 +195,8 @@ def test_collapsed_cell_fit_in_the_mart_equals_a_patient_level_fit(clean_build):
     clusters = clean_build.df("select * from marts.asthma_patient_clusters")
     frame = R.model_frame(patients, clusters)
     ref = R.reference_levels(frame, rate_config(clean_build))
+    frame = R.model_population(frame, "cluster_adjusted")
+    assert len(frame) == (patients.merge(clusters[clusters.is_clustered]).followup_person_years > 0).sum()
     levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
     x = R.design(frame, R.MODELS["cluster_adjusted"], levels, ref)
     fit = sm.GLM(frame[R.OUTCOME], x, family=sm.families.Poisson(), offset=np.log(frame[R.EXPOSURE])).fit(tol=1e-12)
@@ -235,13 +242,88 @@ def test_rerunning_the_models_on_the_same_inputs_gives_identical_tables(clean_bu
 DEMOGRAPHIC_TERMS = ("imd_quintile", "ethnicity_group", "age_band", "sex")
 
 
+def test_the_total_model_is_fitted_on_every_patient_with_follow_up(medium_build):
+    """The total effect does not depend on whether a patient had enough baseline to be clustered:
+    the total model is fitted on every patient with follow-up person-time, the cluster models on
+    those of them with a cluster, and the marts say so (model_population) and count each model's
+    own patients and admissions (exact in the intermediate model, rounded in the marts)."""
+    patients = medium_build.df("select * from marts.asthma_patients where followup_person_years > 0")
+    clusters = medium_build.df("select * from marts.asthma_patient_clusters")
+    followed = patients.merge(clusters, on="patient_key")
+    clustered = followed[followed.is_clustered]
+    assert 0 < len(clustered) < len(followed)
+    expected = {
+        "total": (len(followed), followed.followup_emergency_admissions.sum(), R.EVERY_PATIENT),
+        "cluster_adjusted": (len(clustered), clustered.followup_emergency_admissions.sum(), R.CLUSTERED_PATIENTS),
+        "original_notebook": (len(clustered), clustered.followup_emergency_admissions.sum(), R.CLUSTERED_PATIENTS),
+    }
+    columns = "model_name, model_family, n, events, model_population"
+    exact = medium_build.df(f"select distinct {columns} from intermediate.int_asthma_admission_rate_ratios")
+    published = medium_build.df(f"select distinct {columns} from marts.asthma_admission_rate_ratios")
+    diagnostics = medium_build.df(
+        f"select {columns} from marts.asthma_model_diagnostics where model_type = 'rate ratio'"
+    )
+    for table in (exact, published, diagnostics):
+        assert len(table) == 6 and set(table.model_name) == set(expected)
+    for row in exact.itertuples():
+        assert (row.n, row.events, row.model_population) == expected[row.model_name], row
+    for table in (published, diagnostics):
+        for row in table.itertuples():
+            n, events, population = expected[row.model_name]
+            assert (row.n, row.events) == (round(n / 5) * 5, round(events / 5) * 5), row
+            assert row.model_population == population
+
+
+def test_the_generators_simulation_is_what_the_warehouse_counts_and_fits(clean_build):
+    """generators.asthma.simulate_followup, the data the truth checks fit the total model on
+    (test_generators at 1M patients, benchmarks/validate_truth.py over seeds), gives every patient
+    of the default build exactly the covariates, person-time and follow-up admissions the
+    warehouse gives them from the CLI's files; and the total model fitted on it is the
+    warehouse's."""
+    manifest = clean_build.manifest
+    sim = pd.DataFrame(asthma.simulate_followup(manifest["seed"], manifest["patients"]))
+    sim["patient_key"] = [hashlib.sha256(f"{DEMO_SALT}|{i}".encode()).hexdigest() for i in sim.patient_id]
+    warehouse = clean_build.df(
+        "select p.patient_key, p.imd_quintile, p.ethnicity_group, p.age_band, p.sex,"
+        " p.followup_emergency_admissions, t.baseline_days, t.followup_days"
+        " from marts.asthma_patients p inner join intermediate.int_asthma_person_time t using (patient_key)"
+    )
+    both = sim.merge(warehouse, on="patient_key", suffixes=("", "_warehouse"))
+    assert len(both) == len(sim) == len(warehouse) == manifest["patients"]
+    for c in ["imd_quintile", "ethnicity_group", "age_band", "sex", "baseline_days", "followup_days"]:
+        assert (both[c].astype(str) == both[f"{c}_warehouse"].astype(str)).all(), c
+    counted = both.followup_emergency_admissions == both.followup_emergency_admissions_warehouse
+    assert counted.all() and both.followup_emergency_admissions.sum() > 100
+    # The total model on the simulation, by the package, is the warehouse's fit.
+    patients = pd.DataFrame(
+        {
+            "patient_key": sim.patient_key,
+            **{c: sim[c] for c in R.DEMOGRAPHIC},
+            R.BASELINE: 0,
+            R.OUTCOME: sim.followup_emergency_admissions,
+            R.EXPOSURE: sim.followup_days / 365.25,
+        }
+    )
+    no_clusters = pd.DataFrame({"patient_key": pd.Series(dtype=str), "cluster_id": [], "cluster_label": []})
+    fitted = R.rate_ratios(patients, no_clusters, rate_config(clean_build))
+    fitted = fitted[fitted.model_name == "total"].reset_index(drop=True)
+    db = clean_build.df(
+        "select * from intermediate.int_asthma_admission_rate_ratios where model_name = 'total'"
+        " order by model_family desc, term, level"
+    )
+    fitted = fitted.sort_values(["model_family", "term", "level"], ascending=[False, True, True])
+    pd.testing.assert_frame_equal(fitted.reset_index(drop=True), db, check_dtype=False, rtol=1e-8)
+
+
 def test_total_model_recovers_the_planted_total_effects(medium_build):
     """The `total` model's demographic IRRs against the total (marginal) IRRs truth.json derives.
 
     13 terms: IMD (4), ethnicity (5), age band (3), sex (1). With nominal 95% CIs the expected
     coverage is 12.35 of 13 and P(10 or fewer) is about 3%, so two misses are allowed; and every
     estimate must lie within a Bonferroni-simultaneous 99% interval (|z| < 3.36 for 13), which
-    the conditional IRRs (IMD 2.0/1.7/1.45/1.2) or the cluster-adjusted estimates would fail."""
+    the conditional IRRs (IMD 2.0/1.7/1.45/1.2) or the cluster-adjusted estimates would fail.
+    (benchmarks/validate_truth.py checks the coverage over seeds, test_generators the truth at
+    1M patients.)"""
     planted = medium_build.truth["asthma"]["total_effect_irr"]
     rr = medium_build.df("select * from marts.asthma_admission_rate_ratios where is_primary")
     total = rr[(rr.model_name == "total") & rr.term.isin(DEMOGRAPHIC_TERMS)]
@@ -343,10 +425,13 @@ def test_lr_test_picks_the_negative_binomial_and_alpha_matches_the_planted_dispe
     patients = medium_build.df("select * from marts.asthma_patients")
     clusters = medium_build.df("select * from marts.asthma_patient_clusters")
     frame = R.model_frame(patients, clusters).merge(planted_phenotypes(medium_build), on="patient_key")
-    assert len(frame) == nb_total.n
+    exact = medium_build.df(
+        "select distinct n from intermediate.int_asthma_admission_rate_ratios where model_name = 'total'"
+    )
+    assert [len(frame)] == exact.n.tolist() and nb_total.n == round(len(frame) / 5) * 5
     cfg = rate_config(medium_build)
     ref = R.reference_levels(frame, cfg)
-    levels = {c: sorted(frame[c].unique()) for c in R.CATEGORICAL}
+    levels = {c: sorted(frame[c].unique()) for c in R.DEMOGRAPHIC}
     truth = medium_build.truth["asthma"]
     sim = _simulated_admissions(truth, frame, replicates=4)
     implied = R.fit_model(sim, "total", R.MODELS["total"], levels, ref, cfg).alpha.iloc[0]

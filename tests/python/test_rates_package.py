@@ -345,3 +345,85 @@ def test_model_cells_need_whole_days_and_every_power_sum():
         R.fit_rate_ratios(cells.drop(columns=f"{R.POWER_SUM}5"), CFG)
     with pytest.raises(KeyError, match=R.SUM_LOG):
         R.fit_rate_ratios(cells.drop(columns=R.SUM_LOG), CFG)
+
+
+def without_clusters(df, clusters, share, seed=0):
+    """The clusters table with ``share`` of the patients left unclustered, as
+    asthma_patient_clusters leaves them: no cluster_id, the reason as the label. Which patients is
+    made to depend on deprivation and admissions, so that a model fitted on the clustered patients
+    only gives different IRRs from one fitted on everyone."""
+    rng = np.random.default_rng(seed)
+    p = share * (0.5 + (df.imd_quintile == 1) + 0.5 * (df.followup_emergency_admissions > 0)).to_numpy()
+    out = clusters.copy()
+    unclustered = rng.random(len(df)) < p
+    out["cluster_id"] = out.cluster_id.astype(float).where(~unclustered)
+    out.loc[unclustered, "cluster_label"] = "not clustered: under 0.25 baseline person-years"
+    return out, unclustered
+
+
+def test_the_total_model_fits_every_patient_and_the_cluster_models_only_the_clustered():
+    df, clusters, _ = simulate(n=20_000, alpha=0.8, base=0.2, seed=9)
+    partial, unclustered = without_clusters(df, clusters, 0.1)
+    assert 0.05 < unclustered.mean() < 0.2
+    out = R.rate_ratios(df, partial, CFG)
+    assert (out.estimate_status == "estimated").all()
+    by_model = out.groupby("model_name")[["n", "events", "model_population"]].first()
+    assert by_model.loc["total", "n"] == len(df)
+    assert by_model.loc["total", "events"] == df.followup_emergency_admissions.sum()
+    for m in ("cluster_adjusted", "original_notebook"):
+        assert by_model.loc[m, "n"] == (~unclustered).sum()
+        assert by_model.loc[m, "events"] == df.followup_emergency_admissions[~unclustered].sum()
+        assert by_model.loc[m, "model_population"] == R.CLUSTERED_PATIENTS
+    assert by_model.loc["total", "model_population"] == R.EVERY_PATIENT
+    # The total model is the patient-level fit on everyone (statsmodels), not on the clustered.
+    frame = R.model_frame(df, partial)
+    assert len(frame) == len(df) and frame.cluster.isna().sum() == unclustered.sum()
+    levels = {c: sorted(frame[c].dropna().unique()) for c in R.CATEGORICAL}
+    ref = R.reference_levels(frame, CFG)
+    total = out[(out.model_name == "total") & (out.model_family == "poisson")]
+    names = np.where(total.term == "intercept", "intercept", total.term + "=" + total.level)
+
+    def poisson(rows, covariates):
+        x = R.design(rows, covariates, levels, ref)
+        glm = sm.GLM(rows[R.OUTCOME], x, family=sm.families.Poisson(), offset=np.log(rows[R.EXPOSURE]))
+        return glm.fit(tol=1e-12).params
+
+    everyone = poisson(frame, R.MODELS["total"])
+    np.testing.assert_allclose(total.estimate, everyone[names], rtol=0, atol=1e-8)
+    clustered_only = poisson(frame[~unclustered], R.MODELS["total"])
+    # ...which differs from the fit on the clustered patients far beyond that tolerance.
+    assert np.max(np.abs(everyone[names] - clustered_only[names])) > 0.01
+    # The cluster-adjusted model: the fit on the clustered patients.
+    adjusted = out[(out.model_name == "cluster_adjusted") & (out.model_family == "poisson")]
+    names = np.where(adjusted.term.isin(["intercept", R.BASELINE]), adjusted.term, adjusted.term + "=" + adjusted.level)
+    population = R.model_population(frame, "cluster_adjusted")
+    assert len(population) == (~unclustered).sum() and population.cluster.notna().all()
+    expected = poisson(population, R.MODELS["cluster_adjusted"])
+    np.testing.assert_allclose(adjusted.estimate, expected[names], rtol=0, atol=1e-8)
+    # The same from the weighted rows and from the quadrature cells (what the warehouse reads),
+    # in any order.
+    rows = R.model_rows(df, partial)
+    assert rows.weight.sum() == len(df) and rows.cluster_id.isna().any()
+    pd.testing.assert_frame_equal(R.fit_rate_ratios(rows, CFG), out)
+    cells = R.model_cells(df, partial, nodes=6, days_per_year=365.25)
+    assert cells.weight.sum() == len(df) and (cells.cluster_label[cells.cluster_id.isna()] != "").all()
+    from_cells = R.fit_rate_ratios(cells, CFG)
+    pd.testing.assert_frame_equal(from_cells, out, check_exact=False, rtol=1e-7, atol=1e-8)
+    shuffled = cells.sample(frac=1, random_state=2).reset_index(drop=True)
+    pd.testing.assert_frame_equal(R.fit_rate_ratios(shuffled, CFG), from_cells, check_exact=True)
+
+
+def test_without_any_cluster_the_total_model_is_still_estimated():
+    df, clusters, _ = simulate(n=5_000, seed=4)
+    none = clusters.assign(cluster_id=np.nan, cluster_label="not clustered: no k could be fitted")
+    out = R.rate_ratios(df, none, CFG)
+    status = out.groupby("model_name").estimate_status.first()
+    assert status["total"] == "estimated"
+    assert (out[out.model_name == "total"].n == len(df)).all()
+    for m in ("cluster_adjusted", "original_notebook"):
+        assert status[m] == "not estimated: no patient with follow-up person-time has a utilisation cluster"
+        assert (out[out.model_name == m].n == 0).all()
+    # A patient absent from the clusters table counts as one without a cluster.
+    out = R.rate_ratios(df, clusters.iloc[: len(df) // 2], CFG)
+    assert (out[out.model_name == "total"].n == len(df)).all()
+    assert (out[out.model_name == "cluster_adjusted"].n == len(df) // 2).all()

@@ -1,9 +1,12 @@
 """Rate ratios of follow-up emergency asthma admissions, as fitted (exact counts; the mart
 asthma_admission_rate_ratios publishes them under the disclosure policy): the total,
 cluster-adjusted and original-notebook models, each as Poisson and negative binomial, the family chosen by a
-boundary-corrected likelihood-ratio test. Reads the cells of int_asthma_rate_model_rows (one per
-combination of covariates and admission counts, with exact power sums of follow-up days; their
-number does not grow with the patients). Thin: see health_equity.rates."""
+boundary-corrected likelihood-ratio test. The total model is fitted on every patient with
+follow-up person-time, the models with the cluster term on those with a cluster (column
+model_population; n and events are each model's own). Reads the cells of
+int_asthma_rate_model_rows (one per combination of covariates and admission counts, with exact
+power sums of follow-up days; their number does not grow with the patients). Thin: see
+health_equity.rates."""
 
 import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
 from health_equity.rates import RateModelConfig, fit_rate_ratios

@@ -1,12 +1,14 @@
--- The cells the admission rate models (asthma_admission_rate_ratios) are fitted from: the
--- patients with follow-up person-time and a utilisation cluster, one row per combination of
--- cluster, IMD quintile, ethnicity group, age band, sex, baseline and follow-up emergency
--- admissions, with the patients in it (weight) and exact sums over them of their follow-up days
--- to the powers 1 .. 2 x rate_model_quadrature_nodes - 1, of log person-years and of 1 /
--- person-years. The Poisson fit needs only the summed person-time; the negative binomial fit
--- replaces each cell's spread of person-time by the Gauss quadrature rule that matches those
--- power sums (health_equity.rates). The number of rows is bounded by the combinations of
--- covariates and counts, not by the number of patients.
+-- The cells the admission rate models (asthma_admission_rate_ratios) are fitted from: every
+-- patient with follow-up person-time, one row per combination of utilisation cluster (NULL
+-- cluster_id, and the reason as cluster_label, for a patient without one), IMD quintile,
+-- ethnicity group, age band, sex, baseline and follow-up emergency admissions, with the
+-- patients in it (weight) and exact sums over them of their follow-up days to the powers
+-- 1 .. 2 x rate_model_quadrature_nodes - 1, of log person-years and of 1 / person-years. The
+-- total model is fitted on every cell, the models with the cluster term on the cells with a
+-- cluster (health_equity.rates). The Poisson fit needs only the summed person-time; the negative
+-- binomial fit replaces each cell's spread of person-time by the Gauss quadrature rule that
+-- matches those power sums. The number of rows is bounded by the combinations of covariates and
+-- counts, not by the number of patients.
 --
 -- Every sum is exact and so the same whatever order an engine adds the rows in: the powers of
 -- whole days are integers (decimal(38, 0)), and the log and inverse are rounded to 18 decimals
@@ -40,7 +42,6 @@ clusters as (
         cluster_id,
         cluster_label
     from {{ ref('asthma_patient_clusters') }}
-    where cluster_id is not null
 ),
 
 modelled as (
@@ -57,7 +58,7 @@ modelled as (
         cast(person_time.followup_days as decimal(38, 0)) as exact_days
     from patients
     inner join person_time on patients.patient_key = person_time.patient_key
-    inner join clusters on patients.patient_key = clusters.patient_key
+    left join clusters on patients.patient_key = clusters.patient_key
 ),
 
 final as (
