@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from health_equity._cli import add_db_argument, add_path_argument, parse_with_db
-from health_equity.inequality import significance_in_words
+from health_equity.inequality import sig3, significance_in_words
 from health_equity.measures import funnel_limits
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -67,8 +67,15 @@ INEQUALITY_TABLE = [
     "disclosure_action",
 ]  # fmt: skip
 CLUSTER_TABLE = [
-    "cluster_id", "cluster_label", "patients", "share_of_clustered", "followup_emergency_admissions",
-    "followup_person_years", "followup_emergency_admissions_per_1000", "disclosure_action",
+    "cluster_id", "cluster_label", "patients", "clustered_patients", "share_of_clustered",
+    "share_of_clustered_lower_95", "share_of_clustered_upper_95", "followup_emergency_admissions",
+    "followup_person_years", "followup_emergency_admissions_per_1000",
+    "followup_emergency_admissions_per_1000_lower_95", "followup_emergency_admissions_per_1000_upper_95",
+    "mean_baseline_gp_asthma_visits_per_year", "mean_baseline_asthma_reviews_per_year",
+    "mean_baseline_outpatient_appointments_per_year", "mean_baseline_prescriptions_per_year",
+    "mean_baseline_saba_canisters_per_year", "mean_baseline_ocs_prescriptions_per_year",
+    "mean_baseline_exacerbations_per_year", "mean_baseline_emergency_admissions_per_year",
+    "mean_baseline_readmissions_30d_per_year", "disclosure_action",
 ]  # fmt: skip
 RATE_RATIO_TABLE = [
     "model_name", "model_family", "term", "level", "reference_level", "irr", "ci_lower", "ci_upper", "p_value",
@@ -1086,19 +1093,35 @@ class Headline:
     format ("ratio": 2 decimals; "sig3": 3 significant figures, as health_equity.inequality.sig3)."""
 
     area: str
-    text: str
+    text: str  # HTML: a bold label, then the sentence
     mart: str
     where: dict
     columns: list[str]
     formats: list[str]
+    values: list[float]
 
     def html(self) -> str:
+        """The sentence with each quoted number marked (span.num, in column order), found in turn
+        after the label."""
+        label_end = self.text.index("</b>") + 4 if "</b>" in self.text else 0
+        head, body = self.text[:label_end], self.text[label_end:]
+        out, at = [], 0
+        for value, fmt, column in zip(self.values, self.formats, self.columns, strict=True):
+            shown = quoted(value, fmt)
+            i = body.index(shown, at)
+            out.append(body[at:i] + f'<span class="num" data-column="{column}">{shown}</span>')
+            at = i + len(shown)
         return (
             f'<li class="headline" data-area="{self.area}" data-mart="{self.mart}" '
             f"data-where='{html.escape(json.dumps(self.where))}' "
             f"data-columns='{html.escape(json.dumps(self.columns))}' "
-            f"data-formats='{html.escape(json.dumps(self.formats))}'>{self.text}</li>"
+            f"data-formats='{html.escape(json.dumps(self.formats))}'>{head}{''.join(out)}{body[at:]}</li>"
         )
+
+
+def quoted(value: float, fmt: str) -> str:
+    """A number as the summary quotes it: a ratio to 2 decimals, a gap to 3 significant figures."""
+    return f"{value:.2f}" if fmt == "ratio" else sig3(value)
 
 
 MEASURE_PHRASE = {
@@ -1127,6 +1150,7 @@ def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings
                 {"model_name": "total", "is_primary": True, "term": "imd_quintile", "level": "1"},
                 ["irr", "ci_lower", "ci_upper"],
                 ["ratio", "ratio", "ratio"],
+                [float(t.irr), float(t.ci_lower), float(t.ci_upper)],
             )
         )
     for r in indices.itertuples():
@@ -1149,6 +1173,7 @@ def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings
                 {"outcome": r.outcome},
                 columns,
                 ["ratio"] * (3 if has_ratio else 0) + ["sig3"] * 3,
+                [float(getattr(r, c)) for c in columns],
             )
         )
     return out
