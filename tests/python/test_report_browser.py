@@ -47,7 +47,8 @@ MEASURE = """() => {
   });
   const headlines = [...document.querySelectorAll('li.headline')].map(li => ({
     text: li.innerText, numbers: [...li.querySelectorAll('span.num')].map(x => x.textContent),
-    quoted: [...li.querySelectorAll('span.num')].map(x => x.dataset.column), mart: li.dataset.mart, where: JSON.parse(li.dataset.where),
+    quoted: [...li.querySelectorAll('span.num')].map(x => x.dataset.column), mart: li.dataset.mart,
+    where: JSON.parse(li.dataset.where),
     columns: JSON.parse(li.dataset.columns), formats: JSON.parse(li.dataset.formats), area: li.dataset.area}));
   const banners = [...document.querySelectorAll('.banner.synthetic')].map(b => ({
     section: b.dataset.section, previous: b.previousElementSibling && b.previousElementSibling.id}));
