@@ -17,6 +17,11 @@ score and a matched income (Census top- and bottom-coded incomes left out unless
 * ``correlation``: Pearson and Spearman correlation of the score with log income, 95% CIs by
   Fisher's z (Spearman with the Bonett-Wright variance 1 + rho^2 / 2).
 
+A slope per log-dollar (natural log) is hard to read, so every ``log_income`` coefficient also
+comes per doubling of ZIP income: the slope times ln 2, with its 95% CI times ln 2 (a linear
+transformation of the same HC3 interval): the expected difference in the score between two
+hospitals whose ZIP incomes differ by a factor of two.
+
 A score (or a model) with too few hospitals gets one ``no_estimate`` row that says why, never an
 exception: a missing Complications file must not stop the build.
 """
@@ -31,6 +36,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 Z95 = stats.norm.ppf(0.975)
+LN2 = float(np.log(2.0))
 COLUMNS = [
     "score_name",
     "score_label",
@@ -44,6 +50,9 @@ COLUMNS = [
     "ci_lower",
     "ci_upper",
     "p_value",
+    "estimate_per_doubling",
+    "ci_lower_per_doubling",
+    "ci_upper_per_doubling",
     "r_squared",
     "n",
     "covariance_type",
@@ -280,6 +289,13 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
                 }
             )
     frame = pd.DataFrame(out, columns=COLUMNS)
+    per_log_dollar = (frame["row_type"] == "coefficient") & (frame["term"] == "log_income")
+    for scaled, column in (
+        ("estimate_per_doubling", "estimate"),
+        ("ci_lower_per_doubling", "ci_lower"),
+        ("ci_upper_per_doubling", "ci_upper"),
+    ):
+        frame[scaled] = frame[column].astype("float64").where(per_log_dollar) * LN2
     for col in ("is_headline", "includes_territories", "includes_coded_incomes"):
         frame[col] = frame[col].astype(bool)
     for col in ("n", "coded_incomes_excluded", "leverage_one_excluded"):
@@ -296,6 +312,16 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
         "no_estimate_reason",
     ):
         frame[col] = frame[col].astype("string")
-    for col in ("estimate", "std_error", "ci_lower", "ci_upper", "p_value", "r_squared"):
+    for col in (
+        "estimate",
+        "std_error",
+        "ci_lower",
+        "ci_upper",
+        "p_value",
+        "estimate_per_doubling",
+        "ci_lower_per_doubling",
+        "ci_upper_per_doubling",
+        "r_squared",
+    ):
         frame[col] = frame[col].astype("float64")
     return frame

@@ -260,8 +260,8 @@ def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Cha
         _layout(fig, "", height=520),
         "Each tile is a state (territories on the bottom row); colour = the state's mean score minus the "
         "national mean (red = worse, blue = better; grey = no scored hospital). A black border marks a "
-        "hotspot: above the 95% funnel limit for its number of scored hospitals, with at least "
-        f"{min_hospitals} scored hospitals.",
+        "hotspot: above the 95% funnel limit for its number of scored hospitals (widened for overdispersion when "
+        f"the states vary more than chance allows), with at least {min_hospitals} scored hospitals.",
     )
 
 
@@ -500,8 +500,8 @@ def hotspot_heatmap(states: pd.DataFrame, min_hospitals: int, settings: Settings
         _layout(fig, "", "ZIP income tier", "State", height=1100),
         "Colour: mean score of the state's hospitals in the tier minus the national mean, for cells with at least "
         f"{min_hospitals} scored hospitals; light grey: fewer; white: no hospital. \u25cf marks a hotspot (above the "
-        "95% funnel limit). A dot in the Mid column marks states where even Mid-income hospitals are worse than "
-        "national.",
+        "95% funnel limit, widened for overdispersion when found). A dot in the Mid column marks states where even "
+        "Mid-income hospitals are worse than national.",
     )
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, dbt, generate
+from statsmodels.stats.proportion import proportion_confint
+from test_hospital_equity import assert_funnel_matches, assert_tiers_match, reference_funnel, reference_tier_shares
 
 from health_equity import report
 
@@ -90,9 +92,11 @@ def independent_hgi_scores(hgi_path: Path) -> pd.DataFrame:
             "facility_id": gi["Facility ID"].str.strip().str.upper().str.zfill(6),
             "state_code": gi["State"].str.strip().str.upper(),
             "zip": gi["ZIP Code"].str.strip().str.split("-").str[0].str.zfill(5),
+            "hospital_type": gi["Hospital Type"].str.strip(),
         }
     )
     z = {}
+    out["measures_counted"], out["measures_worse"] = 0, 0
     for code, label in (("MORT", "MORT"), ("Safety", "Safety"), ("READM", "READM")):
         num = lambda c: pd.to_numeric(gi[c].str.strip(), errors="coerce")  # noqa: E731
         facility = num(f"Count of Facility {label} Measures")
@@ -101,6 +105,9 @@ def independent_hgi_scores(hgi_path: Path) -> pd.DataFrame:
         counted = (facility >= 3) & worse.notna() & better.notna()
         v = value.where(counted)
         z[code] = (v - v.mean()) / v.std(ddof=1)
+        # The measures behind the score: those of the counted groups, and how many are rated worse.
+        out["measures_counted"] += facility.where(counted, 0).astype(int)
+        out["measures_worse"] += worse.where(counted, 0).astype(int)
     zf = pd.DataFrame(z)
     n_groups = zf.notna().sum(axis=1)
     outcome = zf[["MORT", "Safety"]].notna().any(axis=1)
@@ -117,8 +124,14 @@ def independent_hgi_scores(hgi_path: Path) -> pd.DataFrame:
     out = out.merge(zcta, on="zip", how="left")
     out["income"] = out.zcta_income.fillna(out.zip.str[:3].map(zip3))
     out["coded"] = out.zcta_income.notna() & out.coded.fillna(False).astype(bool)
-    out["tier"] = pd.cut(out.income, [0, 50_000, 100_000, np.inf], right=False, labels=["Low", "Mid", "High"])
+    tier = pd.cut(out.income, [0, 50_000, 100_000, np.inf], right=False, labels=["Low", "Mid", "High"])
+    out["tier"] = tier.astype(object).where(tier.notna(), None)
     return out
+
+
+def as_hospital_scores(ind: pd.DataFrame) -> pd.DataFrame:
+    """The independent frame in the shape the reference computations of test_hospital_equity take."""
+    return ind.rename(columns={"score": "risk_score", "tier": "income_tier"}).assign(score_name="hgi_group_score")
 
 
 # ----------------------------------------------------------------------------------------- tests
@@ -289,3 +302,70 @@ def test_real_general_information_with_a_generated_complications_file_stops_nami
     # guard would stop that too, so this test lifts it as well.)
     _, page = _rebuild(real_2025, asthma_raw, tmp_path, generated, allow_mixed_origins=True, max_quarantined_share=1)
     assert 'class="banner">Mixed data' in page
+
+
+@pytest.mark.parametrize("real_layout", ["2025", "2024-02"], indirect=True)
+def test_selection_shares_of_measures_and_gaps_on_the_real_file_equal_an_independent_computation(real_layout):
+    """Who the tier means describe (share scored; critical access hospitals scored of all), the
+    share of measures rated worse with its clustered interval, its difference and ratio to the
+    highest tier, and the gap in hospital SDs, from the raw files (statsmodels for the clustered
+    variance and the Wilson intervals)."""
+    layout, db = real_layout
+    hospitals = as_hospital_scores(independent_hgi_scores(LAYOUTS[layout]))
+    tiers = query(db, "select * from marts.hospital_income_tiers where is_headline")
+    assert_tiers_match(tiers, reference_tier_shares(hospitals, ["Low", "Mid", "High"]))
+    assert "gap_to_highest_tier_pct" not in tiers.columns
+    # The selection differs by tier: the richer the ZIP, the larger the share of hospitals scored.
+    t = tiers.set_index("income_tier")
+    assert t.loc["Low", "share_scored"] < t.loc["Mid", "share_scored"] < t.loc["High", "share_scored"]
+    assert (t.share_measures_worse_design_effect > 1).all()
+    cov = query(db, "select * from marts.hospital_score_coverage where is_headline and breakdown = 'hospital type'")
+    cov = cov.set_index("hospital_type")
+    for kind, g in hospitals.groupby("hospital_type"):
+        assert (cov.loc[kind, "hospitals"], cov.loc[kind, "scored_hospitals"]) == (len(g), g.risk_score.count()), kind
+        lo, hi = proportion_confint(g.risk_score.count(), len(g), alpha=0.05, method="wilson")
+        assert cov.loc[kind, "share_scored_lower_95"] == pytest.approx(lo, abs=1e-12), kind
+        assert cov.loc[kind, "share_scored_upper_95"] == pytest.approx(hi, abs=1e-12), kind
+    # Most critical access hospitals have too few measures to be scored.
+    assert cov.loc["Critical Access Hospitals", "share_scored"] < 0.5
+
+
+@pytest.mark.parametrize("real_layout", ["2025", "2024-02"], indirect=True)
+def test_state_funnel_overdispersion_on_the_real_file_equals_an_independent_computation(real_layout):
+    """Spiegelhalter's overdispersion check and the adjusted limits from the raw files: the states
+    vary far more than chance allows, and the widened limits leave fewer cells outside."""
+    layout, db = real_layout
+    hospitals = as_hospital_scores(independent_hgi_scores(LAYOUTS[layout]))
+    cells, levels = reference_funnel(hospitals)
+    states = query(db, "select * from marts.hospital_state_performance where is_headline")
+    assert_funnel_matches(states, cells, levels)
+    level = levels.set_index("is_state_total")
+    assert level.loc[True, "is_overdispersed"] and level.loc[True, "p_value"] < 1e-4
+    for total in (True, False):
+        lv = level.loc[total]
+        if lv.is_overdispersed:
+            assert lv.above_95_adjusted + lv.below_95_adjusted < lv.above_95 + lv.below_95
+    # No double counting: the tier rows and the total rows each count every hospital once.
+    n = len(hospitals)
+    assert states[states.is_state_total].hospitals.sum() == n == states[~states.is_state_total].hospitals.sum()
+
+
+@pytest.mark.parametrize("real_layout", ["2025", "2024-02"], indirect=True)
+def test_income_slope_per_doubling_on_the_real_file_equals_an_independent_hc3_fit(real_layout):
+    layout, db = real_layout
+    ind = independent_hgi_scores(LAYOUTS[layout])
+    d = ind.dropna(subset=["score", "income"])
+    d = d[(d.income > 0) & ~d.coded]
+    x = np.column_stack([np.ones(len(d)), np.log(d.income)])
+    y = d.score.to_numpy()
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    h = np.einsum("ij,jk,ik->i", x, bread, x)
+    hc3 = bread @ (x.T * ((y - x @ beta) / (1 - h)) ** 2) @ x @ bread
+    se = np.sqrt(hc3[1, 1])
+    reg = query(db, "select * from marts.hospital_income_regression where is_headline")
+    row = reg[(reg.model_name == "log_income") & (reg.term == "log_income")].iloc[0]
+    assert row.estimate_per_doubling == pytest.approx(beta[1] * np.log(2), rel=1e-9)
+    assert row.ci_lower_per_doubling == pytest.approx((beta[1] - Z95 * se) * np.log(2), rel=1e-9)
+    assert row.ci_upper_per_doubling == pytest.approx((beta[1] + Z95 * se) * np.log(2), rel=1e-9)
+    assert row.ci_upper_per_doubling < 0
