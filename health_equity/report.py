@@ -89,6 +89,29 @@ INDEX_TABLE = [
 ]  # fmt: skip
 
 
+# The columns of each hospital mart a chart's data table shows, as the marts name them.
+STATE_TABLE = [
+    "state_code", "state_name", "income_tier", "cell_level", "hospitals", "scored_hospitals", "share_scored",
+    "share_scored_lower_95", "share_scored_upper_95", "mean_risk", "national_average_risk", "difference_to_national",
+    "funnel_lower_95", "funnel_upper_95", "funnel_lower_99_8", "funnel_upper_99_8", "funnel_lower_95_adjusted",
+    "funnel_upper_95_adjusted", "funnel_lower_99_8_adjusted", "funnel_upper_99_8_adjusted", "position_limits",
+    "funnel_position", "is_hotspot", "cell_note",
+]  # fmt: skip
+TIER_TABLE = [
+    "score_label", "income_tier", "hospitals", "scored_hospitals", "share_scored", "share_scored_lower_95",
+    "share_scored_upper_95", "mean_risk", "mean_risk_lower_95", "mean_risk_upper_95", "ci_method",
+    "gap_to_highest_tier", "gap_lower_95", "gap_upper_95", "gap_in_hospital_sd", "gap_in_hospital_sd_lower_95",
+    "gap_in_hospital_sd_upper_95", "share_measures_worse", "share_measures_worse_lower_95",
+    "share_measures_worse_upper_95", "share_worse_difference_pp", "share_worse_difference_lower_95",
+    "share_worse_difference_upper_95", "selection_note",
+]  # fmt: skip
+REGRESSION_TABLE = [
+    "score_label", "row_type", "model_name", "income_tier", "term", "estimate", "ci_lower", "ci_upper",
+    "estimate_per_doubling", "ci_lower_per_doubling", "ci_upper_per_doubling", "covariance_type", "n", "r_squared",
+    "x_unit", "no_estimate_reason",
+]  # fmt: skip
+
+
 def mart_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The mart columns a data table shows (those the frame has), in that order."""
     return frame[[c for c in columns if c in frame.columns]].reset_index(drop=True)
@@ -189,6 +212,27 @@ class Settings:
         return self._years(self.study_start, self.study_end)
 
 
+def _signed_words(value: float, unit: str = "", worse_when_higher: bool = True) -> str:
+    """A signed amount by its direction, with no sign convention to know: "0.28 SD lower (better)"."""
+    if value == 0 or pd.isna(value):
+        return "no different"
+    better = (value < 0) == worse_when_higher
+    direction = "higher" if value > 0 else "lower"
+    return f"{sig3(value)}{' ' + unit if unit else ''} {direction} ({'better' if better else 'worse'})"
+
+
+def _interval_words(lower: float, upper: float, unit: str = "") -> str:
+    """An interval of a signed amount by direction: "0.174 to 0.0820 lower", "0.05 lower to 0.2 higher"."""
+
+    def d(v: float) -> str:
+        return "higher" if v > 0 else "lower" if v < 0 else "no different"
+
+    u = f" {unit}" if unit else ""
+    if d(lower) == d(upper):
+        return f"{sig3(lower)} to {sig3(upper)}{u} {d(upper)}"
+    return f"{sig3(lower)}{u} {d(lower)} to {sig3(upper)}{u} {d(upper)}"
+
+
 # -------------------------------------------------------------------------------- hospitals
 INCOME_TICKS = [10_000, 20_000, 50_000, 100_000, 200_000]
 
@@ -203,24 +247,30 @@ def _no_data(fig: go.Figure, message: str) -> go.Figure:
     return fig
 
 
+def _text_colour(values: np.ndarray, lim: float) -> list[str]:
+    """Black or white tile text, whichever contrasts with the diverging colour under it."""
+    return ["#ffffff" if lim and abs(v) / lim > 0.55 else "#111111" for v in values]
+
+
 def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Chart:
     s = _headline(states)
-    s = s[(s.income_tier == "All") & s.state_code.isin(TILES)].copy()
+    s = s[s.is_state_total.fillna(False).astype(bool) & s.state_code.isin(TILES)].copy()
     s["row"] = s.state_code.map(lambda c: TILES[c][0])
     s["col"] = s.state_code.map(lambda c: TILES[c][1])
     diff = s.difference_to_national.astype(float)
     lim = float(np.nanmax(np.abs(diff))) if diff.notna().any() else 1.0
     scored = s.difference_to_national.notna()
     fig = go.Figure()
-    # States with no scored hospital are grey tiles: "no data" is not zero.
+    # No scored hospital: a crossed, outlined tile, unlike any colour of the scale (near 0 is near white).
     fig.add_trace(
         go.Scatter(
             x=s.col[~scored],
             y=-s.row[~scored],
             mode="markers+text",
             text=s.state_code[~scored],
-            name="no scored hospital",
-            marker={"symbol": "square", "size": 42, "color": "#d9d9d9"},
+            textfont={"color": "#555"},
+            name="No scored hospital",
+            marker={"symbol": "square-x-open", "size": 40, "color": "#9e9e9e", "line": {"width": 1.5}},
             hovertemplate="%{text}: no scored hospital<extra></extra>",
         )
     )
@@ -231,17 +281,17 @@ def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Cha
             y=-t.row,
             mode="markers+text",
             text=t.state_code,
-            name="difference to national",
-            textfont={"color": "#111"},
+            name="Difference to national",
+            showlegend=False,
+            textfont={"color": _text_colour(t.difference_to_national.to_numpy(dtype=float), lim)},
             marker={
                 "symbol": "square",
-                "size": 42,
+                "size": 40,
                 "color": t.difference_to_national,
                 "colorscale": DIVERGING,
                 "cmin": -lim,
                 "cmax": lim,
-                "line": {"width": [3 if h else 0 for h in t.is_hotspot], "color": "#000"},
-                "colorbar": {"title": {"text": "Score vs national<br>(SD units)"}},
+                "colorbar": {"title": {"text": "Mean score minus<br>national (SD units)"}},
             },
             customdata=np.stack([t.state_name, t.mean_risk, t.hospitals, t.scored_hospitals], axis=-1)
             if len(t)
@@ -250,18 +300,33 @@ def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Cha
             "%{customdata[3]} of %{customdata[2]} hospitals scored<extra></extra>",
         )
     )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
+    # Hotspots drawn last, as outlines on top of every tile, so no neighbour paints over them.
+    hot = t[t.is_hotspot.fillna(False).astype(bool)]
+    fig.add_trace(
+        go.Scatter(
+            x=hot.col,
+            y=-hot.row,
+            mode="markers",
+            name=f"Hotspot: worse than the 95% limit, {min_hospitals}+ scored hospitals",
+            marker={"symbol": "square-open", "size": 46, "color": "#000000", "line": {"width": 3.5}},
+            hoverinfo="skip",
+        )
+    )
+    fig.update_xaxes(visible=False, range=[-0.7, 11.7])
+    fig.update_yaxes(visible=False, scaleanchor="x", range=[-8.7, 0.7])
+    fig.update_layout(legend={"orientation": "h", "y": -0.04, "x": 0})
     if not len(t):
         _no_data(fig, f"No hospital has the {score_label}")
     return Chart(
         "state_map",
         f"Mean {score_label} by state against the national average",
-        _layout(fig, "", height=520),
+        _layout(fig, "", height=560),
         "Each tile is a state (territories on the bottom row); colour = the state's mean score minus the "
-        "national mean (red = worse, blue = better; grey = no scored hospital). A black border marks a "
-        "hotspot: above the 95% funnel limit for its number of scored hospitals (widened for overdispersion when "
-        f"the states vary more than chance allows), with at least {min_hospitals} scored hospitals.",
+        "national mean, in SD units of the score (red = worse, blue = better, near white = about national); a "
+        "crossed grey outline = no scored hospital, so no data. A thick black outline marks a hotspot: above the "
+        "95% funnel limit for its number of scored hospitals (widened for overdispersion when the states vary "
+        f"more than chance allows), with at least {min_hospitals} scored hospitals.",
+        mart_rows(s.sort_values("state_code"), STATE_TABLE),
     )
 
 
@@ -320,9 +385,11 @@ def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: 
         )
         slope = main_fit.loc["log_income"]
         caption += (
-            f"Lines: OLS per income tier and over all hospitals on log income: {slope.estimate:.2f} SD per "
-            f"log-dollar (95% CI {slope.ci_lower:.2f} to {slope.ci_upper:.2f}, HC3, n = {int(slope.n):,}), "
-            f"R\u00b2 = {slope.r_squared:.3f}. "
+            "Lines: OLS per income tier and over all hospitals on log income: each doubling of ZIP income goes "
+            f"with a score {_signed_words(slope.estimate_per_doubling, 'SD')} (95% CI "
+            f"{slope.ci_lower_per_doubling:+.2f} to {slope.ci_upper_per_doubling:+.2f} SD; HC3 standard errors, "
+            f"n = {int(slope.n):,}; {slope.estimate:+.2f} SD per unit of log income), R\u00b2 = "
+            f"{slope.r_squared:.3f}. "
         )
     else:
         reason = reg.no_estimate_reason.dropna()
@@ -343,16 +410,18 @@ def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: 
             fig, "", "Median household income of the hospital's ZIP (log scale)", "Score (SD units; higher = worse)"
         ),
         caption,
+        mart_rows(reg[reg.row_type.isin(["coefficient", "trend", "no_estimate"])], REGRESSION_TABLE),
     )
 
 
 def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
     fig = go.Figure()
     labels = tiers.drop_duplicates("score_name").sort_values("is_headline", ascending=False)
-    for i, (_, sc) in enumerate(labels.iterrows()):
+    drawn = [sc for _, sc in labels.iterrows() if not tiers[tiers.score_name == sc.score_name].mean_risk.isna().all()]
+    width = 0.8 / max(len(drawn), 1)
+    annotations = []
+    for i, sc in enumerate(drawn):
         t = tiers[tiers.score_name == sc.score_name].sort_values("tier_order")
-        if t.mean_risk.isna().all():
-            continue
         fig.add_trace(
             go.Bar(
                 name=sc.score_label + (" (headline)" if sc.is_headline else ""),
@@ -364,23 +433,57 @@ def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
                     "symmetric": False,
                     "array": t.mean_risk_upper_95 - t.mean_risk,
                     "arrayminus": t.mean_risk - t.mean_risk_lower_95,
+                    "color": "#222",
                 },
-                text=[f"{m:+.2f} (n={n})" for m, n in zip(t.mean_risk, t.scored_hospitals)],
-                textposition="outside",
+                hovertemplate="%{x}: mean %{y:+.2f}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="group")
+        # The value sits beyond the end of its interval, so the whisker never crosses it.
+        for r in t.itertuples():
+            if pd.isna(r.mean_risk):
+                continue
+            up = r.mean_risk >= 0
+            annotations.append(
+                {
+                    "x": settings.tier_names.index(r.income_tier) - 0.4 + (i + 0.5) * width,
+                    "y": r.mean_risk_upper_95 if up else r.mean_risk_lower_95,
+                    "yshift": 12 if up else -12,
+                    "text": f"{r.mean_risk:+.2f}<br>n={int(r.scored_hospitals):,}",
+                    "showarrow": False,
+                    "font": {"size": 11},
+                    "yanchor": "bottom" if up else "top",
+                }
+            )
+    fig.update_layout(barmode="group", annotations=annotations, bargap=0.2, bargroupgap=0)
+    fig.update_xaxes(categoryorder="array", categoryarray=settings.tier_names)
+    values = pd.concat([tiers.mean_risk_lower_95, tiers.mean_risk_upper_95]).dropna()
+    if len(values):
+        span = float(values.max() - values.min()) or 1.0
+        fig.update_yaxes(range=[min(0.0, float(values.min())) - 0.3 * span, max(0.0, float(values.max())) + 0.3 * span])
     if not fig.data:
         _no_data(fig, "No hospital has a score")
     empty = tiers.groupby("score_name").mean_risk.apply(lambda m: m.isna().all())
     missing = [r.score_label for _, r in labels.iterrows() if empty[r.score_name]]
+    low = _headline(tiers)
+    low = low[low.income_tier == settings.tier_names[0]]
+    gap = ""
+    if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
+        g = low.iloc[0]
+        gap = (
+            f" {settings.tier_names[0]} minus {settings.tier_names[-1]}: {g.gap_to_highest_tier:+.2f} on the score "
+            f"(95% CI {g.gap_lower_95:+.2f} to {g.gap_upper_95:+.2f}), which is {g.gap_in_hospital_sd:+.2f} standard "
+            "deviations of the score across hospitals."
+        )
     return Chart(
         "tier_bars",
         "Mean hospital score by income tier, every score side by side",
         _layout(fig, "", f"ZIP income tier ({settings.tier_bounds})", "Mean score (SD units, 95% CI)"),
         "Bars: mean score of the scored hospitals in each tier with 95% confidence intervals (normal "
-        "approximation); 0 is about the national average; higher = worse."
-        + (f" Not shown, no data: {', '.join(missing)}." if missing else ""),
+        "approximation); the label gives the mean and the number of scored hospitals. The score is in standard "
+        "deviation (SD) units of the standardised measure groups: 0 is about the national average, +1 is one "
+        "SD worse; higher = worse. Only scored hospitals count, and the share scored differs by tier (data table: "
+        "share_scored)." + gap + (f" Not shown, no data: {', '.join(missing)}." if missing else ""),
+        mart_rows(tiers.sort_values(["score_name", "tier_order"]), TIER_TABLE),
     )
 
 
@@ -421,39 +524,75 @@ def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits, settings
 
 def funnel_plot(states: pd.DataFrame, score_label: str, settings: Settings) -> Chart:
     s = _headline(states)
-    s = s[(s.income_tier == "All") & (s.scored_hospitals > 0)].sort_values("scored_hospitals")
+    s = s[s.is_state_total.fillna(False).astype(bool) & (s.scored_hospitals > 0)].sort_values("scored_hospitals")
     fig = go.Figure()
+    adjusted = False
     if len(s):
         centre = float(s.national_average_risk.iloc[0])
         sd = float(s.national_sd_risk.iloc[0])
-        n = np.linspace(1, max(float(s.scored_hospitals.max()), 2.0), 200)
+        adjusted = bool(s.is_overdispersed.fillna(False).any())
+        tau2 = float(s.tau_squared.fillna(0).iloc[0]) if adjusted else 0.0
+        n = np.logspace(0, np.log10(max(float(s.scored_hospitals.max()), 2.0) * 1.15), 200)
 
         def normal_limits(z: float):
-            return centre - z * sd / np.sqrt(n), centre + z * sd / np.sqrt(n)
+            se = np.sqrt(sd**2 / n + tau2)
+            return centre - z * se, centre + z * se
 
         _funnel_lines(fig, n, centre, normal_limits, settings)
-        colour = np.where(s.is_worse_99_8, "#D55E00", np.where(s.is_worse_95, "#E69F00", "#0072B2"))
-        _funnel_points(
-            fig,
-            s.scored_hospitals,
-            s.mean_risk,
-            s.state_code,
-            "state",
-            colour,
-            8,
-            "%{text}: mean %{y:.2f}, %{x} scored hospitals<extra></extra>",
+        for position, (colour, legend) in POSITION_STYLE.items():
+            g = s[s.funnel_position == position]
+            if g.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=g.scored_hospitals,
+                    y=g.mean_risk,
+                    mode="markers",
+                    name=legend,
+                    marker={"size": 9, "color": colour, "line": {"color": "#333", "width": 0.5}},
+                    customdata=g.state_code,
+                    hovertemplate="%{customdata}: mean %{y:.2f}, %{x} scored hospitals<extra>" + legend + "</extra>",
+                )
+            )
+        low, high = normal_limits(settings.z_99_8)
+        y_lo = float(min(s.mean_risk.min(), np.nanmin(low)))
+        y_hi = float(max(s.mean_risk.max(), np.nanmax(high)))
+        pad = (y_hi - y_lo) * 0.08 or 0.1
+        y_range = (y_lo - pad, y_hi + pad)
+        x_range = (0.8, float(n.max()))
+        fig.update_xaxes(range=[np.log10(x_range[0]), np.log10(x_range[1])])
+        fig.update_yaxes(range=list(y_range))
+        outside = s[s.funnel_position != "within the 95% limits"]
+        fig.update_layout(
+            annotations=label_annotations(
+                outside.scored_hospitals.to_numpy(dtype=float),
+                outside.mean_risk.to_numpy(dtype=float),
+                list(outside.state_code),
+                x_range,
+                y_range,
+                FUNNEL_HEIGHT - 90,
+                x_log=True,
+            )
         )
     else:
         _no_data(fig, f"No hospital has the {score_label}")
     fig.update_xaxes(type="log", tickvals=[1, 2, 5, 10, 20, 50, 100, 200, 500])
+    widened = (
+        " The states vary more than chance allows (overdispersion test on Winsorised z-scores), so the limits are "
+        "widened by Spiegelhalter's additive random-effects method (tau\u00b2 in the data table), as PHE does."
+        if adjusted
+        else " The states vary no more than chance allows, so the limits are not widened."
+    )
     return Chart(
         "funnel",
         f"Funnel plot: states' mean {score_label} against their number of hospitals",
-        _layout(fig, "", "Scored hospitals in the state (log scale)", "Mean score (SD units)", height=480),
-        f"Each point is a state. The funnel lines are the national mean +/- {settings.z_95:.2f} and "
-        f"{settings.z_99_8:.2f} national SDs / sqrt(n): "
-        "a state above the upper 95% line (orange) or 99.8% line (red) is worse than national beyond what chance "
-        "would give a state with that many hospitals.",
+        _layout(fig, "", "Scored hospitals in the state (log scale)", "Mean score (SD units)", height=FUNNEL_HEIGHT),
+        f"Each point is a state. The lines are the national mean (solid) and its 95% and 99.8% limits for a state "
+        f"with that many scored hospitals (national mean +/- {settings.z_95:.2f} and {settings.z_99_8:.2f} "
+        "standard errors)." + widened + " Orange and red points lie above the 95% and the 99.8% limit (worse than "
+        "national beyond chance), light and dark blue below them (better); grey points are within the 95% "
+        "limits, and only the points outside are labelled.",
+        mart_rows(s.sort_values("state_code"), STATE_TABLE),
     )
 
 
@@ -465,43 +604,67 @@ def hotspot_heatmap(states: pd.DataFrame, min_hospitals: int, settings: Settings
     hot = s.pivot(index="state_code", columns="income_tier", values="is_hotspot").reindex_like(grid)
     enough = s.pivot(index="state_code", columns="income_tier", values="meets_min_hospitals").reindex_like(grid)
     shown = grid.where(enough.fillna(False).to_numpy(dtype=bool))
-    # The colour scale comes from cells with enough hospitals: two-hospital cells do not set it.
     finite = shown.to_numpy(dtype=float)
     lim = float(np.nanmax(np.abs(finite))) if np.isfinite(finite).any() else 1.0
     few = grid.notna() & shown.isna()
+    none = grid.isna()
+    cols, rows = list(grid.columns), list(grid.index)
     fig = go.Figure(
         [
             go.Heatmap(
-                z=np.where(few.to_numpy(), 0.0, np.nan),
-                x=list(grid.columns),
-                y=list(grid.index),
-                colorscale=[[0, "#d9d9d9"], [1, "#d9d9d9"]],
+                z=np.where(none.to_numpy(), 1.0, np.where(few.to_numpy(), 0.0, np.nan)),
+                x=cols,
+                y=rows,
+                colorscale=[[0, "#b0b0b0"], [1, "#5f5f5f"]],
+                zmin=0,
+                zmax=1,
                 showscale=False,
                 hoverinfo="skip",
-                name=f"fewer than {min_hospitals} scored hospitals",
+                xgap=1,
+                ygap=1,
             ),
             go.Heatmap(
                 z=shown.to_numpy(),
-                x=list(grid.columns),
-                y=list(grid.index),
+                x=cols,
+                y=rows,
                 colorscale=DIVERGING,
                 zmin=-lim,
                 zmax=lim,
-                text=np.where(hot.fillna(False).to_numpy(dtype=bool), "\u25cf", ""),
-                texttemplate="%{text}",
-                colorbar={"title": {"text": "Score vs national"}},
+                colorbar={"title": {"text": "Mean score minus<br>national (SD units)"}},
                 hoverongaps=False,
+                xgap=1,
+                ygap=1,
             ),
         ]
     )
+    hx, hy = np.where(hot.fillna(False).to_numpy(dtype=bool))
+    fig.add_trace(
+        go.Scatter(
+            x=[cols[j] for j in hy],
+            y=[rows[i] for i in hx],
+            mode="markers",
+            name="Hotspot: worse than the 95% limit",
+            marker={"symbol": "circle", "size": 11, "color": "#000000", "line": {"color": "#ffffff", "width": 2}},
+            hoverinfo="skip",
+        )
+    )
+    for colour, label in (("#5f5f5f", "No hospital in the cell"), ("#b0b0b0", f"Fewer than {min_hospitals} scored")):
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=label, marker={"symbol": "square", "size": 12, "color": colour}
+            )
+        )
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"}, plot_bgcolor="#ffffff")
     return Chart(
         "hotspots",
         "State x income tier hotspots",
-        _layout(fig, "", "ZIP income tier", "State", height=1100),
-        "Colour: mean score of the state's hospitals in the tier minus the national mean, for cells with at least "
-        f"{min_hospitals} scored hospitals; light grey: fewer; white: no hospital. \u25cf marks a hotspot (above the "
-        "95% funnel limit, widened for overdispersion when found). A dot in the Mid column marks states where even "
-        "Mid-income hospitals are worse than national.",
+        _layout(fig, "", "ZIP income tier", "State", height=1150),
+        "Colour: mean score of the state's hospitals in the tier minus the national mean, in SD units, for cells "
+        f"with at least {min_hospitals} scored hospitals (red = worse, blue = better, near white = about "
+        f"national); light grey: fewer than {min_hospitals} scored hospitals; dark grey: no hospital in the cell. "
+        "A black dot with a white ring marks a hotspot: above the 95% funnel limit (widened for overdispersion "
+        "when found). A dot in the Mid column marks states where even Mid-income hospitals are worse than national.",
+        mart_rows(s.sort_values(["state_code", "income_tier"]), STATE_TABLE),
     )
 
 
@@ -522,7 +685,10 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame, settings: Setting
         slope = "no estimate: " + (why.dropna().iloc[0] if len(why.dropna()) else "no data")
         if len(reg):
             r = reg.iloc[0]
-            slope = f"{r.estimate:+.3f} ({r.ci_lower:+.3f} to {r.ci_upper:+.3f}), n = {int(r.n):,}"
+            slope = (
+                f"{r.estimate_per_doubling:+.3f} ({r.ci_lower_per_doubling:+.3f} to {r.ci_upper_per_doubling:+.3f}), "
+                f"n = {int(r.n):,}"
+            )
         rows.append(
             f"<tr><td>{html.escape(str(first.score_label))}{' (headline)' if first.is_headline else ''}</td>"
             f"<td>{int(t.scored_hospitals.sum()):,}</td><td>{html.escape(gap)}</td><td>{html.escape(slope)}</td></tr>"
@@ -530,7 +696,7 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame, settings: Setting
     return (
         '<table class="scores"><thead><tr><th>Score</th><th>Scored hospitals with income</th>'
         f"<th>{html.escape(lowest)} - {html.escape(highest)} income tier gap, SD units (95% CI)</th>"
-        "<th>Slope per log-dollar of income (95% CI)</th>"
+        "<th>Change in the score per doubling of ZIP income (95% CI)</th>"
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
@@ -1179,6 +1345,59 @@ def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings
     return out
 
 
+def hospital_headlines(
+    tiers: pd.DataFrame, regression: pd.DataFrame, score_label: str, settings: Settings
+) -> list[Headline]:
+    """The income gap (lowest vs highest income tier) and the income slope per doubling, in words."""
+    out = []
+    lowest, highest = settings.tier_names[0], settings.tier_names[-1]
+    low = _headline(tiers)
+    low = low[low.income_tier == lowest]
+    if len(low) and pd.notna(low.gap_lower_95.iloc[0]):
+        g = low.iloc[0]
+        significant = g.gap_lower_95 > 0 or g.gap_upper_95 < 0
+        out.append(
+            Headline(
+                "hospitals",
+                f"<b>Hospital quality ({html.escape(score_label)})</b>: hospitals in {lowest.lower()}-income ZIPs vs "
+                f"{highest.lower()}-income ZIPs: a mean score {_signed_words(g.gap_to_highest_tier)} (95% CI "
+                f"{_interval_words(g.gap_lower_95, g.gap_upper_95)}), which is "
+                f"{sig3(g.gap_in_hospital_sd)} standard deviations of the score across hospitals; "
+                f"{significance_in_words(significant)}.",
+                "hospital_income_tiers",
+                {"is_headline": True, "income_tier": lowest},
+                ["gap_to_highest_tier", "gap_lower_95", "gap_upper_95", "gap_in_hospital_sd"],
+                ["sig3"] * 4,
+                [
+                    float(g.gap_to_highest_tier),
+                    float(g.gap_lower_95),
+                    float(g.gap_upper_95),
+                    float(g.gap_in_hospital_sd),
+                ],
+            )
+        )
+    reg = _headline(regression)
+    reg = reg[(reg.model_name == "log_income") & (reg.term == "log_income") & (reg.row_type == "coefficient")]
+    if len(reg) and pd.notna(reg.ci_lower_per_doubling.iloc[0]):
+        r = reg.iloc[0]
+        significant = r.ci_lower_per_doubling > 0 or r.ci_upper_per_doubling < 0
+        out.append(
+            Headline(
+                "hospitals",
+                f"<b>Hospital quality and ZIP income</b>: each doubling of the ZIP's median household income goes "
+                f"with a score {_signed_words(r.estimate_per_doubling)} (95% CI "
+                f"{_interval_words(r.ci_lower_per_doubling, r.ci_upper_per_doubling)}); "
+                f"{significance_in_words(significant)}. An association across hospitals, not a cause.",
+                "hospital_income_regression",
+                {"is_headline": True, "row_type": "coefficient", "model_name": "log_income", "term": "log_income"},
+                ["estimate_per_doubling", "ci_lower_per_doubling", "ci_upper_per_doubling"],
+                ["sig3"] * 3,
+                [float(r.estimate_per_doubling), float(r.ci_lower_per_doubling), float(r.ci_upper_per_doubling)],
+            )
+        )
+    return out
+
+
 def summary_html(headlines: list[Headline]) -> str:
     if not headlines:
         return ""
@@ -1186,9 +1405,9 @@ def summary_html(headlines: list[Headline]) -> str:
         '<section class="summary"><h2>Summary</h2><p class="caption">Each line: who is worse off, by how '
         "much, with its 95% confidence interval, and whether the difference is statistically significant "
         "(the interval excludes no difference). Most deprived and least deprived are the fifths of areas at "
-        "the two ends of the Index of Multiple Deprivation.</p><ul>"
-        + "".join(h.html() for h in headlines)
-        + "</ul></section>"
+        "the two ends of the Index of Multiple Deprivation. A hospital score is in standard-deviation units of "
+        "the standardised measure groups (CMS star-rating method): 0 is about the national average, higher is "
+        "worse.</p><ul>" + "".join(h.html() for h in headlines) + "</ul></section>"
     )
 
 
@@ -1234,25 +1453,30 @@ def kpis(
     low = low[low.income_tier == lowest]
     if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
         r = low.iloc[0]
-        gap = f"{r.gap_to_highest_tier:+.2f} SD"
+        gap = f"{r.gap_in_hospital_sd:+.2f} SD"
         gap_note = (
-            f"mean {score_label}, {lowest}- minus {highest}-income tier (95% CI {r.gap_lower_95:+.2f} to "
-            f"{r.gap_upper_95:+.2f}); positive = {lowest.lower()}-income hospitals worse"
+            f"{lowest}- minus {highest}-income tier mean {score_label}: {r.gap_to_highest_tier:+.2f} on the score "
+            f"(95% CI {r.gap_lower_95:+.2f} to {r.gap_upper_95:+.2f}), {r.gap_in_hospital_sd:+.2f} standard "
+            f"deviations of the score across hospitals; positive = {lowest.lower()}-income hospitals worse"
         )
     else:
         gap, gap_note = "no data", f"no hospital has the {score_label}"
     slope = _headline(regression)
     slope = slope[(slope.model_name == "log_income") & (slope.term == "log_income")]
-    if len(slope):
+    if len(slope) and pd.notna(slope.estimate_per_doubling.iloc[0]):
         r = slope.iloc[0]
-        slope_value = f"{r.estimate:+.2f}"
-        slope_note = f"SD of score per log-dollar of ZIP income (95% CI {r.ci_lower:+.2f} to {r.ci_upper:+.2f}; HC3)"
+        slope_value = f"{r.estimate_per_doubling:+.2f} SD"
+        slope_note = (
+            f"change in the score for each doubling of ZIP median household income (95% CI "
+            f"{r.ci_lower_per_doubling:+.2f} to {r.ci_upper_per_doubling:+.2f}; OLS, HC3); negative = hospitals in "
+            "richer ZIPs score better"
+        )
     else:
         slope_value, slope_note = "no estimate", "too few scored hospitals with an income"
     tiles = [
         ("Hospitals", f"{len(hospitals):,}", f"{len(scored):,} with the {score_label}"),
         ("Income gap", gap, gap_note),
-        ("Income slope", slope_value, slope_note),
+        ("Income slope per doubling", slope_value, slope_note),
     ]
     return "".join(
         f'<div class="kpi"><div class="kpi-label">{html.escape(a)}</div><div class="kpi-value">{html.escape(b)}</div>'
@@ -1330,7 +1554,9 @@ def build_charts(
         ),
     ]
     kpi_html = kpis(hospitals, tiers, regression, score_label, settings) + score_table(tiers, regression, settings)
-    headlines = asthma_headlines(idx, load(con, "asthma_admission_rate_ratios"), settings)
+    headlines = hospital_headlines(tiers, regression, score_label, settings) + asthma_headlines(
+        idx, load(con, "asthma_admission_rate_ratios"), settings
+    )
     return kpi_html, hospital_charts, asthma_charts, headlines
 
 

@@ -35,6 +35,11 @@ MEASURE = """() => {
         if (!visible || tr.type !== 'scatter' || !mode.includes('markers')) return;
         const c = tr.marker && tr.marker.color;
         const colours = (c && typeof c === 'object') ? Array.from(c) : [c];
+        // Values on a colour scale are explained by its colour bar, which must be there.
+        if (colours.length && colours.every(v => typeof v === 'number')) {
+          if (!(tr.marker && tr.marker.showscale)) drawn.add('a colour scale without a colour bar');
+          return;
+        }
         const real = Array.from(tr.x || []).some(v => v !== null && v !== undefined);
         if (real) colours.forEach(v => v && drawn.add(String(v).toLowerCase()));
         if (tr.showlegend !== false && tr.name) colours.forEach(v => v && named.add(String(v).toLowerCase()));
