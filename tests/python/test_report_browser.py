@@ -1,5 +1,5 @@
 """The report as a policymaker reads it, in a real Chromium, at 10k and 100k patients and on the real
-CMS and Census files: summary sentences whose numbers are the marts' values, a data table in the
+CMS and Census files (that one in test_hospital_real_files.py, beside its build): summary sentences whose numbers are the marts' values, a data table in the
 marts' own column names under every chart, no text overflowing or overlapping, a legend entry for
 every marker colour, and an origin banner in each section that rests on synthetic data.
 Screenshots of every chart are kept in screenshots/ (report_<build>_<chart>.png)."""
@@ -10,7 +10,6 @@ import json
 import re
 
 import duckdb
-import pytest
 from test_outputs import SCREENSHOTS, open_in_browser
 
 from health_equity import report
@@ -153,13 +152,6 @@ def test_the_report_reads_at_a_glance_at_10k(clean_build, tmp_path):
 
 def test_the_report_reads_at_a_glance_at_100k(medium_build, tmp_path):
     check_report(medium_build.db, "100k", tmp_path, {"hospitals", "asthma"})
-
-
-@pytest.mark.parametrize("build", ["real"])
-def test_the_report_reads_at_a_glance_on_the_real_cms_files(real_2025, tmp_path, build):
-    got = check_report(real_2025, build, tmp_path, {"asthma"})
-    hospital_files = next(o for o in got["origins"] if o["section"] == "hospitals")["files"]
-    assert any("Hospital_General_Information_2025.csv" in f and "supplied" in f for f in hospital_files), hospital_files
 
 
 def test_a_headline_quotes_the_mart_it_names(clean_build):
