@@ -1,8 +1,9 @@
-"""The report as a policymaker reads it, in a real Chromium, at 10k and 100k patients and on the real
-CMS and Census files (that one in test_hospital_real_files.py, beside its build): summary sentences whose numbers are the marts' values, a data table in the
-marts' own column names under every chart, no text overflowing or overlapping, a legend entry for
-every marker colour, and an origin banner in each section that rests on synthetic data.
-Screenshots of every chart are kept in screenshots/ (report_<build>_<chart>.png)."""
+"""The report as a policymaker reads it, in a real Chromium, at 10k and 100k patients (and on the
+real CMS and Census files, in test_hospital_real_files.py beside its build): summary sentences whose
+numbers are the marts' values, a data table in the marts' own column names under every chart, no
+text overflowing or overlapping, a legend entry for every marker colour, and an origin banner in
+each section that rests on synthetic data. Screenshots of every chart are kept in screenshots/
+(report_<build>_<chart>.png)."""
 
 from __future__ import annotations
 
