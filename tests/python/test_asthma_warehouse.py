@@ -217,7 +217,8 @@ def test_each_group_is_compared_with_all_patients_the_fingertips_way(clean_build
     rows = m[(m.dimension != "all_patients") & m.indicator_lower_95.notna()]
     assert len(rows) > 20 and set(rows.compared_with_all_patients) == {"higher", "similar", "lower"}
     for r in rows.itertuples():
-        ref = overall.loc[r.outcome, "crude_rate_per_1000" if r.dimension == "age_band" else "indicator_value"]
+        age_rate = r.dimension == "age_band" and r.measure_type.startswith("rate")
+        ref = overall.loc[r.outcome, "crude_rate_per_1000" if age_rate else "indicator_value"]
         assert r.comparator_value == pytest.approx(ref, rel=1e-12)
         want = "higher" if r.indicator_lower_95 > ref else "lower" if r.indicator_upper_95 < ref else "similar"
         assert r.compared_with_all_patients == want, r

@@ -161,6 +161,6 @@ def test_a_headline_quotes_the_mart_it_names(clean_build):
         page = report.render(con)
         interpretation = con.sql(
             "select interpretation from marts.asthma_inequality_indices where outcome = 'emergency_admissions'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     assert json.dumps("asthma_inequality_indices")[1:-1] in page
     assert interpretation.replace("&", "&amp;") in page
