@@ -86,23 +86,66 @@ NOUN = {
 }
 
 
-def orientation(measure_type: str, rii: float, lower: float, upper: float, sii: float, unit: str) -> str:
-    """The indices in words: the most-to-least deprived ratio first, then the PHE-signed SII."""
-    noun = NOUN.get(measure_type, "value")
-    ratio = 1 / rii
-    lo, hi = sorted((1 / lower, 1 / upper))
+def sig3(value: float) -> str:
+    """A magnitude to 3 significant figures, never in exponent form: 0.881, 99.8, 144, 1,235."""
+    v = abs(float(value))
+    if v == 0 or not np.isfinite(v):
+        return f"{v:g}"
+    rounded = round(v, 2 - int(np.floor(np.log10(v))))
+    return f"{rounded:,.{max(0, 2 - int(np.floor(np.log10(rounded))))}f}"
+
+
+def _direction(value: float) -> str:
+    return "higher" if value > 0 else "lower" if value < 0 else "no different"
+
+
+def gap_in_words(gap: float, lower: float, upper: float, unit: str) -> str:
+    """The absolute gap, most deprived minus least deprived fitted value, with no sign convention to
+    know: "122 per 1,000 person-years higher in the most deprived than in the least deprived (95% CI
+    99.8 to 144 higher)". A percentage's gap is in percentage points; a unit's qualifier after a
+    comma (", age-standardised (ESP 2013)") is left to the sentence around it."""
+    unit = "percentage points" if unit == "%" else unit.split(", ")[0]
+    if _direction(lower) == _direction(upper):
+        interval = f"{sig3(lower)} to {sig3(upper)} {_direction(upper)}"
+    else:
+        interval = f"{sig3(lower)} {_direction(lower)} to {sig3(upper)} {_direction(upper)}"
+    return f"{sig3(gap)} {unit} {_direction(gap)} in the most deprived than in the least deprived (95% CI {interval})"
+
+
+def ratio_in_words(ratio: float, lower: float, upper: float) -> str:
+    """The most-to-least deprived ratio in words: "3.89 times as high in the most deprived as in the
+    least deprived (95% CI 2.95 to 5.39)"."""
     return (
-        f"the most deprived have {ratio:.2f} times the {noun} of the least deprived (95% CI {lo:.2f} to {hi:.2f}); "
-        f"SII {sii:+.3g} {unit} (least minus most deprived: negative when higher in the most deprived, "
-        "the PHE convention)"
+        f"{ratio:.2f} times as high in the most deprived as in the least deprived (95% CI {lower:.2f} to {upper:.2f})"
     )
 
 
-def sii_in_words(sii: float, unit: str) -> str:
-    """The SII alone in words, for when the ratio or its interval cannot be given."""
+def significance_in_words(significant: bool) -> str:
+    return "a statistically significant difference" if significant else "not statistically significant"
+
+
+def orientation(
+    ratio: float,
+    lower: float,
+    upper: float,
+    gap: float,
+    gap_lower: float,
+    gap_upper: float,
+    unit: str,
+    significant: bool,
+) -> str:
+    """The indices in words, most deprived vs least deprived: the ratio, then the absolute gap."""
     return (
-        f"SII {sii:+.3g} {unit} (least minus most deprived: negative when higher in the most deprived, "
-        "the PHE convention); see the note on the ratio"
+        f"most deprived vs least deprived: {ratio_in_words(ratio, lower, upper)}; "
+        f"{gap_in_words(gap, gap_lower, gap_upper, unit)}; {significance_in_words(significant)}"
+    )
+
+
+def sii_in_words(gap: float, gap_lower: float, gap_upper: float, unit: str, significant: bool) -> str:
+    """The absolute gap alone in words, for when the ratio or its interval cannot be given."""
+    return (
+        f"most deprived vs least deprived: {gap_in_words(gap, gap_lower, gap_upper, unit)}; "
+        f"{significance_in_words(significant)}; see the note on the ratio"
     )
 
 
@@ -168,7 +211,19 @@ def sii_by_outcome(
             row["most_deprived_fitted"] = res["intercept"]
             row["least_deprived_fitted"] = res["intercept"] + res["sii"]
             row["sii_ci_excludes_zero"] = bool(res["sii_lower"] > 0 or res["sii_upper"] < 0)
+            # The same gap the other way round, most minus least deprived: positive = higher in
+            # the most deprived (no sign convention to know).
+            row["most_minus_least_deprived"] = -res["sii"]
+            row["most_minus_least_deprived_lower"] = -res["sii_upper"]
+            row["most_minus_least_deprived_upper"] = -res["sii_lower"]
             row["note"] = None
+            gap = (
+                row["most_minus_least_deprived"],
+                row["most_minus_least_deprived_lower"],
+                row["most_minus_least_deprived_upper"],
+                unit,
+                row["sii_ci_excludes_zero"],
+            )
             if not (row["most_deprived_fitted"] > 0 and row["least_deprived_fitted"] > 0):
                 # A ratio of fitted values needs both ends positive (all-zero counts give 0 / 0).
                 row.update(dict.fromkeys(("rii", "rii_lower", "rii_upper"), None))
@@ -177,7 +232,7 @@ def sii_by_outcome(
                     f"{row['most_deprived_fitted']:.3g}, least deprived {row['least_deprived_fitted']:.3g}); "
                     "the SII stands"
                 )
-                row["interpretation"] = sii_in_words(res["sii"], unit)
+                row["interpretation"] = sii_in_words(*gap)
             elif not res["rii_lower"] > 0:
                 # Simulated lines whose most-deprived end reaches 0 or below: the RII's interval (as
                 # PHE computes it) takes in 0, so 1 / RII has no interval; the point estimate stands.
@@ -186,13 +241,16 @@ def sii_by_outcome(
                     "no interval for the most-to-least deprived ratio: the RII's 95% interval reaches 0 "
                     f"({res['rii_lower']:.3g} to {res['rii_upper']:.3g}; too few events), so 1 / RII is unbounded"
                 )
-                row["interpretation"] = sii_in_words(res["sii"], unit)
+                row["interpretation"] = sii_in_words(*gap)
             else:
                 row["most_to_least_deprived_ratio"] = 1 / res["rii"]
                 row["most_to_least_deprived_ratio_lower"] = 1 / res["rii_upper"]
                 row["most_to_least_deprived_ratio_upper"] = 1 / res["rii_lower"]
                 row["interpretation"] = orientation(
-                    measure_type, res["rii"], res["rii_lower"], res["rii_upper"], res["sii"], unit
+                    row["most_to_least_deprived_ratio"],
+                    row["most_to_least_deprived_ratio_lower"],
+                    row["most_to_least_deprived_ratio_upper"],
+                    *gap,
                 )
         else:
             row["note"] = "not calculated: a quintile has no value (no events or no denominator)"
@@ -220,6 +278,9 @@ COLUMNS = [
     "most_to_least_deprived_ratio",
     "most_to_least_deprived_ratio_lower",
     "most_to_least_deprived_ratio_upper",
+    "most_minus_least_deprived",
+    "most_minus_least_deprived_lower",
+    "most_minus_least_deprived_upper",
     "sii_ci_excludes_zero",
     "interpretation",
     "indicator_unit",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from health_equity._cli import add_db_argument, add_path_argument, parse_with_db
+from health_equity.inequality import sig3, significance_in_words
 from health_equity.measures import funnel_limits
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -61,11 +63,19 @@ INEQUALITY_TABLE = [
     "indicator_upper_95", "indicator_unit", "numerator", "denominator", "denominator_unit", "patients",
     "person_years", "crude_rate_per_1000", "crude_rate_lower_95", "crude_rate_upper_95", "proportion_pct",
     "proportion_lower_95", "proportion_upper_95", "funnel_lower_95", "funnel_upper_95", "funnel_lower_998",
-    "funnel_upper_998", "funnel_position", "disclosure_action",
+    "funnel_upper_998", "funnel_position", "comparator_value", "compared_with_all_patients", "polarity",
+    "disclosure_action",
 ]  # fmt: skip
 CLUSTER_TABLE = [
-    "cluster_id", "cluster_label", "patients", "share_of_clustered", "followup_emergency_admissions",
-    "followup_person_years", "followup_emergency_admissions_per_1000", "disclosure_action",
+    "cluster_id", "cluster_label", "patients", "clustered_patients", "share_of_clustered",
+    "share_of_clustered_lower_95", "share_of_clustered_upper_95", "followup_emergency_admissions",
+    "followup_person_years", "followup_emergency_admissions_per_1000",
+    "followup_emergency_admissions_per_1000_lower_95", "followup_emergency_admissions_per_1000_upper_95",
+    "mean_baseline_gp_asthma_visits_per_year", "mean_baseline_asthma_reviews_per_year",
+    "mean_baseline_outpatient_appointments_per_year", "mean_baseline_prescriptions_per_year",
+    "mean_baseline_saba_canisters_per_year", "mean_baseline_ocs_prescriptions_per_year",
+    "mean_baseline_exacerbations_per_year", "mean_baseline_emergency_admissions_per_year",
+    "mean_baseline_readmissions_30d_per_year", "disclosure_action",
 ]  # fmt: skip
 RATE_RATIO_TABLE = [
     "model_name", "model_family", "term", "level", "reference_level", "irr", "ci_lower", "ci_upper", "p_value",
@@ -73,8 +83,32 @@ RATE_RATIO_TABLE = [
 ]  # fmt: skip
 INDEX_TABLE = [
     "outcome", "measure_type", "most_to_least_deprived_ratio", "most_to_least_deprived_ratio_lower",
-    "most_to_least_deprived_ratio_upper", "sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper",
-    "indicator_unit", "note",
+    "most_to_least_deprived_ratio_upper", "most_minus_least_deprived", "most_minus_least_deprived_lower",
+    "most_minus_least_deprived_upper", "indicator_unit", "sii", "sii_lower", "sii_upper", "rii", "rii_lower",
+    "rii_upper", "interpretation", "note",
+]  # fmt: skip
+
+
+# The columns of each hospital mart a chart's data table shows, as the marts name them.
+STATE_TABLE = [
+    "state_code", "state_name", "income_tier", "cell_level", "hospitals", "scored_hospitals", "share_scored",
+    "share_scored_lower_95", "share_scored_upper_95", "mean_risk", "national_average_risk", "difference_to_national",
+    "funnel_lower_95", "funnel_upper_95", "funnel_lower_99_8", "funnel_upper_99_8", "funnel_lower_95_adjusted",
+    "funnel_upper_95_adjusted", "funnel_lower_99_8_adjusted", "funnel_upper_99_8_adjusted", "position_limits",
+    "funnel_position", "is_hotspot", "cell_note",
+]  # fmt: skip
+TIER_TABLE = [
+    "score_label", "income_tier", "hospitals", "scored_hospitals", "share_scored", "share_scored_lower_95",
+    "share_scored_upper_95", "mean_risk", "mean_risk_lower_95", "mean_risk_upper_95", "ci_method",
+    "gap_to_highest_tier", "gap_lower_95", "gap_upper_95", "gap_in_hospital_sd", "gap_in_hospital_sd_lower_95",
+    "gap_in_hospital_sd_upper_95", "share_measures_worse", "share_measures_worse_lower_95",
+    "share_measures_worse_upper_95", "share_worse_difference_pp", "share_worse_difference_lower_95",
+    "share_worse_difference_upper_95", "selection_note",
+]  # fmt: skip
+REGRESSION_TABLE = [
+    "score_label", "row_type", "model_name", "income_tier", "term", "estimate", "ci_lower", "ci_upper",
+    "estimate_per_doubling", "ci_lower_per_doubling", "ci_upper_per_doubling", "covariance_type", "n", "r_squared",
+    "x_unit", "no_estimate_reason",
 ]  # fmt: skip
 
 
@@ -178,6 +212,27 @@ class Settings:
         return self._years(self.study_start, self.study_end)
 
 
+def _signed_words(value: float, unit: str = "", worse_when_higher: bool = True) -> str:
+    """A signed amount by its direction, with no sign convention to know: "0.28 SD lower (better)"."""
+    if value == 0 or pd.isna(value):
+        return "no different"
+    better = (value < 0) == worse_when_higher
+    direction = "higher" if value > 0 else "lower"
+    return f"{sig3(value)}{' ' + unit if unit else ''} {direction} ({'better' if better else 'worse'})"
+
+
+def _interval_words(lower: float, upper: float, unit: str = "") -> str:
+    """An interval of a signed amount by direction: "0.174 to 0.0820 lower", "0.05 lower to 0.2 higher"."""
+
+    def d(v: float) -> str:
+        return "higher" if v > 0 else "lower" if v < 0 else "no different"
+
+    u = f" {unit}" if unit else ""
+    if d(lower) == d(upper):
+        return f"{sig3(lower)} to {sig3(upper)}{u} {d(upper)}"
+    return f"{sig3(lower)}{u} {d(lower)} to {sig3(upper)}{u} {d(upper)}"
+
+
 # -------------------------------------------------------------------------------- hospitals
 INCOME_TICKS = [10_000, 20_000, 50_000, 100_000, 200_000]
 
@@ -192,24 +247,30 @@ def _no_data(fig: go.Figure, message: str) -> go.Figure:
     return fig
 
 
+def _text_colour(values: np.ndarray, lim: float) -> list[str]:
+    """Black or white tile text, whichever contrasts with the diverging colour under it."""
+    return ["#ffffff" if lim and abs(v) / lim > 0.55 else "#111111" for v in values]
+
+
 def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Chart:
     s = _headline(states)
-    s = s[(s.income_tier == "All") & s.state_code.isin(TILES)].copy()
+    s = s[s.is_state_total.fillna(False).astype(bool) & s.state_code.isin(TILES)].copy()
     s["row"] = s.state_code.map(lambda c: TILES[c][0])
     s["col"] = s.state_code.map(lambda c: TILES[c][1])
     diff = s.difference_to_national.astype(float)
     lim = float(np.nanmax(np.abs(diff))) if diff.notna().any() else 1.0
     scored = s.difference_to_national.notna()
     fig = go.Figure()
-    # States with no scored hospital are grey tiles: "no data" is not zero.
+    # No scored hospital: a crossed, outlined tile, unlike any colour of the scale (near 0 is near white).
     fig.add_trace(
         go.Scatter(
             x=s.col[~scored],
             y=-s.row[~scored],
             mode="markers+text",
             text=s.state_code[~scored],
-            name="no scored hospital",
-            marker={"symbol": "square", "size": 42, "color": "#d9d9d9"},
+            textfont={"color": "#555"},
+            name="No scored hospital",
+            marker={"symbol": "square-x-open", "size": 40, "color": "#9e9e9e", "line": {"width": 1.5}},
             hovertemplate="%{text}: no scored hospital<extra></extra>",
         )
     )
@@ -220,17 +281,17 @@ def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Cha
             y=-t.row,
             mode="markers+text",
             text=t.state_code,
-            name="difference to national",
-            textfont={"color": "#111"},
+            name="Difference to national",
+            showlegend=False,
+            textfont={"color": _text_colour(t.difference_to_national.to_numpy(dtype=float), lim)},
             marker={
                 "symbol": "square",
-                "size": 42,
+                "size": 40,
                 "color": t.difference_to_national,
                 "colorscale": DIVERGING,
                 "cmin": -lim,
                 "cmax": lim,
-                "line": {"width": [3 if h else 0 for h in t.is_hotspot], "color": "#000"},
-                "colorbar": {"title": {"text": "Score vs national<br>(SD units)"}},
+                "colorbar": {"title": {"text": "Mean score minus<br>national (SD units)"}},
             },
             customdata=np.stack([t.state_name, t.mean_risk, t.hospitals, t.scored_hospitals], axis=-1)
             if len(t)
@@ -239,18 +300,33 @@ def state_map(states: pd.DataFrame, score_label: str, min_hospitals: int) -> Cha
             "%{customdata[3]} of %{customdata[2]} hospitals scored<extra></extra>",
         )
     )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
+    # Hotspots drawn last, as outlines on top of every tile, so no neighbour paints over them.
+    hot = t[t.is_hotspot.fillna(False).astype(bool)]
+    fig.add_trace(
+        go.Scatter(
+            x=hot.col,
+            y=-hot.row,
+            mode="markers",
+            name=f"Hotspot: worse than the 95% limit, {min_hospitals}+ scored hospitals",
+            marker={"symbol": "square-open", "size": 46, "color": "#000000", "line": {"width": 3.5}},
+            hoverinfo="skip",
+        )
+    )
+    fig.update_xaxes(visible=False, range=[-0.7, 11.7])
+    fig.update_yaxes(visible=False, scaleanchor="x", range=[-8.7, 0.7])
+    fig.update_layout(legend={"orientation": "h", "y": -0.04, "x": 0})
     if not len(t):
         _no_data(fig, f"No hospital has the {score_label}")
     return Chart(
         "state_map",
         f"Mean {score_label} by state against the national average",
-        _layout(fig, "", height=520),
+        _layout(fig, "", height=560),
         "Each tile is a state (territories on the bottom row); colour = the state's mean score minus the "
-        "national mean (red = worse, blue = better; grey = no scored hospital). A black border marks a "
-        "hotspot: above the 95% funnel limit for its number of scored hospitals (widened for overdispersion when "
-        f"the states vary more than chance allows), with at least {min_hospitals} scored hospitals.",
+        "national mean, in SD units of the score (red = worse, blue = better, near white = about national); a "
+        "crossed grey outline = no scored hospital, so no data. A thick black outline marks a hotspot: above the "
+        "95% funnel limit for its number of scored hospitals (widened for overdispersion when the states vary "
+        f"more than chance allows), with at least {min_hospitals} scored hospitals.",
+        mart_rows(s.sort_values("state_code"), STATE_TABLE),
     )
 
 
@@ -309,9 +385,11 @@ def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: 
         )
         slope = main_fit.loc["log_income"]
         caption += (
-            f"Lines: OLS per income tier and over all hospitals on log income: {slope.estimate:.2f} SD per "
-            f"log-dollar (95% CI {slope.ci_lower:.2f} to {slope.ci_upper:.2f}, HC3, n = {int(slope.n):,}), "
-            f"R\u00b2 = {slope.r_squared:.3f}. "
+            "Lines: OLS per income tier and over all hospitals on log income: each doubling of ZIP income goes "
+            f"with a score {_signed_words(slope.estimate_per_doubling, 'SD')} (95% CI "
+            f"{slope.ci_lower_per_doubling:+.2f} to {slope.ci_upper_per_doubling:+.2f} SD; HC3 standard errors, "
+            f"n = {int(slope.n):,}; {slope.estimate:+.2f} SD per unit of log income), R\u00b2 = "
+            f"{slope.r_squared:.3f}. "
         )
     else:
         reason = reg.no_estimate_reason.dropna()
@@ -332,16 +410,18 @@ def income_scatter(scores: pd.DataFrame, regression: pd.DataFrame, score_label: 
             fig, "", "Median household income of the hospital's ZIP (log scale)", "Score (SD units; higher = worse)"
         ),
         caption,
+        mart_rows(reg[reg.row_type.isin(["coefficient", "trend", "no_estimate"])], REGRESSION_TABLE),
     )
 
 
 def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
     fig = go.Figure()
     labels = tiers.drop_duplicates("score_name").sort_values("is_headline", ascending=False)
-    for i, (_, sc) in enumerate(labels.iterrows()):
+    drawn = [sc for _, sc in labels.iterrows() if not tiers[tiers.score_name == sc.score_name].mean_risk.isna().all()]
+    width = 0.8 / max(len(drawn), 1)
+    annotations = []
+    for i, sc in enumerate(drawn):
         t = tiers[tiers.score_name == sc.score_name].sort_values("tier_order")
-        if t.mean_risk.isna().all():
-            continue
         fig.add_trace(
             go.Bar(
                 name=sc.score_label + (" (headline)" if sc.is_headline else ""),
@@ -353,23 +433,57 @@ def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
                     "symmetric": False,
                     "array": t.mean_risk_upper_95 - t.mean_risk,
                     "arrayminus": t.mean_risk - t.mean_risk_lower_95,
+                    "color": "#222",
                 },
-                text=[f"{m:+.2f} (n={n})" for m, n in zip(t.mean_risk, t.scored_hospitals)],
-                textposition="outside",
+                hovertemplate="%{x}: mean %{y:+.2f}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="group")
+        # The value sits beyond the end of its interval, so the whisker never crosses it.
+        for r in t.itertuples():
+            if pd.isna(r.mean_risk):
+                continue
+            up = r.mean_risk >= 0
+            annotations.append(
+                {
+                    "x": settings.tier_names.index(r.income_tier) - 0.4 + (i + 0.5) * width,
+                    "y": r.mean_risk_upper_95 if up else r.mean_risk_lower_95,
+                    "yshift": 12 if up else -12,
+                    "text": f"{r.mean_risk:+.2f}<br>n={int(r.scored_hospitals):,}",
+                    "showarrow": False,
+                    "font": {"size": 11},
+                    "yanchor": "bottom" if up else "top",
+                }
+            )
+    fig.update_layout(barmode="group", annotations=annotations, bargap=0.2, bargroupgap=0)
+    fig.update_xaxes(categoryorder="array", categoryarray=settings.tier_names)
+    values = pd.concat([tiers.mean_risk_lower_95, tiers.mean_risk_upper_95]).dropna()
+    if len(values):
+        span = float(values.max() - values.min()) or 1.0
+        fig.update_yaxes(range=[min(0.0, float(values.min())) - 0.3 * span, max(0.0, float(values.max())) + 0.3 * span])
     if not fig.data:
         _no_data(fig, "No hospital has a score")
     empty = tiers.groupby("score_name").mean_risk.apply(lambda m: m.isna().all())
     missing = [r.score_label for _, r in labels.iterrows() if empty[r.score_name]]
+    low = _headline(tiers)
+    low = low[low.income_tier == settings.tier_names[0]]
+    gap = ""
+    if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
+        g = low.iloc[0]
+        gap = (
+            f" {settings.tier_names[0]} minus {settings.tier_names[-1]}: {g.gap_to_highest_tier:+.2f} on the score "
+            f"(95% CI {g.gap_lower_95:+.2f} to {g.gap_upper_95:+.2f}), which is {g.gap_in_hospital_sd:+.2f} standard "
+            "deviations of the score across hospitals."
+        )
     return Chart(
         "tier_bars",
         "Mean hospital score by income tier, every score side by side",
         _layout(fig, "", f"ZIP income tier ({settings.tier_bounds})", "Mean score (SD units, 95% CI)"),
         "Bars: mean score of the scored hospitals in each tier with 95% confidence intervals (normal "
-        "approximation); 0 is about the national average; higher = worse."
-        + (f" Not shown, no data: {', '.join(missing)}." if missing else ""),
+        "approximation); the label gives the mean and the number of scored hospitals. The score is in standard "
+        "deviation (SD) units of the standardised measure groups: 0 is about the national average, +1 is one "
+        "SD worse; higher = worse. Only scored hospitals count, and the share scored differs by tier (data table: "
+        "share_scored)." + gap + (f" Not shown, no data: {', '.join(missing)}." if missing else ""),
+        mart_rows(tiers.sort_values(["score_name", "tier_order"]), TIER_TABLE),
     )
 
 
@@ -410,39 +524,75 @@ def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits, settings
 
 def funnel_plot(states: pd.DataFrame, score_label: str, settings: Settings) -> Chart:
     s = _headline(states)
-    s = s[(s.income_tier == "All") & (s.scored_hospitals > 0)].sort_values("scored_hospitals")
+    s = s[s.is_state_total.fillna(False).astype(bool) & (s.scored_hospitals > 0)].sort_values("scored_hospitals")
     fig = go.Figure()
+    adjusted = False
     if len(s):
         centre = float(s.national_average_risk.iloc[0])
         sd = float(s.national_sd_risk.iloc[0])
-        n = np.linspace(1, max(float(s.scored_hospitals.max()), 2.0), 200)
+        adjusted = bool(s.is_overdispersed.fillna(False).any())
+        tau2 = float(s.tau_squared.fillna(0).iloc[0]) if adjusted else 0.0
+        n = np.logspace(0, np.log10(max(float(s.scored_hospitals.max()), 2.0) * 1.15), 200)
 
         def normal_limits(z: float):
-            return centre - z * sd / np.sqrt(n), centre + z * sd / np.sqrt(n)
+            se = np.sqrt(sd**2 / n + tau2)
+            return centre - z * se, centre + z * se
 
         _funnel_lines(fig, n, centre, normal_limits, settings)
-        colour = np.where(s.is_worse_99_8, "#D55E00", np.where(s.is_worse_95, "#E69F00", "#0072B2"))
-        _funnel_points(
-            fig,
-            s.scored_hospitals,
-            s.mean_risk,
-            s.state_code,
-            "state",
-            colour,
-            8,
-            "%{text}: mean %{y:.2f}, %{x} scored hospitals<extra></extra>",
+        for position, (colour, legend) in POSITION_STYLE.items():
+            g = s[s.funnel_position == position]
+            if g.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=g.scored_hospitals,
+                    y=g.mean_risk,
+                    mode="markers",
+                    name=legend,
+                    marker={"size": 9, "color": colour, "line": {"color": "#333", "width": 0.5}},
+                    customdata=g.state_code,
+                    hovertemplate="%{customdata}: mean %{y:.2f}, %{x} scored hospitals<extra>" + legend + "</extra>",
+                )
+            )
+        low, high = normal_limits(settings.z_99_8)
+        y_lo = float(min(s.mean_risk.min(), np.nanmin(low)))
+        y_hi = float(max(s.mean_risk.max(), np.nanmax(high)))
+        pad = (y_hi - y_lo) * 0.08 or 0.1
+        y_range = (y_lo - pad, y_hi + pad)
+        x_range = (0.8, float(n.max()))
+        fig.update_xaxes(range=[np.log10(x_range[0]), np.log10(x_range[1])])
+        fig.update_yaxes(range=list(y_range))
+        outside = s[s.funnel_position != "within the 95% limits"]
+        fig.update_layout(
+            annotations=label_annotations(
+                outside.scored_hospitals.to_numpy(dtype=float),
+                outside.mean_risk.to_numpy(dtype=float),
+                list(outside.state_code),
+                x_range,
+                y_range,
+                FUNNEL_HEIGHT - 90,
+                x_log=True,
+            )
         )
     else:
         _no_data(fig, f"No hospital has the {score_label}")
     fig.update_xaxes(type="log", tickvals=[1, 2, 5, 10, 20, 50, 100, 200, 500])
+    widened = (
+        " The states vary more than chance allows (overdispersion test on Winsorised z-scores), so the limits are "
+        "widened by Spiegelhalter's additive random-effects method (tau\u00b2 in the data table), as PHE does."
+        if adjusted
+        else " The states vary no more than chance allows, so the limits are not widened."
+    )
     return Chart(
         "funnel",
         f"Funnel plot: states' mean {score_label} against their number of hospitals",
-        _layout(fig, "", "Scored hospitals in the state (log scale)", "Mean score (SD units)", height=480),
-        f"Each point is a state. The funnel lines are the national mean +/- {settings.z_95:.2f} and "
-        f"{settings.z_99_8:.2f} national SDs / sqrt(n): "
-        "a state above the upper 95% line (orange) or 99.8% line (red) is worse than national beyond what chance "
-        "would give a state with that many hospitals.",
+        _layout(fig, "", "Scored hospitals in the state (log scale)", "Mean score (SD units)", height=FUNNEL_HEIGHT),
+        f"Each point is a state. The lines are the national mean (solid) and its 95% and 99.8% limits for a state "
+        f"with that many scored hospitals (national mean +/- {settings.z_95:.2f} and {settings.z_99_8:.2f} "
+        "standard errors)." + widened + " Orange and red points lie above the 95% and the 99.8% limit (worse than "
+        "national beyond chance), light and dark blue below them (better); grey points are within the 95% "
+        "limits, and only the points outside are labelled.",
+        mart_rows(s.sort_values("state_code"), STATE_TABLE),
     )
 
 
@@ -454,43 +604,67 @@ def hotspot_heatmap(states: pd.DataFrame, min_hospitals: int, settings: Settings
     hot = s.pivot(index="state_code", columns="income_tier", values="is_hotspot").reindex_like(grid)
     enough = s.pivot(index="state_code", columns="income_tier", values="meets_min_hospitals").reindex_like(grid)
     shown = grid.where(enough.fillna(False).to_numpy(dtype=bool))
-    # The colour scale comes from cells with enough hospitals: two-hospital cells do not set it.
     finite = shown.to_numpy(dtype=float)
     lim = float(np.nanmax(np.abs(finite))) if np.isfinite(finite).any() else 1.0
     few = grid.notna() & shown.isna()
+    none = grid.isna()
+    cols, rows = list(grid.columns), list(grid.index)
     fig = go.Figure(
         [
             go.Heatmap(
-                z=np.where(few.to_numpy(), 0.0, np.nan),
-                x=list(grid.columns),
-                y=list(grid.index),
-                colorscale=[[0, "#d9d9d9"], [1, "#d9d9d9"]],
+                z=np.where(none.to_numpy(), 1.0, np.where(few.to_numpy(), 0.0, np.nan)),
+                x=cols,
+                y=rows,
+                colorscale=[[0, "#b0b0b0"], [1, "#5f5f5f"]],
+                zmin=0,
+                zmax=1,
                 showscale=False,
                 hoverinfo="skip",
-                name=f"fewer than {min_hospitals} scored hospitals",
+                xgap=1,
+                ygap=1,
             ),
             go.Heatmap(
                 z=shown.to_numpy(),
-                x=list(grid.columns),
-                y=list(grid.index),
+                x=cols,
+                y=rows,
                 colorscale=DIVERGING,
                 zmin=-lim,
                 zmax=lim,
-                text=np.where(hot.fillna(False).to_numpy(dtype=bool), "\u25cf", ""),
-                texttemplate="%{text}",
-                colorbar={"title": {"text": "Score vs national"}},
+                colorbar={"title": {"text": "Mean score minus<br>national (SD units)"}},
                 hoverongaps=False,
+                xgap=1,
+                ygap=1,
             ),
         ]
     )
+    hx, hy = np.where(hot.fillna(False).to_numpy(dtype=bool))
+    fig.add_trace(
+        go.Scatter(
+            x=[cols[j] for j in hy],
+            y=[rows[i] for i in hx],
+            mode="markers",
+            name="Hotspot: worse than the 95% limit",
+            marker={"symbol": "circle", "size": 11, "color": "#000000", "line": {"color": "#ffffff", "width": 2}},
+            hoverinfo="skip",
+        )
+    )
+    for colour, label in (("#5f5f5f", "No hospital in the cell"), ("#b0b0b0", f"Fewer than {min_hospitals} scored")):
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=label, marker={"symbol": "square", "size": 12, "color": colour}
+            )
+        )
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"}, plot_bgcolor="#ffffff")
     return Chart(
         "hotspots",
         "State x income tier hotspots",
-        _layout(fig, "", "ZIP income tier", "State", height=1100),
-        "Colour: mean score of the state's hospitals in the tier minus the national mean, for cells with at least "
-        f"{min_hospitals} scored hospitals; light grey: fewer; white: no hospital. \u25cf marks a hotspot (above the "
-        "95% funnel limit, widened for overdispersion when found). A dot in the Mid column marks states where even "
-        "Mid-income hospitals are worse than national.",
+        _layout(fig, "", "ZIP income tier", "State", height=1150),
+        "Colour: mean score of the state's hospitals in the tier minus the national mean, in SD units, for cells "
+        f"with at least {min_hospitals} scored hospitals (red = worse, blue = better, near white = about "
+        f"national); light grey: fewer than {min_hospitals} scored hospitals; dark grey: no hospital in the cell. "
+        "A black dot with a white ring marks a hotspot: above the 95% funnel limit (widened for overdispersion "
+        "when found). A dot in the Mid column marks states where even Mid-income hospitals are worse than national.",
+        mart_rows(s.sort_values(["state_code", "income_tier"]), STATE_TABLE),
     )
 
 
@@ -511,7 +685,10 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame, settings: Setting
         slope = "no estimate: " + (why.dropna().iloc[0] if len(why.dropna()) else "no data")
         if len(reg):
             r = reg.iloc[0]
-            slope = f"{r.estimate:+.3f} ({r.ci_lower:+.3f} to {r.ci_upper:+.3f}), n = {int(r.n):,}"
+            slope = (
+                f"{r.estimate_per_doubling:+.3f} ({r.ci_lower_per_doubling:+.3f} to {r.ci_upper_per_doubling:+.3f}), "
+                f"n = {int(r.n):,}"
+            )
         rows.append(
             f"<tr><td>{html.escape(str(first.score_label))}{' (headline)' if first.is_headline else ''}</td>"
             f"<td>{int(t.scored_hospitals.sum()):,}</td><td>{html.escape(gap)}</td><td>{html.escape(slope)}</td></tr>"
@@ -519,7 +696,7 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame, settings: Setting
     return (
         '<table class="scores"><thead><tr><th>Score</th><th>Scored hospitals with income</th>'
         f"<th>{html.escape(lowest)} - {html.escape(highest)} income tier gap, SD units (95% CI)</th>"
-        "<th>Slope per log-dollar of income (95% CI)</th>"
+        "<th>Change in the score per doubling of ZIP income (95% CI)</th>"
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
@@ -572,13 +749,122 @@ def cluster_profiles(profiles: pd.DataFrame, settings: Settings) -> Chart:
     return chart
 
 
+# Label placement for scatter plots whose points crowd (funnel plots): each label is an annotation
+# offset from its point by whole pixels, placed greedily so that no label box overlaps another or
+# a point, inside the plot area. The plot's pixel size is assumed no larger than it renders at
+# (PLOT_WIDTH_PX at the smallest, so real gaps are at least as wide as the ones planned here).
+PLOT_WIDTH_PX = 980
+CHAR_PX = 7.0  # width of one character at the labels' 11 px font (a generous estimate)
+LINE_PX = 16
+
+
+def label_annotations(
+    x: np.ndarray,
+    y: np.ndarray,
+    texts: list[str],
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    height_px: float,
+    x_log: bool = False,
+) -> list[dict]:
+    """Plotly annotations (with leader lines) for the labelled points, none overlapping."""
+
+    def px(values, lo, hi, size, log=False, flip=False):
+        v = np.log10(values) if log else np.asarray(values, dtype=float)
+        lo, hi = (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+        out = (v - lo) / (hi - lo) * size
+        return size - out if flip else out
+
+    xs = px(np.asarray(x, dtype=float), *x_range, PLOT_WIDTH_PX, log=x_log)
+    ys = px(np.asarray(y, dtype=float), *y_range, height_px, flip=True)
+    taken = [(a - 7, a + 7, b - 7, b + 7) for a, b in zip(xs, ys)]
+    centre = height_px / 2
+    out = []
+    for i in sorted(range(len(texts)), key=lambda k: (xs[k], ys[k])):
+        w, h = len(texts[i]) * CHAR_PX + 8, LINE_PX
+        up = ys[i] < centre  # points in the upper half get labels above them, and below otherwise
+        chosen = None
+        for step in range(16):
+            for side in (1, -1):
+                ay = (-1 if up else 1) * (14 + 17 * step)
+                ax = side * 12
+                x0 = xs[i] + ax if side > 0 else xs[i] + ax - w
+                y0 = ys[i] + ay - h / 2
+                box = (x0, x0 + w, y0, y0 + h)
+                inside = box[0] >= 0 and box[1] <= PLOT_WIDTH_PX and box[2] >= 0 and box[3] <= height_px
+                if inside and not any(
+                    box[0] < t[1] and t[0] < box[1] and box[2] < t[3] and t[2] < box[3] for t in taken
+                ):
+                    chosen = (ax, ay, side, box)
+                    break
+            if chosen:
+                break
+        if chosen is None:  # nowhere free: the point keeps its hover text and its row in the data table
+            continue
+        ax, ay, side, box = chosen
+        taken.append(box)
+        out.append(
+            {
+                "x": float(np.log10(x[i])) if x_log else float(x[i]),
+                "y": float(y[i]),
+                "ax": ax,
+                "ay": ay,
+                "xanchor": "left" if side > 0 else "right",
+                "yanchor": "middle",
+                "text": html.escape(texts[i]),
+                "showarrow": True,
+                "arrowhead": 0,
+                "arrowwidth": 1,
+                "arrowcolor": "#777",
+                "standoff": 5,
+                "font": {"size": 11, "color": "#1a1a1a"},
+                "bgcolor": "rgba(255,255,255,0.85)",
+                "borderpad": 1,
+            }
+        )
+    return out
+
+
+# Where a point lies against its funnel limits (the marts' funnel_position), in the colours and
+# legend names every funnel plot uses: beyond 99.8% and beyond 95% in distinct colours.
+POSITION_STYLE = {
+    "within the 95% limits": ("#8c8c8c", "Within the 95% limits"),
+    "above the 95% limit": ("#E69F00", "Above the 95% limit"),
+    "below the 95% limit": ("#56B4E9", "Below the 95% limit"),
+    "above the 99.8% limit": ("#B2182B", "Above the 99.8% limit"),
+    "below the 99.8% limit": ("#0072B2", "Below the 99.8% limit"),
+}
+DIMENSION_SYMBOL = {"imd_quintile": "circle", "ethnicity_group": "square", "sex": "diamond", "age_band": "triangle-up"}
+DIMENSION_NAME = {
+    "imd_quintile": "IMD quintile",
+    "ethnicity_group": "ethnic group",
+    "sex": "sex",
+    "age_band": "age band",
+    "all_patients": "all patients",
+}
+
+
+def _group_name(dimension: str, group: str) -> str:
+    """A group as a reader names it: "IMD quintile 1 (most deprived)", "age 55+", "Asian/Asian British"."""
+    if dimension == "imd_quintile":
+        extra = {"1": " (most deprived)", "5": " (least deprived)"}.get(str(group), "")
+        return f"IMD quintile {group}{extra}"
+    if dimension == "age_band":
+        return f"age {group}"
+    if dimension == "sex":
+        return {"F": "female", "M": "male"}.get(str(group), str(group))
+    return str(group)
+
+
 def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, settings: Settings) -> Chart:
     """Funnel plot of a proportion outcome (Wilson-based limits, as the mart's funnel columns): one
-    point per published group of every dimension, against its denominator."""
+    point per published group of every dimension, against its denominator. Colour says where the
+    point lies against the limits (the mart's funnel_position, named in the legend), the symbol which
+    dimension it belongs to; only the points outside the 95% limits are labelled."""
     rows = ineq[
         (ineq.outcome == outcome) & (ineq.dimension != "all_patients") & ~ineq.is_suppressed.fillna(False).astype(bool)
     ]
-    rows = rows.dropna(subset=["proportion_pct", "denominator"])
+    rows = rows.dropna(subset=["proportion_pct", "denominator"]).copy()
     fig = go.Figure()
     if len(rows):
         overall = float(rows.overall_proportion_pct.iloc[0]) / 100
@@ -589,31 +875,95 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
             return lower * 100, upper * 100
 
         _funnel_lines(fig, n, overall * 100, wilson_limits, settings)
-        for i, (dimension, g) in enumerate(rows.groupby("dimension", sort=True)):
-            _funnel_points(
-                fig,
-                g.denominator,
-                g.proportion_pct,
-                g.group_value,
-                dimension.replace("_", " "),
-                OKABE_ITO[i % len(OKABE_ITO)],
-                9,
-                "%{text}: %{y:.1f}% of %{x:,} <extra></extra>",
+        rows["label"] = [_group_name(d, g) for d, g in zip(rows.dimension, rows.group_value)]
+        for position, (colour, legend) in POSITION_STYLE.items():
+            g = rows[rows.funnel_position == position]
+            if g.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=g.denominator,
+                    y=g.proportion_pct,
+                    mode="markers",
+                    customdata=g.label,
+                    name=legend,
+                    showlegend=False,
+                    marker={
+                        "size": 10,
+                        "color": colour,
+                        "symbol": [DIMENSION_SYMBOL.get(d, "circle") for d in g.dimension],
+                        "line": {"color": "#333", "width": 0.5},
+                    },
+                    hovertemplate="%{customdata}: %{y:.1f}% of %{x:,}<extra>" + legend + "</extra>",
+                )
             )
+            # The legend names each colour with a plain circle, and each dimension's symbol below.
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=legend,
+                    marker={"size": 10, "color": colour, "line": {"color": "#333", "width": 0.5}},
+                )
+            )
+        for d in [d for d in DIMENSION_SYMBOL if d in set(rows.dimension)]:
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=DIMENSION_NAME[d],
+                    marker={
+                        "size": 10,
+                        "color": "#ffffff",
+                        "symbol": DIMENSION_SYMBOL[d],
+                        "line": {"color": "#333", "width": 1.2},
+                    },
+                )
+            )
+        # Fixed ranges, so that the labels can be placed without overlapping.
+        low998, high998 = wilson_limits(settings.z_99_8)
+        y_lo = float(min(rows.proportion_pct.min(), np.nanmin(low998)))
+        y_hi = float(max(rows.proportion_pct.max(), np.nanmax(high998)))
+        pad = (y_hi - y_lo) * 0.08 or 1.0
+        y_range = (max(0.0, y_lo - pad), min(100.0, y_hi + pad))
+        x_range = (0.0, float(n.max()))
+        fig.update_xaxes(range=list(x_range))
+        fig.update_yaxes(range=list(y_range))
+        outside = rows[rows.funnel_position != "within the 95% limits"]
+        fig.update_layout(
+            annotations=label_annotations(
+                outside.denominator.to_numpy(),
+                outside.proportion_pct.to_numpy(),
+                list(outside.label),
+                x_range,
+                y_range,
+                FUNNEL_HEIGHT - 90,
+            )
+        )
     else:
         _no_data(fig, "No published group")
-    fig.update_xaxes(rangemode="tozero")
     unit = rows.denominator_unit.iloc[0] if len(rows) else "denominator"
+    symbols = ", ".join(
+        f"{DIMENSION_NAME[d]} {SYMBOL_WORD[DIMENSION_SYMBOL[d]]}" for d in DIMENSION_SYMBOL if d in set(rows.dimension)
+    )
     return Chart(
         name,
         title,
-        _layout(fig, "", f"Denominator ({unit})", "Percentage (%)", height=460),
-        "Each point is a group of one dimension (IMD quintile, ethnic group, sex, age band); the lines are the "
-        "95% and 99.8% funnel limits around the overall percentage for a group of that size (Wilson score "
-        "method, as PHE's funnel plots for proportions). A group outside the limits differs from the overall "
-        "share by more than chance would give; suppressed groups are not shown.",
+        _layout(fig, "", f"Denominator ({unit})", "Percentage (%)", height=FUNNEL_HEIGHT),
+        "Each point is a group of one dimension (" + symbols + "); the lines are the 95% and 99.8% funnel "
+        "limits around the overall percentage (solid line) for a group of that size (Wilson score method, as "
+        "PHE's funnel plots for proportions). Orange and light blue points lie beyond a 95% limit, red and dark "
+        "blue beyond a 99.8% limit (the legend names each); grey points are within the 95% limits. Points "
+        "outside the limits are labelled; hover over a point, or open the data table, for every group. "
+        "Suppressed groups are not shown.",
         mart_rows(ineq[ineq.outcome == outcome].sort_values(["dimension", "group_value"]), INEQUALITY_TABLE),
     )
+
+
+FUNNEL_HEIGHT = 480
+SYMBOL_WORD = {"circle": "circles", "square": "squares", "diamond": "diamonds", "triangle-up": "triangles"}
 
 
 FOREST_MODELS = {  # model_name: legend label, in the order shown; the first is the headline
@@ -623,34 +973,57 @@ FOREST_MODELS = {  # model_name: legend label, in the order shown; the first is 
 }
 
 
+def _rate_ratio_label(term: str, level: str, reference: str | None) -> str:
+    """A rate ratio's row as a reader names it: "IMD quintile 1 (most deprived) vs 5 (least deprived)"."""
+    if term == "imd_quintile":
+        ends = {"1": " (most deprived)", "5": " (least deprived)"}
+        ref = f" vs {reference}{ends.get(str(reference), '')}" if reference else ""
+        return f"IMD quintile {level}{ends.get(str(level), '')}{ref}"
+    names = {"ethnicity_group": "", "age_band": "age ", "sex": "", "cluster": "cluster "}
+    if term == "sex":
+        level, reference = (
+            {"F": "female", "M": "male"}.get(level, level),
+            {"F": "female", "M": "male"}.get(reference, reference),
+        )
+    prefix = names.get(term, term.replace("_", " ") + " ")
+    return f"{prefix}{level}" + (f" vs {prefix}{reference}" if reference else "")
+
+
 def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
     """Rate ratios of each model's primary family: the `total` model is the headline (shown); the
-    cluster-adjusted and original-notebook models sit beside it, toggled by the buttons or the
-    legend, each point slightly offset so overlapping intervals stay readable."""
+    cluster-adjusted and original-notebook models are one button each, and "All models" shows them
+    together. Each view lists only the rows its models estimate, so no row is empty."""
     r = rr[rr.is_primary & ~rr.term.isin(["intercept", "no estimate"])].copy()
-    r["label"] = (
-        r.term.str.replace("_", " ")
-        + ": "
-        + r.level.astype(str)
-        + np.where(r.reference_level.notna(), " vs " + r.reference_level.astype(str), "")
-    )
-    # Rows in first-appearance order of the models (total's demographic terms first), top down.
-    order = list(
-        dict.fromkeys(r.set_index("model_name").loc[[m for m in FOREST_MODELS if m in set(r.model_name)]].label)
-    )
-    position = {label: len(order) - i for i, label in enumerate(order)}
-    fig = go.Figure()
+    r["label"] = [
+        _rate_ratio_label(t, str(lv), None if pd.isna(ref) else str(ref))
+        for t, lv, ref in zip(r.term, r.level, r.reference_level)
+    ]
     shown = [m for m in FOREST_MODELS if m in set(r.model_name)]
+
+    def rows_of(models: list[str]) -> dict[str, int]:
+        order = list(dict.fromkeys(r.set_index("model_name").loc[models].label)) if models else []
+        return {label: len(order) - i for i, label in enumerate(order)}
+
+    views = [[m] for m in shown] + ([shown] if len(shown) > 1 else [])
+    positions = [rows_of(v) for v in views]
+    offsets = {m: 0.22 * (1 - i) for i, m in enumerate(shown)}
+
+    def y_for(model: str, view: int) -> list[float | None]:
+        pos = positions[view]
+        offset = offsets[model] if len(views[view]) > 1 else 0.0
+        return [pos[label] + offset if label in pos else None for label in r[r.model_name == model].label]
+
+    fig = go.Figure()
     for i, model in enumerate(shown):
         m = r[r.model_name == model]
         family = m.model_family.iloc[0].replace("_", " ")
         fig.add_trace(
             go.Scatter(
                 x=m.irr,
-                y=m.label.map(position) + 0.22 * (1 - i),
+                y=y_for(model, 0) if i == 0 else y_for(model, i),
                 mode="markers",
                 name=f"{FOREST_MODELS[model]}, {family}",
-                visible=True if i == 0 else "legendonly",
+                visible=i == 0,
                 marker={"color": OKABE_ITO[i], "size": 9, "symbol": ["circle", "square", "diamond"][i % 3]},
                 error_x={
                     "type": "data",
@@ -668,22 +1041,50 @@ def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
         tickvals=[0.125, 0.25, 0.5, 1, 2, 4, 8, 16],
         ticktext=["0.125", "0.25", "0.5", "1", "2", "4", "8", "16"],
     )
-    fig.update_yaxes(tickvals=list(position.values()), ticktext=list(position), range=[0.4, len(order) + 0.6])
-    buttons = [
-        {
-            "label": FOREST_MODELS[m].split(" (")[0],
-            "method": "restyle",
-            "args": [{"visible": [j == i for j in range(len(shown))]}],
-        }
-        for i, m in enumerate(shown)
-    ]
-    buttons.append({"label": "All models", "method": "restyle", "args": [{"visible": [True] * len(shown)}]})
-    fig = _layout(fig, "", "Incidence rate ratio (95% CI, log scale)", None, height=720)
+
+    def axis(view: int) -> dict:
+        pos = positions[view]
+        return {"yaxis.tickvals": list(pos.values()), "yaxis.ticktext": list(pos), "yaxis.range": [0.4, len(pos) + 0.6]}
+
+    first = axis(0) if views else {}
+    fig.update_yaxes(
+        tickvals=first.get("yaxis.tickvals"), ticktext=first.get("yaxis.ticktext"), range=first.get("yaxis.range")
+    )
+    buttons = []
+    for v, models in enumerate(views):
+        label = FOREST_MODELS[models[0]].split(" (")[0] if len(models) == 1 else "All models"
+        buttons.append(
+            {
+                "label": label,
+                "method": "update",
+                "args": [
+                    {"visible": [m in models for m in shown], "y": [y_for(m, v) for m in shown]},
+                    axis(v),
+                ],
+            }
+        )
+    rows_shown = max((len(p) for p in positions), default=1)
+    fig = _layout(
+        fig,
+        "",
+        "Incidence rate ratio (95% CI, log scale; 1 = same rate as the reference)",
+        None,
+        height=max(360, 110 + 26 * rows_shown),
+    )
     fig.update_layout(
         updatemenus=[
-            {"type": "buttons", "direction": "right", "buttons": buttons, "x": 0, "y": 1.08, "xanchor": "left"}
+            {
+                "type": "buttons",
+                "direction": "right",
+                "buttons": buttons,
+                "x": 0,
+                "y": 1.02,
+                "yanchor": "bottom",
+                "xanchor": "left",
+            }
         ],
-        margin={"l": 90, "r": 30, "t": 60, "b": 60},
+        margin={"l": 290, "r": 30, "t": 70, "b": 60},
+        legend={"orientation": "h", "y": -0.12, "x": 0},
     )
     total = r[r.model_name == "total"]
     family = total.model_family.iloc[0].replace("_", " ") if len(total) else "primary"
@@ -692,15 +1093,13 @@ def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
         "Emergency asthma admission rate ratios",
         fig,
         f"Headline: the total-effect {family} model of follow-up ({settings.followup_years}) emergency asthma "
-        "admissions "
-        "(offset log person-years) on deprivation, ethnicity, age band and sex: each row is a rate "
-        "ratio against the stated reference, adjusted for the other three demographics only, the "
-        "inequality estimate. The buttons add the within-cluster model (also adjusted for the "
-        "utilisation cluster and baseline admissions, which lie on the path from deprivation to "
-        "admission, so its ratios are smaller) and the original notebook's model (cluster and prior "
-        "admissions). Each model's family is chosen by a likelihood-ratio test of negative binomial "
-        "against Poisson; the negative binomial represents each covariate cell's follow-up lengths "
-        "by a six-point quadrature rule, within about 1e-10 of the patient-level fit.",
+        "admissions (offset log person-years) on deprivation, ethnicity, age band and sex, fitted on every "
+        "patient with follow-up: each row is a rate ratio against the stated reference (IMD quintile 1 is "
+        "the most deprived fifth of areas, 5 the least deprived), adjusted for the other three demographics "
+        "only: the inequality estimate. The buttons switch to the within-cluster model (also adjusted for the "
+        "utilisation cluster and baseline admissions, which lie on the path from deprivation to admission, so "
+        "its ratios are smaller) and the original notebook's model (cluster and prior admissions), or show all "
+        "three. Each model's family is chosen by a likelihood-ratio test of negative binomial against Poisson.",
         mart_rows(rr[rr.is_primary], RATE_RATIO_TABLE),
     )
 
@@ -718,30 +1117,77 @@ def _not_shown(d: pd.DataFrame, value: str, settings: Settings) -> str:
     return (" Not shown: " + "; ".join(parts) + ".") if parts else ""
 
 
+# Significance against the all-patients value (the marts' compared_with_all_patients, read with
+# polarity), in the Fingertips manner: better, similar, worse, and not compared.
+COMPARISON_STYLE = {
+    "better": ("#0072B2", "Better than all patients (95% CI below)"),
+    "similar": ("#BDBDBD", "Similar to all patients (95% CI overlaps)"),
+    "worse": ("#D55E00", "Worse than all patients (95% CI above)"),
+}
+
+
+def _compared(row: pd.Series) -> str | None:
+    """better / similar / worse from the mart's comparison and polarity."""
+    c = row.get("compared_with_all_patients")
+    if c is None or pd.isna(c):
+        return None
+    if c == "similar":
+        return "similar"
+    higher_is_worse = str(row.get("polarity", "higher is worse")) == "higher is worse"
+    return "worse" if (c == "higher") == higher_is_worse else "better"
+
+
 def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: str, settings: Settings) -> Chart:
     d = ineq[(ineq.dimension == dimension) & (ineq.outcome == "emergency_admissions")].sort_values("group_value")
-    fig = go.Figure(
-        go.Bar(
-            x=d.group_value,
-            y=d.dsr_per_1000,
-            marker_color=OKABE_ITO[0],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": d.dsr_upper_95 - d.dsr_per_1000,
-                "arrayminus": d.dsr_per_1000 - d.dsr_lower_95,
-            },
+    d = d.assign(compared=d.apply(_compared, axis=1))
+    fig = go.Figure()
+    for key, (colour, legend) in COMPARISON_STYLE.items():
+        g = d[d.compared == key]
+        if g.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=g.group_value,
+                y=g.dsr_per_1000,
+                name=legend,
+                marker_color=colour,
+                marker_line={"color": "#333", "width": 0.5},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": g.dsr_upper_95 - g.dsr_per_1000,
+                    "arrayminus": g.dsr_per_1000 - g.dsr_lower_95,
+                    "color": "#222",
+                },
+                hovertemplate="%{x}: %{y:.1f} per 1,000 person-years<extra>" + legend + "</extra>",
+            )
         )
-    )
+    overall = ineq[(ineq.dimension == "all_patients") & (ineq.outcome == "emergency_admissions")]
+    reference = float(overall.dsr_per_1000.iloc[0]) if len(overall) and pd.notna(overall.dsr_per_1000.iloc[0]) else None
+    if reference is not None:
+        fig.add_hline(y=reference, line={"color": "#000", "dash": "dash", "width": 1.5})
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line={"color": "#000", "dash": "dash", "width": 1.5},
+                name=f"All patients: {reference:.1f} per 1,000 person-years",
+            )
+        )
+    fig.update_xaxes(categoryorder="array", categoryarray=list(d.group_value))
+    fig.update_layout(legend={"orientation": "h", "y": -0.25, "x": 0}, barmode="overlay")
     return Chart(
         name,
         title,
-        _layout(fig, "", axis, "DSR per 1,000 person-years (95% CI)"),
-        f"Emergency asthma admissions {settings.study_years}, a rate per 1,000 person-years (numerator: "
-        "emergency asthma "
-        "spells; denominator: person-years observed, split by age band as people age). Directly "
-        "age-standardised to the full European Standard Population 2013; 95% CIs by the Dobson method with "
-        "Byars limits, widened for patients with repeat admissions." + _not_shown(d, "dsr_per_1000", settings),
+        _layout(fig, "", axis, "DSR per 1,000 person-years (95% CI)", height=460),
+        f"Emergency asthma admissions {settings.study_years}, a directly age-standardised rate per 1,000 "
+        "person-years (numerator: emergency asthma spells; denominator: person-years observed, split by age "
+        "band as people age; standard: European Standard Population 2013; 95% CIs by the Dobson method with "
+        "Byars limits, widened for patients with repeat admissions). Colour compares each group with all "
+        "patients (dashed line) the way Fingertips does: worse when the group's whole 95% interval is above "
+        "the all-patients rate, better when it is below, similar when it overlaps."
+        + _not_shown(d, "dsr_per_1000", settings),
         mart_rows(d, INEQUALITY_TABLE),
     )
 
@@ -755,7 +1201,7 @@ SII_LABEL = {
 
 def sii_chart(indices: pd.DataFrame) -> Chart:
     d = indices.dropna(subset=["rii"])
-    labels = [f"{o.replace('_', ' ')} ({SII_LABEL.get(m, m)})" for o, m in zip(d.outcome, d.measure_type)]
+    labels = [f"{OUTCOME_NAME.get(o, o)} ({SII_LABEL.get(m, m)})" for o, m in zip(d.outcome, d.measure_type)]
     ratio, lower, upper = (
         d.most_to_least_deprived_ratio,
         d.most_to_least_deprived_ratio_lower,
@@ -768,24 +1214,32 @@ def sii_chart(indices: pd.DataFrame) -> Chart:
             mode="markers",
             marker={"size": 11, "color": OKABE_ITO[5]},
             error_x={"type": "data", "symmetric": False, "array": upper - ratio, "arrayminus": ratio - lower},
+            hovertemplate="%{y}: %{x:.2f} times as high in the most deprived<extra></extra>",
         )
     )
     fig.add_vline(x=1, line_dash="dot", line_color="#555")
-    text = "; ".join(
-        f"{o.replace('_', ' ')}: {r:.2f} times, SII {s:+.3g} {u}"
-        for o, r, s, u in zip(d.outcome, ratio, d.sii, d.indicator_unit)
-    )
+    text = " ".join(f"{OUTCOME_NAME.get(o, o)}: {i}." for o, i in zip(d.outcome, d.interpretation.fillna("")))
     return Chart(
         "sii_rii",
         "How much higher in the most deprived: inequality across IMD quintiles",
-        _layout(fig, "", "Most deprived / least deprived fitted value (1 / RII, 95% CI)", None, height=360),
-        "PHE method: population-weighted regression of each outcome on the ridit of deprivation, each on its "
-        "own scale (age-standardised rates for admissions and exacerbations; percentages for readmissions "
-        "among index discharges and SABA over-reliance among assessable patients). A point at 2 means the "
-        "most deprived have twice the value of the least deprived. In the PHE convention the same result is "
-        "an RII below 1 and a negative SII (least minus most deprived). " + text + "." + _indices_not_shown(indices),
+        _layout(
+            fig, "", "Most deprived vs least deprived: times as high (95% CI; 1 = no difference)", None, height=360
+        ),
+        "PHE's slope and relative indices of inequality: a population-weighted regression of each outcome on "
+        "the rank of deprivation, each on its own scale (age-standardised rates for admissions and "
+        "exacerbations; percentages for readmissions among index discharges and SABA over-reliance among "
+        "assessable patients), read at the most and the least deprived ends. A point at 2 means the most "
+        "deprived have twice the value of the least deprived. " + text + _indices_not_shown(indices),
         mart_rows(indices, INDEX_TABLE),
     )
+
+
+OUTCOME_NAME = {
+    "emergency_admissions": "Emergency asthma admissions",
+    "exacerbations": "Severe asthma exacerbations",
+    "readmissions_30d": "30-day readmissions",
+    "saba_over_reliance": "SABA over-reliance",
+}
 
 
 def _indices_not_shown(indices: pd.DataFrame) -> str:
@@ -795,6 +1249,198 @@ def _indices_not_shown(indices: pd.DataFrame) -> str:
         return ""
     why = "; ".join(f"{o.replace('_', ' ')}: {n}" for o, n in zip(missing.outcome, missing.note.fillna("")))
     return " Not shown, or shown without an interval: " + why + "."
+
+
+# -------------------------------------------------------------------------------- summary
+@dataclass
+class Headline:
+    """One summary sentence and where its numbers come from: the mart, the row (column values that
+    pick it) and the columns it quotes, in the order the numbers appear in the text, with their
+    format ("ratio": 2 decimals; "sig3": 3 significant figures, as health_equity.inequality.sig3)."""
+
+    area: str
+    text: str  # HTML: a bold label, then the sentence
+    mart: str
+    where: dict
+    columns: list[str]
+    formats: list[str]
+    values: list[float]
+
+    def html(self) -> str:
+        """The sentence with each quoted number marked (span.num, in column order), found in turn
+        after the label."""
+        label_end = self.text.index("</b>") + 4 if "</b>" in self.text else 0
+        head, body = self.text[:label_end], self.text[label_end:]
+        out, at = [], 0
+        for value, fmt, column in zip(self.values, self.formats, self.columns, strict=True):
+            shown = quoted(value, fmt)
+            i = body.index(shown, at)
+            out.append(body[at:i] + f'<span class="num" data-column="{column}">{shown}</span>')
+            at = i + len(shown)
+        return (
+            f'<li class="headline" data-area="{self.area}" data-mart="{self.mart}" '
+            f"data-where='{html.escape(json.dumps(self.where))}' "
+            f"data-columns='{html.escape(json.dumps(self.columns))}' "
+            f"data-formats='{html.escape(json.dumps(self.formats))}'>{head}{''.join(out)}{body[at:]}</li>"
+        )
+
+
+def quoted(value: float, fmt: str) -> str:
+    """A number as the summary quotes it: a ratio to 2 decimals, a gap to 3 significant figures."""
+    return f"{value:.2f}" if fmt == "ratio" else sig3(value)
+
+
+MEASURE_PHRASE = {
+    "rate per 1,000 person-years": "age-standardised rate per 1,000 person-years",
+    "percentage of index discharges": "% of index discharges",
+    "percentage of patients": "% of assessable patients",
+}
+
+
+def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings) -> list[Headline]:
+    """Who is worse off, by how much, how sure: the total model's deprivation rate ratio, then each
+    outcome's most-vs-least deprived comparison in the indices mart's own words (its interpretation)."""
+    out = []
+    total = rr[(rr.model_name == "total") & rr.is_primary & (rr.term == "imd_quintile") & (rr.level.astype(str) == "1")]
+    if len(total) and pd.notna(total.ci_lower.iloc[0]):
+        t = total.iloc[0]
+        significant = t.ci_lower > 1 or t.ci_upper < 1
+        out.append(
+            Headline(
+                "asthma",
+                f"<b>Emergency asthma admissions, follow-up {settings.followup_years}</b>: patients in the most "
+                "deprived fifth of areas vs the least deprived fifth, allowing for ethnicity, age and sex: "
+                f"{t.irr:.2f} times the admission rate (95% CI {t.ci_lower:.2f} to {t.ci_upper:.2f}); "
+                f"{significance_in_words(significant)}.",
+                "asthma_admission_rate_ratios",
+                {"model_name": "total", "is_primary": True, "term": "imd_quintile", "level": "1"},
+                ["irr", "ci_lower", "ci_upper"],
+                ["ratio", "ratio", "ratio"],
+                [float(t.irr), float(t.ci_lower), float(t.ci_upper)],
+            )
+        )
+    for r in indices.itertuples():
+        if pd.isna(r.interpretation):
+            continue
+        has_ratio = pd.notna(r.most_to_least_deprived_ratio_lower)
+        columns = (
+            ["most_to_least_deprived_ratio", "most_to_least_deprived_ratio_lower", "most_to_least_deprived_ratio_upper"]
+            if has_ratio
+            else []
+        ) + ["most_minus_least_deprived", "most_minus_least_deprived_lower", "most_minus_least_deprived_upper"]
+        period = settings.followup_years if r.outcome == "saba_over_reliance" else settings.study_years
+        out.append(
+            Headline(
+                "asthma",
+                f"<b>{html.escape(OUTCOME_NAME.get(r.outcome, r.outcome))}, {period}</b> "
+                f"({html.escape(MEASURE_PHRASE.get(r.measure_type, r.measure_type))}): "
+                f"{html.escape(r.interpretation)}.",
+                "asthma_inequality_indices",
+                {"outcome": r.outcome},
+                columns,
+                ["ratio"] * (3 if has_ratio else 0) + ["sig3"] * 3,
+                [float(getattr(r, c)) for c in columns],
+            )
+        )
+    return out
+
+
+def hospital_headlines(
+    tiers: pd.DataFrame, regression: pd.DataFrame, score_label: str, settings: Settings
+) -> list[Headline]:
+    """The income gap (lowest vs highest income tier) and the income slope per doubling, in words."""
+    out = []
+    lowest, highest = settings.tier_names[0], settings.tier_names[-1]
+    low = _headline(tiers)
+    low = low[low.income_tier == lowest]
+    if len(low) and pd.notna(low.gap_lower_95.iloc[0]):
+        g = low.iloc[0]
+        significant = g.gap_lower_95 > 0 or g.gap_upper_95 < 0
+        out.append(
+            Headline(
+                "hospitals",
+                f"<b>Hospital quality ({html.escape(score_label)})</b>: hospitals in {lowest.lower()}-income ZIPs vs "
+                f"{highest.lower()}-income ZIPs: a mean score {_signed_words(g.gap_to_highest_tier)} (95% CI "
+                f"{_interval_words(g.gap_lower_95, g.gap_upper_95)}), which is "
+                f"{sig3(g.gap_in_hospital_sd)} standard deviations of the score across hospitals; "
+                f"{significance_in_words(significant)}.",
+                "hospital_income_tiers",
+                {"is_headline": True, "income_tier": lowest},
+                ["gap_to_highest_tier", "gap_lower_95", "gap_upper_95", "gap_in_hospital_sd"],
+                ["sig3"] * 4,
+                [
+                    float(g.gap_to_highest_tier),
+                    float(g.gap_lower_95),
+                    float(g.gap_upper_95),
+                    float(g.gap_in_hospital_sd),
+                ],
+            )
+        )
+    reg = _headline(regression)
+    reg = reg[(reg.model_name == "log_income") & (reg.term == "log_income") & (reg.row_type == "coefficient")]
+    if len(reg) and pd.notna(reg.ci_lower_per_doubling.iloc[0]):
+        r = reg.iloc[0]
+        significant = r.ci_lower_per_doubling > 0 or r.ci_upper_per_doubling < 0
+        out.append(
+            Headline(
+                "hospitals",
+                f"<b>Hospital quality and ZIP income</b>: each doubling of the ZIP's median household income goes "
+                f"with a score {_signed_words(r.estimate_per_doubling)} (95% CI "
+                f"{_interval_words(r.ci_lower_per_doubling, r.ci_upper_per_doubling)}); "
+                f"{significance_in_words(significant)}. An association across hospitals, not a cause.",
+                "hospital_income_regression",
+                {"is_headline": True, "row_type": "coefficient", "model_name": "log_income", "term": "log_income"},
+                ["estimate_per_doubling", "ci_lower_per_doubling", "ci_upper_per_doubling"],
+                ["sig3"] * 3,
+                [float(r.estimate_per_doubling), float(r.ci_lower_per_doubling), float(r.ci_upper_per_doubling)],
+            )
+        )
+    return out
+
+
+def summary_html(headlines: list[Headline]) -> str:
+    if not headlines:
+        return ""
+    return (
+        '<section class="summary"><h2>Summary</h2><p class="caption">Each line: who is worse off, by how '
+        "much, with its 95% confidence interval, and whether the difference is statistically significant "
+        "(the interval excludes no difference). Most deprived and least deprived are the fifths of areas at "
+        "the two ends of the Index of Multiple Deprivation. A hospital score is in standard-deviation units of "
+        "the standardised measure groups (CMS star-rating method): 0 is about the national average, higher is "
+        "worse.</p><ul>" + "".join(h.html() for h in headlines) + "</ul></section>"
+    )
+
+
+# -------------------------------------------------------------------------------- origins
+SECTION_SOURCES = {"hospitals": "hospitals_raw", "asthma": "asthma_raw"}
+SECTION_SUBJECTS = {"hospitals": "real hospitals", "asthma": "real patients"}
+
+
+def section_origin(provenance: pd.DataFrame, section: str) -> str:
+    """Under a section's title: each file it rests on, with its vintage and origin, and one banner
+    when any of them is synthetic."""
+    p = provenance[(provenance.source_name == SECTION_SOURCES[section])]
+    present = p[p.file_exists.fillna(False).astype(bool)].sort_values("extract_name")
+    items = "".join(
+        f"<li><b>{html.escape(r.extract_name)}</b>: {html.escape(os.path.basename(str(r.file_path)))}, "
+        f"{html.escape(str(r.origin))}, {html.escape(str(r.vintage))}</li>"
+        for r in present.itertuples()
+    )
+    absent = p[~p.file_exists.fillna(False).astype(bool)]
+    if len(absent):
+        items += "<li>Not supplied (optional): " + html.escape(", ".join(sorted(absent.extract_name))) + "</li>"
+    synthetic = present[present.origin == "synthetic"]
+    banner = ""
+    if len(synthetic):
+        every = len(synthetic) == len(present)
+        banner = (
+            f'<div class="banner synthetic" data-section="{section}">Synthetic data: '
+            + ("every file" if every else f"{len(synthetic)} of the {len(present)} files")
+            + f" behind this section {'was' if len(synthetic) == 1 else 'were'} generated, not taken from "
+            + f"{SECTION_SUBJECTS[section]} ({html.escape(', '.join(synthetic.extract_name))}). The figures show "
+            "how the analysis works, not the state of the world.</div>"
+        )
+    return f'{banner}<ul class="provenance origin" data-section="{section}">{items}</ul>'
 
 
 # -------------------------------------------------------------------------------- page
@@ -807,25 +1453,30 @@ def kpis(
     low = low[low.income_tier == lowest]
     if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
         r = low.iloc[0]
-        gap = f"{r.gap_to_highest_tier:+.2f} SD"
+        gap = f"{r.gap_in_hospital_sd:+.2f} SD"
         gap_note = (
-            f"mean {score_label}, {lowest}- minus {highest}-income tier (95% CI {r.gap_lower_95:+.2f} to "
-            f"{r.gap_upper_95:+.2f}); positive = {lowest.lower()}-income hospitals worse"
+            f"{lowest}- minus {highest}-income tier mean {score_label}: {r.gap_to_highest_tier:+.2f} on the score "
+            f"(95% CI {r.gap_lower_95:+.2f} to {r.gap_upper_95:+.2f}), {r.gap_in_hospital_sd:+.2f} standard "
+            f"deviations of the score across hospitals; positive = {lowest.lower()}-income hospitals worse"
         )
     else:
         gap, gap_note = "no data", f"no hospital has the {score_label}"
     slope = _headline(regression)
     slope = slope[(slope.model_name == "log_income") & (slope.term == "log_income")]
-    if len(slope):
+    if len(slope) and pd.notna(slope.estimate_per_doubling.iloc[0]):
         r = slope.iloc[0]
-        slope_value = f"{r.estimate:+.2f}"
-        slope_note = f"SD of score per log-dollar of ZIP income (95% CI {r.ci_lower:+.2f} to {r.ci_upper:+.2f}; HC3)"
+        slope_value = f"{r.estimate_per_doubling:+.2f} SD"
+        slope_note = (
+            f"change in the score for each doubling of ZIP median household income (95% CI "
+            f"{r.ci_lower_per_doubling:+.2f} to {r.ci_upper_per_doubling:+.2f}; OLS, HC3); negative = hospitals in "
+            "richer ZIPs score better"
+        )
     else:
         slope_value, slope_note = "no estimate", "too few scored hospitals with an income"
     tiles = [
         ("Hospitals", f"{len(hospitals):,}", f"{len(scored):,} with the {score_label}"),
         ("Income gap", gap, gap_note),
-        ("Income slope", slope_value, slope_note),
+        ("Income slope per doubling", slope_value, slope_note),
     ]
     return "".join(
         f'<div class="kpi"><div class="kpi-label">{html.escape(a)}</div><div class="kpi-value">{html.escape(b)}</div>'
@@ -858,7 +1509,9 @@ def provenance_html(provenance: pd.DataFrame) -> tuple[str, str]:
     return '<ul class="provenance">' + "".join(parts) + "</ul>", banner
 
 
-def build_charts(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[str, list[Chart], list[Chart]]:
+def build_charts(
+    con: duckdb.DuckDBPyConnection, settings: Settings
+) -> tuple[str, list[Chart], list[Chart], list[Headline]]:
     hospitals, tiers = load(con, "hospital_equity"), load(con, "hospital_income_tiers")
     states, regression = load(con, "hospital_state_performance"), load(con, "hospital_income_regression")
     scores = load(con, "hospital_scores")
@@ -901,7 +1554,10 @@ def build_charts(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[st
         ),
     ]
     kpi_html = kpis(hospitals, tiers, regression, score_label, settings) + score_table(tiers, regression, settings)
-    return kpi_html, hospital_charts, asthma_charts
+    headlines = hospital_headlines(tiers, regression, score_label, settings) + asthma_headlines(
+        idx, load(con, "asthma_admission_rate_ratios"), settings
+    )
+    return kpi_html, hospital_charts, asthma_charts, headlines
 
 
 CSS = """
@@ -914,6 +1570,8 @@ border-radius:8px;padding:14px}.kpi-label{font-size:13px;color:#555}.kpi-value{f
 .chart{background:#fff;border:1px solid #ddd;border-radius:8px;margin:18px 0;
 padding:8px 12px}.chart h3{margin:6px 0}.caption{font-size:13px;color:#444;margin:4px 0 8px}
 footer{font-size:12px;color:#666;padding:16px 32px}
+.summary ul{padding-left:20px}.summary li{margin:6px 0;font-size:15px;line-height:1.4}
+.banner.synthetic{background:#fff8e1;border-color:#E69F00;color:#4a3000}
 .stamp{font-size:13px;margin-top:8px}.provenance{font-size:13px;margin:4px 0 0 0}
 .banner{background:#fff3cd;border:2px solid #D55E00;color:#5c2b00;padding:10px 14px;border-radius:6px;margin:12px 0;
 font-weight:600}table.scores{border-collapse:collapse;margin:14px 0;font-size:13px;background:#fff}
@@ -995,8 +1653,9 @@ def _rounding_note(settings: Settings) -> str:
 
 def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
     settings = Settings.from_warehouse(con)
-    kpi_html, hospital_charts, asthma_charts = build_charts(con, settings)
-    provenance, banner = provenance_html(load(con, "data_provenance"))
+    kpi_html, hospital_charts, asthma_charts, headlines = build_charts(con, settings)
+    provenance_rows = load(con, "data_provenance")
+    _, banner = provenance_html(provenance_rows)
     built_at = built_at or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
     def section(charts: list[Chart]) -> str:
@@ -1020,17 +1679,20 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
 <style>{CSS}</style><script type="text/javascript">{get_plotlyjs()}</script></head>
 <body><header><h1>Health equity report</h1><div>U.S. hospital clinical risk by ZIP income, and asthma
 utilisation and inequalities. Built from the marts of the health-equity warehouse.</div>
-<div class="stamp">Report built {html.escape(built_at)}. Data read:</div>{provenance}</header>
+<div class="stamp">Report built {html.escape(built_at)}. The files each section rests on, their vintage and
+origin, are listed under its title.</div></header>
 <main>{banner}
+{summary_html(headlines)}
 <p class="policy">Published figures only: every asthma figure here is aggregate, under the disclosure policy
 "{html.escape(settings.disclosure_policy)}" (as set for this build: counts of {settings.redact_counts_at_or_below} or
 fewer suppressed{_rounding_note(settings)}). A second group is hidden wherever a total would give a suppressed count
 back. No patient-level table is shown or embedded.</p>
-<h2>U.S. hospitals</h2><div class="kpis">{kpi_html}</div>
+<h2 id="hospitals">U.S. hospitals</h2>{section_origin(provenance_rows, "hospitals")}
+<div class="kpis">{kpi_html}</div>
 {section(hospital_charts)}
-<h2>Asthma</h2>
+<h2 id="asthma">Asthma</h2>{section_origin(provenance_rows, "asthma")}
 {section(asthma_charts)}
-</main><footer>The header lists which files were read and whether each is synthetic or supplied. Every figure
+</main><footer>Each section lists the files it was built from and whether each is synthetic or supplied. Every figure
 is computed in the dbt project; see the dbt docs for definitions, sources and the disclosure policy.</footer>
 </body></html>
 """

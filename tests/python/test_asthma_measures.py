@@ -318,7 +318,8 @@ def test_readmission_share_has_no_imd_gradient_while_admissions_have_a_steep_one
     assert readm.measure_type == "percentage of index discharges"
     assert adm.measure_type == "rate per 1,000 person-years"
     assert adm.sii_upper < 0 and adm.sii_ci_excludes_zero  # higher in the most deprived (PHE sign)
-    assert adm.interpretation.startswith("the most deprived have")
+    assert adm.interpretation.startswith("most deprived vs least deprived: ")
+    assert adm.most_minus_least_deprived == pytest.approx(-adm.sii)
     assert readm.sii_lower <= 0 <= readm.sii_upper and not readm.sii_ci_excludes_zero, (
         readm.sii_lower,
         readm.sii_upper,

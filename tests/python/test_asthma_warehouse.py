@@ -209,3 +209,18 @@ def test_saba_over_reliance_never_rests_on_a_single_canister(clean_build):
     assert len(flagged) > 0 and (flagged.followup_saba_canisters >= 2).all()
     assert (assessable[assessable.is_saba_over_reliant_12].followup_saba_canisters >= 7).all()
     assert p[~p.is_saba_assessable].is_saba_over_reliant_3.isna().all()
+
+
+def test_each_group_is_compared_with_all_patients_the_fingertips_way(clean_build):
+    m = clean_build.df("select * from marts.asthma_inequalities")
+    overall = m[m.dimension == "all_patients"].set_index("outcome")
+    rows = m[(m.dimension != "all_patients") & m.indicator_lower_95.notna()]
+    assert len(rows) > 20 and set(rows.compared_with_all_patients) == {"higher", "similar", "lower"}
+    for r in rows.itertuples():
+        age_rate = r.dimension == "age_band" and r.measure_type.startswith("rate")
+        ref = overall.loc[r.outcome, "crude_rate_per_1000" if age_rate else "indicator_value"]
+        assert r.comparator_value == pytest.approx(ref, rel=1e-12)
+        want = "higher" if r.indicator_lower_95 > ref else "lower" if r.indicator_upper_95 < ref else "similar"
+        assert r.compared_with_all_patients == want, r
+    assert m[m.indicator_lower_95.isna() | (m.dimension == "all_patients")].compared_with_all_patients.isna().all()
+    assert set(m.polarity) == {"higher is worse"}

@@ -369,3 +369,14 @@ def test_income_slope_per_doubling_on_the_real_file_equals_an_independent_hc3_fi
     assert row.ci_lower_per_doubling == pytest.approx((beta[1] - Z95 * se) * np.log(2), rel=1e-9)
     assert row.ci_upper_per_doubling == pytest.approx((beta[1] + Z95 * se) * np.log(2), rel=1e-9)
     assert row.ci_upper_per_doubling < 0
+
+
+def test_the_report_reads_at_a_glance_on_the_real_cms_files(real_2025, tmp_path):
+    """The browser checks of test_report_browser.py on the real-file build: the hospital section rests
+    on the supplied CMS file (no synthetic banner), the asthma section on generated extracts (one)."""
+    from test_report_browser import check_report
+
+    got = check_report(real_2025, "real", tmp_path, {"asthma"})
+    hospital_files = next(o for o in got["origins"] if o["section"] == "hospitals")["files"]
+    assert any("Hospital_General_Information_2025.csv" in f and "supplied" in f for f in hospital_files)
+    assert any(h["area"] == "hospitals" for h in got["headlines"])

@@ -113,10 +113,40 @@ def test_orientation_is_stated_in_words_beside_the_phe_sign():
     assert out.most_to_least_deprived_ratio == pytest.approx(11)  # 55 / 5
     assert out.most_to_least_deprived_ratio_lower < 11 < out.most_to_least_deprived_ratio_upper
     assert out.sii_ci_excludes_zero
-    assert out.interpretation.startswith(
-        "the most deprived have 11.00 times the percentage of index discharges of the least deprived"
+    # The same gap without a sign convention: most minus least deprived, positive = higher there.
+    assert out.most_minus_least_deprived == pytest.approx(50)
+    assert (out.most_minus_least_deprived_lower, out.most_minus_least_deprived_upper) == pytest.approx(
+        (-out.sii_upper, -out.sii_lower)
     )
-    assert "negative when higher in the most deprived" in out.interpretation
+    assert out.interpretation.startswith(
+        "most deprived vs least deprived: 11.00 times as high in the most deprived as in the least deprived (95% CI "
+    )
+    assert (
+        "; 50.0 percentage points higher in the most deprived than in the least deprived (95% CI " in out.interpretation
+    )
+    assert out.interpretation.endswith("; a statistically significant difference")
+    assert "SII" not in out.interpretation and "PHE convention" not in out.interpretation
+
+
+def test_a_gap_is_worded_by_direction_not_by_sign():
+    from health_equity.inequality import gap_in_words
+
+    assert gap_in_words(122.0, 99.8, 1444.4, "per 1,000 person-years, age-standardised (ESP 2013)") == (
+        "122 per 1,000 person-years higher in the most deprived than in the least deprived "
+        "(95% CI 99.8 to 1,440 higher)"
+    )
+    assert gap_in_words(-2.44, -5.79, 0.881, "%") == (
+        "2.44 percentage points lower in the most deprived than in the least deprived (95% CI 5.79 lower to "
+        "0.881 higher)"
+    )
+
+
+def test_three_significant_figures_never_in_exponent_form():
+    from health_equity.inequality import sig3
+
+    cases = {0.881: "0.881", 99.84: "99.8", 144.0: "144", 1234.5: "1,230", 0.0123456: "0.0123", 9.999: "10.0"}
+    for value, text in cases.items():
+        assert sig3(value) == text and sig3(-value) == text
 
 
 def test_no_ratio_from_a_fitted_end_at_zero_and_no_ratio_interval_when_the_rii_interval_reaches_zero():

@@ -5,7 +5,8 @@
 -- suppressed, and the clusters partition the clustered patients (the shares add up to 1), so a
 -- second cluster is suppressed when one alone would be recoverable. A suppressed cluster keeps
 -- its id and label only. Counts are rounded, and the share and the admission rate are
--- calculated from the rounded counts, so neither gives an exact count back.
+-- calculated from the rounded counts, so neither gives an exact count back; so are their 95%
+-- intervals (Wilson for the share, the crude rate's Poisson limits for the rate).
 with
 
 patients as (
@@ -64,7 +65,10 @@ final as (
         cluster_id,
         cluster_label,
         published_patients as patients,
+        published_clustered_patients as clustered_patients,
         published_patients / nullif(published_clustered_patients, 0) as share_of_clustered,
+        {{ wilson_lower('published_patients', 'published_clustered_patients') }} as share_of_clustered_lower_95,
+        {{ wilson_upper('published_patients', 'published_clustered_patients') }} as share_of_clustered_upper_95,
         {% for feature in var('cluster_features') %}
             case when not is_suppressed then mean_baseline_{{ feature }}_per_year end
                 as mean_baseline_{{ feature }}_per_year,
@@ -73,6 +77,15 @@ final as (
         case when not is_suppressed then followup_person_years end as followup_person_years,
         published_followup_emergency_admissions / nullif(followup_person_years, 0) * 1000
             as followup_emergency_admissions_per_1000,
+        case when not is_suppressed then
+            {{ poisson_limit_95('published_followup_emergency_admissions', 'lower') }}
+            / nullif(followup_person_years, 0) * 1000
+        end as followup_emergency_admissions_per_1000_lower_95,
+        case when not is_suppressed then
+            {{ poisson_limit_95('published_followup_emergency_admissions', 'upper') }}
+            / nullif(followup_person_years, 0) * 1000
+        end as followup_emergency_admissions_per_1000_upper_95,
+        {{ poisson_limit_method() }} as followup_admissions_ci_method,
         'rate per 1,000 person-years' as followup_admissions_measure_type,
         is_suppressed,
         {{ disclosure_action() }} as disclosure_action

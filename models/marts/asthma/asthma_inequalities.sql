@@ -129,6 +129,42 @@ derived as (
     from overall
 ),
 
+shown as (
+    select
+        *,
+        case
+            when is_suppressed or is_dsr_suppressed then null
+            when is_rate and dimension = 'age_band' then published_crude_rate
+            when is_rate then dsr_per_1000
+            else published_pct
+        end as shown_value,
+        case
+            when is_suppressed or is_dsr_suppressed then null
+            when is_rate and dimension = 'age_band' then published_crude_lower
+            when is_rate then published_dsr_lower
+            else published_pct_lower
+        end as shown_lower,
+        case
+            when is_suppressed or is_dsr_suppressed then null
+            when is_rate and dimension = 'age_band' then published_crude_upper
+            when is_rate then published_dsr_upper
+            else published_pct_upper
+        end as shown_upper
+    from derived
+),
+
+-- The all-patients value each group is compared with, the Fingertips way: the all-patients
+-- indicator, or for an age band (whose indicator is a crude rate) the all-patients crude rate.
+compared as (
+    select
+        *,
+        max(case when dimension = 'all_patients' then shown_value end) over (partition by outcome)
+            as all_patients_indicator,
+        max(case when dimension = 'all_patients' then published_crude_rate end) over (partition by outcome)
+            as all_patients_crude_rate
+    from shown
+),
+
 final as (
     select
         dimension,
@@ -141,24 +177,9 @@ final as (
         denominator_unit,
         published_numerator as numerator,
         published_denominator as denominator,
-        case
-            when is_suppressed or is_dsr_suppressed then null
-            when is_rate and dimension = 'age_band' then published_crude_rate
-            when is_rate then dsr_per_1000
-            else published_pct
-        end as indicator_value,
-        case
-            when is_suppressed or is_dsr_suppressed then null
-            when is_rate and dimension = 'age_band' then published_crude_lower
-            when is_rate then published_dsr_lower
-            else published_pct_lower
-        end as indicator_lower_95,
-        case
-            when is_suppressed or is_dsr_suppressed then null
-            when is_rate and dimension = 'age_band' then published_crude_upper
-            when is_rate then published_dsr_upper
-            else published_pct_upper
-        end as indicator_upper_95,
+        shown_value as indicator_value,
+        shown_lower as indicator_lower_95,
+        shown_upper as indicator_upper_95,
         indicator_unit,
         ci_method,
         {{ publish_count('patients', 'is_group_suppressed') }} as patients,
@@ -181,6 +202,20 @@ final as (
         published_funnel_lower_998 as funnel_lower_998,
         published_funnel_upper_998 as funnel_upper_998,
         {{ funnel_position('published_pct', prefix='published_funnel_') }} as funnel_position,
+        case when dimension != 'all_patients' then
+            case when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator end
+        end as comparator_value,
+        case
+            when dimension = 'all_patients' or shown_lower is null or shown_upper is null then null
+            when shown_lower > case
+                when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator
+            end then 'higher'
+            when shown_upper < case
+                when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator
+            end then 'lower'
+            else 'similar'
+        end as compared_with_all_patients,
+        'higher is worse' as polarity,
         is_suppressed,
         is_group_suppressed,
         is_dsr_suppressed,
@@ -189,7 +224,7 @@ final as (
             when is_suppressed then 'suppressed: small count, or hidden to protect one'
             when is_dsr_suppressed then 'DSR not calculated: fewer than {{ var("dsr_min_events") }} events'
         end as suppression_reason
-    from derived
+    from compared
 )
 
 select * from final
