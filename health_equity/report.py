@@ -79,7 +79,7 @@ CLUSTER_TABLE = [
 ]  # fmt: skip
 RATE_RATIO_TABLE = [
     "model_name", "model_family", "term", "level", "reference_level", "irr", "ci_lower", "ci_upper", "p_value",
-    "n", "events", "person_years",
+    "n", "events", "person_years", "model_population",
 ]  # fmt: skip
 INDEX_TABLE = [
     "outcome", "measure_type", "most_to_least_deprived_ratio", "most_to_least_deprived_ratio_lower",
