@@ -77,13 +77,15 @@ final as (
         case when not is_suppressed then followup_person_years end as followup_person_years,
         published_followup_emergency_admissions / nullif(followup_person_years, 0) * 1000
             as followup_emergency_admissions_per_1000,
-        case when not is_suppressed then
-            {{ poisson_limit_95('published_followup_emergency_admissions', 'lower') }}
-            / nullif(followup_person_years, 0) * 1000
+        case
+            when not is_suppressed then
+                {{ poisson_limit_95('published_followup_emergency_admissions', 'lower') }}
+                / nullif(followup_person_years, 0) * 1000
         end as followup_emergency_admissions_per_1000_lower_95,
-        case when not is_suppressed then
-            {{ poisson_limit_95('published_followup_emergency_admissions', 'upper') }}
-            / nullif(followup_person_years, 0) * 1000
+        case
+            when not is_suppressed then
+                {{ poisson_limit_95('published_followup_emergency_admissions', 'upper') }}
+                / nullif(followup_person_years, 0) * 1000
         end as followup_emergency_admissions_per_1000_upper_95,
         {{ poisson_limit_method() }} as followup_admissions_ci_method,
         'rate per 1,000 person-years' as followup_admissions_measure_type,

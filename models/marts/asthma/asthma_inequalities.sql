@@ -202,8 +202,11 @@ final as (
         published_funnel_lower_998 as funnel_lower_998,
         published_funnel_upper_998 as funnel_upper_998,
         {{ funnel_position('published_pct', prefix='published_funnel_') }} as funnel_position,
-        case when dimension != 'all_patients' then
-            case when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator end
+        case
+            when dimension != 'all_patients' then
+                case
+                    when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator
+                end
         end as comparator_value,
         case
             when dimension = 'all_patients' or shown_lower is null or shown_upper is null then null
