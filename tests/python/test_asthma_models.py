@@ -476,7 +476,12 @@ def test_forest_plot_leads_with_the_total_model_and_offers_the_others(clean_buil
     assert f"follow-up ({settings.followup_years})" in chart.caption
     traces = chart.figure.data
     assert [t.name.rsplit(", ", 1)[0] for t in traces] == list(report.FOREST_MODELS.values())
-    assert traces[0].visible is True and all(t.visible == "legendonly" for t in traces[1:])
+    assert traces[0].visible is True and all(t.visible is False for t in traces[1:])
+    # The headline view lists the total model's rows only: none empty, each named for a reader.
+    layout = chart.figure.layout.yaxis
+    assert len(layout.tickvals) == len(traces[0].x) and None not in traces[0].y
+    assert "IMD quintile 1 (most deprived) vs 5 (least deprived)" in layout.ticktext
+    assert not any("cluster" in t for t in layout.ticktext)
     total = rr[(rr.model_name == "total") & rr.is_primary & (rr.term != "intercept")]
     np.testing.assert_allclose(sorted(traces[0].x), sorted(total.irr))
     assert traces[0].name.endswith(total.model_family.iloc[0].replace("_", " "))

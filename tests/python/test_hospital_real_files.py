@@ -240,7 +240,7 @@ def test_report_on_the_real_files_shows_origin_and_both_scores(real_2025, tmp_pa
     out = tmp_path / "report.html"
     assert report.main(["--db", str(real_2025), "--out", str(out)]) == 0
     page = out.read_text()
-    assert "hospital_general_information: supplied" in page
+    assert "hospital_general_information</b>: Hospital_General_Information_2025.csv, supplied" in page
     assert "ACS 5-year estimates 2016-2020" in page
     assert "Not supplied (optional): complications_and_deaths" in page
     assert "no estimate: no hospital has this score" in page
