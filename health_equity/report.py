@@ -487,22 +487,6 @@ def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
     )
 
 
-def _funnel_points(fig, x, y, labels, name: str, colour, size: int, hover: str) -> None:
-    """The labelled points of a funnel plot (one trace: the points, each with its label above)."""
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=y,
-            mode="markers+text",
-            text=labels,
-            textposition="top center",
-            name=name,
-            marker={"size": size, "color": colour},
-            hovertemplate=hover,
-        )
-    )
-
-
 def _funnel_lines(fig: go.Figure, n: np.ndarray, centre: float, limits, settings: Settings) -> None:
     """The centre line and the 95% and 99.8% funnel limits; limits(z) -> (lower, upper) over n,
     z the build's normal quantile (vars z_95, z_99_8)."""
@@ -539,21 +523,9 @@ def funnel_plot(states: pd.DataFrame, score_label: str, settings: Settings) -> C
             return centre - z * se, centre + z * se
 
         _funnel_lines(fig, n, centre, normal_limits, settings)
-        for position, (colour, legend) in POSITION_STYLE.items():
-            g = s[s.funnel_position == position]
-            if g.empty:
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=g.scored_hospitals,
-                    y=g.mean_risk,
-                    mode="markers",
-                    name=legend,
-                    marker={"size": 9, "color": colour, "line": {"color": "#333", "width": 0.5}},
-                    customdata=g.state_code,
-                    hovertemplate="%{customdata}: mean %{y:.2f}, %{x} scored hospitals<extra>" + legend + "</extra>",
-                )
-            )
+        _position_points(
+            fig, s, "scored_hospitals", "mean_risk", "state_code", "%{customdata}: mean %{y:.2f}, %{x} scored hospitals"
+        )
         low, high = normal_limits(settings.z_99_8)
         y_lo = float(min(s.mean_risk.min(), np.nanmin(low)))
         y_hi = float(max(s.mean_risk.max(), np.nanmax(high)))
@@ -856,6 +828,55 @@ def _group_name(dimension: str, group: str) -> str:
     return str(group)
 
 
+def _position_points(
+    fig: go.Figure, frame: pd.DataFrame, x: str, y: str, label: str, hover: str, symbols: dict | None = None
+) -> None:
+    """A funnel plot's points, one trace per funnel_position in its POSITION_STYLE colour, named in the
+    legend. With `symbols` (dimension -> marker symbol) each point's symbol says its dimension, and the
+    legend names the colours with plain circles and the symbols in outline."""
+    for position, (colour, legend) in POSITION_STYLE.items():
+        g = frame[frame.funnel_position == position]
+        if g.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=g[x],
+                y=g[y],
+                mode="markers",
+                customdata=g[label],
+                name=legend,
+                showlegend=symbols is None,
+                marker={
+                    "size": 10 if symbols else 9,
+                    "color": colour,
+                    "symbol": [symbols.get(d, "circle") for d in g.dimension] if symbols else "circle",
+                    "line": {"color": "#333", "width": 0.5},
+                },
+                hovertemplate=hover + "<extra>" + legend + "</extra>",
+            )
+        )
+        if symbols:
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=legend,
+                    marker={"size": 10, "color": colour, "line": {"color": "#333", "width": 0.5}},
+                )
+            )
+    for d in [d for d in (symbols or {}) if d in set(frame.dimension)]:
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=DIMENSION_NAME[d],
+                marker={"size": 10, "color": "#ffffff", "symbol": symbols[d], "line": {"color": "#333", "width": 1.2}},
+            )
+        )
+
+
 def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, settings: Settings) -> Chart:
     """Funnel plot of a proportion outcome (Wilson-based limits, as the mart's funnel columns): one
     point per published group of every dimension, against its denominator. Colour says where the
@@ -876,52 +897,15 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
 
         _funnel_lines(fig, n, overall * 100, wilson_limits, settings)
         rows["label"] = [_group_name(d, g) for d, g in zip(rows.dimension, rows.group_value)]
-        for position, (colour, legend) in POSITION_STYLE.items():
-            g = rows[rows.funnel_position == position]
-            if g.empty:
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=g.denominator,
-                    y=g.proportion_pct,
-                    mode="markers",
-                    customdata=g.label,
-                    name=legend,
-                    showlegend=False,
-                    marker={
-                        "size": 10,
-                        "color": colour,
-                        "symbol": [DIMENSION_SYMBOL.get(d, "circle") for d in g.dimension],
-                        "line": {"color": "#333", "width": 0.5},
-                    },
-                    hovertemplate="%{customdata}: %{y:.1f}% of %{x:,}<extra>" + legend + "</extra>",
-                )
-            )
-            # The legend names each colour with a plain circle, and each dimension's symbol below.
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    name=legend,
-                    marker={"size": 10, "color": colour, "line": {"color": "#333", "width": 0.5}},
-                )
-            )
-        for d in [d for d in DIMENSION_SYMBOL if d in set(rows.dimension)]:
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    name=DIMENSION_NAME[d],
-                    marker={
-                        "size": 10,
-                        "color": "#ffffff",
-                        "symbol": DIMENSION_SYMBOL[d],
-                        "line": {"color": "#333", "width": 1.2},
-                    },
-                )
-            )
+        _position_points(
+            fig,
+            rows,
+            "denominator",
+            "proportion_pct",
+            "label",
+            "%{customdata}: %{y:.1f}% of %{x:,}",
+            symbols=DIMENSION_SYMBOL,
+        )
         # Fixed ranges, so that the labels can be placed without overlapping.
         low998, high998 = wilson_limits(settings.z_99_8)
         y_lo = float(min(rows.proportion_pct.min(), np.nanmin(low998)))
