@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from generators.output import (
     partial_dir,
     sha256,
     swap_in,
+    sweep_partial_dirs,
     write_census_csv,
     write_cms_csv,
     write_json,
@@ -122,20 +124,54 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Stopped(BaseException):
+    """A termination signal, raised where the generator is so that its clean-up runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame) -> None:
+    raise _Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
+        for stale in sweep_partial_dirs(out):
+            print(f"python -m generators: removed {stale.name}, left by a run that was killed", file=sys.stderr)
         work = partial_dir(out)
     except OSError as exc:
         print(f"python -m generators: error: --out {out}: {exc.strerror}", file=sys.stderr)
         return 2
+    # A run stopped by SIGTERM or SIGHUP (kill, a closed terminal) unwinds like Ctrl-C, so the
+    # `finally` below removes its partial folder; the output folder is only ever touched by the
+    # renames of swap_in, after everything is written.
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         files, manifest, secs = generate(args, work)
+        # The renames into the output folder are not interrupted: a signal that arrives meanwhile
+        # waits until they are done (the new run is then complete, and says so).
+        deferred: list[int] = []
+        for sig in previous:
+            signal.signal(sig, lambda signum, _frame: deferred.append(signum))
         swap_in(work, out, files)
+        if deferred:
+            print(f"python -m generators: stopped by signal {deferred[0]} after writing {out}", file=sys.stderr)
+            return 128 + deferred[0]
+    except KeyboardInterrupt:
+        print(f"python -m generators: interrupted; {out} is as it was", file=sys.stderr)
+        return 130
+    except _Stopped as stop:
+        print(f"python -m generators: stopped by signal {stop.signum}; {out} is as it was", file=sys.stderr)
+        return 128 + stop.signum
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     rows = sum(m["rows"] for m in files.values())
     if not args.quiet:
         print(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -79,10 +80,35 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def sweep_partial_dirs(out: Path) -> list[Path]:
+    """Remove the folders runs in progress left beside ``out`` when they were killed outright
+    (SIGKILL, a power cut: nothing of theirs ran to clean up): every ``.<out>.partial-<pid>-*`` whose
+    process is gone, and those of the naming before the pid was in it. A live run's folder stays."""
+    removed = []
+    parent, name = out.resolve().parent, out.resolve().name
+    for path in sorted(parent.glob(f".{name}.partial-*")):
+        pid = path.name.removeprefix(f".{name}.partial-").split("-", 1)[0]
+        if path.is_dir() and not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def partial_dir(out: Path) -> Path:
     """A fresh folder beside ``out`` for a run in progress (same file system, so moving files in
-    is a rename)."""
-    return Path(tempfile.mkdtemp(prefix=f".{out.resolve().name}.partial-", dir=out.resolve().parent))
+    is a rename), named with this process's id so that a later run can tell a dead run's folder
+    from a live one's (sweep_partial_dirs)."""
+    return Path(tempfile.mkdtemp(prefix=f".{out.resolve().name}.partial-{os.getpid()}-", dir=out.resolve().parent))
 
 
 def swap_in(work: Path, out: Path, files: dict[str, dict]) -> None:
