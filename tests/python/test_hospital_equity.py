@@ -547,8 +547,25 @@ def test_hospital_faults_are_quarantined_or_repaired(faulty_build):
         assert not cov.loc[code, "in_reference_seed"] and not cov.loc[code, "used_in_score"]
     assert cov.loc[~cov.in_reference_seed, "rows_read"].sum() == len(unknown)
     assert not (q.quarantine_reason == "unknown code: Measure ID").any()
-    rec = faulty_build.df("select * from marts.data_quality_reconciliation")
+    # ...and its rows are counted where they ended: excluded after staging, with the reason, not used.
+    outcomes = faulty_build.df(
+        "select * from marts.data_quality_row_outcomes where extract_name = 'Complications_and_Deaths-Hospital'"
+    ).set_index("outcome")
+    reason = "excluded after staging: measure not in ref_cms_complication_measures (kept, not scored)"
+    # (an injected unknown measure on a row quarantined for another reason, such as a hospital the
+    # General Information file lacks, stays counted as quarantined)
+    staged_unknown = faulty_build.query(
+        "select count(*) from staging.stg_cms__complications_and_deaths where not is_known_measure"
+    )[0][0]
+    assert 0 < staged_unknown <= len(unknown)
+    assert outcomes.loc[reason, "row_count"] == staged_unknown
+    assert outcomes.loc[reason, "pipeline_stage"] == "excluded after staging"
+    assert outcomes.loc["used", "row_count"] == faulty_build.query(
+        "select count(*) from staging.stg_cms__complications_and_deaths where is_known_measure"
+    )[0][0]
+    rec = faulty_build.df("select * from marts.data_quality_reconciliation").set_index("extract_name")
     assert rec.is_reconciled.all()
+    assert rec.loc["Complications_and_Deaths-Hospital", "rows_excluded_after_staging"] == staged_unknown
 
 
 def test_a_control_level_held_by_one_hospital_is_left_out_of_the_controls_model_not_given_a_hc3_of_0_over_0(

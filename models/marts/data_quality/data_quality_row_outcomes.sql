@@ -2,9 +2,12 @@
 -- staging (with its reason), excluded after staging by a later rule (with its reason), or used
 -- in the marts. Later rules are derived here from the staged rows and each patient's own
 -- observation window in int_asthma_person_time (the window asthma_patients counts events
--- in), never by changing those models. Every other extract declared in the sources
--- YAML (macros/extracts.sql), the hospital ones among them: rows staged are used.
+-- in), never by changing those models. Complications and Deaths rows of a measure the
+-- project does not score (not in ref_cms_complication_measures) are kept (hospital_measure_coverage
+-- lists them) but excluded after staging, with that reason. Every other extract declared in the
+-- sources YAML (macros/extracts.sql), the other hospital ones among them: rows staged are used.
 {{ depends_on_extracts() }}
+-- depends_on: {{ ref('stg_cms__complications_and_deaths') }}
 {#- (extract, staged model, date column, extra exclusion: (condition, reason) or none) -#}
 {% set events = [
     ('gp_events', 'stg_asthma__gp_events', 'event_date',
@@ -13,7 +16,10 @@
     ('outpatient_appointments', 'stg_asthma__outpatient_appointments', 'appointment_date', none),
     ('hospital_admissions', 'stg_asthma__hospital_admissions', 'admission_date', none),
 ] %}
-{% set ruled = ['patients'] + events | map(attribute=0) | list %}
+{#- The Complications and Deaths extract, under the name and family its declaration gives it. -#}
+{% set complications = declared_extracts() | selectattr('table_name', 'equalto', 'complications_and_deaths')
+    | list | first %}
+{% set ruled = ['patients'] + events | map(attribute=0) | list + ([complications.name] if complications else []) %}
 {% set outside = sql_string("excluded after staging: dated outside the patient's observation period") %}
 with
 
@@ -34,7 +40,20 @@ quarantined as (
 ),
 
 staged_outcomes as (
+    {%- if complications %}
+        select
+            {{ sql_string(complications.family) }} as extract_family,
+            {{ sql_string(complications.name) }} as extract_name,
+            case
+                when not staged.is_known_measure
+                    then 'excluded after staging: measure not in ref_cms_complication_measures (kept, not scored)'
+                else 'used'
+            end as outcome
+        from {{ ref('stg_cms__complications_and_deaths') }} as staged
+        union all
+    {%- endif %}
     select
+        'asthma' as extract_family,
         'patients' as extract_name,
         case
             when published_patients.patient_key is null
@@ -46,6 +65,7 @@ staged_outcomes as (
     {%- for extract, model, date_col, extra in events %}
         union all
         select
+            'asthma' as extract_family,
             '{{ extract }}' as extract_name,
             case
                 {%- if extra %}
@@ -77,7 +97,7 @@ outcomes as (
     from quarantined
     union all
     select
-        'asthma' as extract_family,
+        extract_family,
         extract_name,
         case when outcome = 'used' then 'used' else 'excluded after staging' end as pipeline_stage,
         outcome
