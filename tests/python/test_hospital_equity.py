@@ -560,9 +560,12 @@ def test_hospital_faults_are_quarantined_or_repaired(faulty_build):
     assert 0 < staged_unknown <= len(unknown)
     assert outcomes.loc[reason, "row_count"] == staged_unknown
     assert outcomes.loc[reason, "pipeline_stage"] == "excluded after staging"
-    assert outcomes.loc["used", "row_count"] == faulty_build.query(
-        "select count(*) from staging.stg_cms__complications_and_deaths where is_known_measure"
-    )[0][0]
+    assert (
+        outcomes.loc["used", "row_count"]
+        == faulty_build.query("select count(*) from staging.stg_cms__complications_and_deaths where is_known_measure")[
+            0
+        ][0]
+    )
     rec = faulty_build.df("select * from marts.data_quality_reconciliation").set_index("extract_name")
     assert rec.is_reconciled.all()
     assert rec.loc["Complications_and_Deaths-Hospital", "rows_excluded_after_staging"] == staged_unknown
