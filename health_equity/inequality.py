@@ -99,17 +99,30 @@ def _direction(value: float) -> str:
     return "higher" if value > 0 else "lower" if value < 0 else "no different"
 
 
+def amount_in_words(value: float, unit: str = "") -> str:
+    """A signed amount by its direction, with no sign convention to know: "122 per 1,000
+    person-years higher", "0.283 lower"."""
+    return f"{sig3(value)}{' ' + unit if unit else ''} {_direction(value)}"
+
+
+def interval_in_words(lower: float, upper: float) -> str:
+    """The 95% interval of a signed amount by direction: "99.8 to 144 higher", "5.79 lower to
+    0.881 higher"."""
+    if _direction(lower) == _direction(upper):
+        return f"{sig3(lower)} to {sig3(upper)} {_direction(upper)}"
+    return f"{sig3(lower)} {_direction(lower)} to {sig3(upper)} {_direction(upper)}"
+
+
 def gap_in_words(gap: float, lower: float, upper: float, unit: str) -> str:
     """The absolute gap, most deprived minus least deprived fitted value, with no sign convention to
     know: "122 per 1,000 person-years higher in the most deprived than in the least deprived (95% CI
     99.8 to 144 higher)". A percentage's gap is in percentage points; a unit's qualifier after a
     comma (", age-standardised (ESP 2013)") is left to the sentence around it."""
     unit = "percentage points" if unit == "%" else unit.split(", ")[0]
-    if _direction(lower) == _direction(upper):
-        interval = f"{sig3(lower)} to {sig3(upper)} {_direction(upper)}"
-    else:
-        interval = f"{sig3(lower)} {_direction(lower)} to {sig3(upper)} {_direction(upper)}"
-    return f"{sig3(gap)} {unit} {_direction(gap)} in the most deprived than in the least deprived (95% CI {interval})"
+    return (
+        f"{amount_in_words(gap, unit)} in the most deprived than in the least deprived "
+        f"(95% CI {interval_in_words(lower, upper)})"
+    )
 
 
 def ratio_in_words(ratio: float, lower: float, upper: float) -> str:

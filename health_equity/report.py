@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from health_equity._cli import add_db_argument, add_path_argument, parse_with_db
-from health_equity.inequality import sig3, significance_in_words
+from health_equity.inequality import amount_in_words, interval_in_words, sig3, significance_in_words
 from health_equity.measures import funnel_limits
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -51,9 +51,8 @@ class Chart:
     title: str
     figure: go.Figure
     caption: str
-    # The mart rows behind the chart, in the mart's own column names (its data table); None: the
-    # table is read off the chart's traces.
-    table: pd.DataFrame | None = None
+    # The mart rows behind the chart, in the mart's own column names: its data table.
+    table: pd.DataFrame
 
 
 # The columns of each published asthma mart that a chart's data table shows, as the marts name
@@ -212,25 +211,12 @@ class Settings:
         return self._years(self.study_start, self.study_end)
 
 
-def _signed_words(value: float, unit: str = "", worse_when_higher: bool = True) -> str:
-    """A signed amount by its direction, with no sign convention to know: "0.28 SD lower (better)"."""
+def _signed_words(value: float, unit: str = "") -> str:
+    """A score difference by its direction and what that means (higher is worse): "0.28 SD lower
+    (better)"."""
     if value == 0 or pd.isna(value):
         return "no different"
-    better = (value < 0) == worse_when_higher
-    direction = "higher" if value > 0 else "lower"
-    return f"{sig3(value)}{' ' + unit if unit else ''} {direction} ({'better' if better else 'worse'})"
-
-
-def _interval_words(lower: float, upper: float, unit: str = "") -> str:
-    """An interval of a signed amount by direction: "0.174 to 0.0820 lower", "0.05 lower to 0.2 higher"."""
-
-    def d(v: float) -> str:
-        return "higher" if v > 0 else "lower" if v < 0 else "no different"
-
-    u = f" {unit}" if unit else ""
-    if d(lower) == d(upper):
-        return f"{sig3(lower)} to {sig3(upper)}{u} {d(upper)}"
-    return f"{sig3(lower)}{u} {d(lower)} to {sig3(upper)}{u} {d(upper)}"
+    return f"{amount_in_words(value, unit)} ({'worse' if value > 0 else 'better'})"
 
 
 # -------------------------------------------------------------------------------- hospitals
@@ -715,9 +701,9 @@ def cluster_profiles(profiles: pd.DataFrame, settings: Settings) -> Chart:
         "the cluster's mean "
         "divided by the mean over all patients shown (1 = average; hover for the rate itself); the legend "
         "gives each cluster's share of patients. Labels are read off the profiles, not assigned in advance." + note,
+        table,
     )
     chart.figure.update_layout(legend={"orientation": "h", "y": 1.15, "x": 0}, margin={"t": 60, "b": 110})
-    chart.table = table
     return chart
 
 
@@ -1345,7 +1331,7 @@ def hospital_headlines(
                 "hospitals",
                 f"<b>Hospital quality ({html.escape(score_label)})</b>: hospitals in {lowest.lower()}-income ZIPs vs "
                 f"{highest.lower()}-income ZIPs: a mean score {_signed_words(g.gap_to_highest_tier)} (95% CI "
-                f"{_interval_words(g.gap_lower_95, g.gap_upper_95)}), which is "
+                f"{interval_in_words(g.gap_lower_95, g.gap_upper_95)}), which is "
                 f"{sig3(g.gap_in_hospital_sd)} standard deviations of the score across hospitals; "
                 f"{significance_in_words(significant)}.",
                 "hospital_income_tiers",
@@ -1370,7 +1356,7 @@ def hospital_headlines(
                 "hospitals",
                 f"<b>Hospital quality and ZIP income</b>: each doubling of the ZIP's median household income goes "
                 f"with a score {_signed_words(r.estimate_per_doubling)} (95% CI "
-                f"{_interval_words(r.ci_lower_per_doubling, r.ci_upper_per_doubling)}); "
+                f"{interval_in_words(r.ci_lower_per_doubling, r.ci_upper_per_doubling)}); "
                 f"{significance_in_words(significant)}. An association across hospitals, not a cause.",
                 "hospital_income_regression",
                 {"is_headline": True, "row_type": "coefficient", "model_name": "log_income", "term": "log_income"},
@@ -1469,28 +1455,19 @@ def kpis(
     )
 
 
-def provenance_html(provenance: pd.DataFrame) -> tuple[str, str]:
-    """The data's origin and vintage for the header, and a banner when one analysis mixes origins."""
+def mixed_origins_banner(provenance: pd.DataFrame) -> str:
+    """A banner when one analysis reads synthetic and supplied files together (var
+    allow_mixed_origins); each section lists its own files (section_origin)."""
     p = provenance[provenance.file_exists.fillna(False).astype(bool)]
-    parts = []
-    for source, g in p.groupby("source_name", sort=True):
-        described = []
-        for (origin, vintage), files in g.groupby(["origin", "vintage"], sort=True):
-            described.append(f"{', '.join(sorted(files.extract_name))}: {origin}, {vintage}")
-        parts.append(f"<li><b>{html.escape(source)}</b>: {html.escape('; '.join(described))}</li>")
-    absent = provenance[~provenance.file_exists.fillna(False).astype(bool)]
-    if len(absent):
-        parts.append("<li>Not supplied (optional): " + html.escape(", ".join(sorted(absent.extract_name))) + "</li>")
-    banner = ""
     mixed = p[p.has_mixed_origins.fillna(False).astype(bool)]
-    if len(mixed):
-        banner = (
-            '<div class="banner">Mixed data: '
-            + html.escape("; ".join(f"{r.extract_name} is {r.origin} ({r.file_path})" for r in mixed.itertuples()))
-            + ". Synthetic and real files are analysed together (var allow_mixed_origins); the results describe "
-            "neither.</div>"
-        )
-    return '<ul class="provenance">' + "".join(parts) + "</ul>", banner
+    if mixed.empty:
+        return ""
+    return (
+        '<div class="banner">Mixed data: '
+        + html.escape("; ".join(f"{r.extract_name} is {r.origin} ({r.file_path})" for r in mixed.itertuples()))
+        + ". Synthetic and real files are analysed together (var allow_mixed_origins); the results describe "
+        "neither.</div>"
+    )
 
 
 def build_charts(
@@ -1565,7 +1542,7 @@ overflow:auto}details.data td,details.data th{border:1px solid #e3e3e3;padding:2
 """
 
 
-TABLE_ROWS = 5000  # a data table lists at most this many points (the scatter has one per hospital)
+TABLE_ROWS = 5000  # a data table lists at most this many mart rows
 
 
 def _fmt(value) -> str:
@@ -1591,41 +1568,6 @@ def frame_table(table: pd.DataFrame) -> str:
     )
 
 
-def chart_table(fig: go.Figure, table: pd.DataFrame | None = None) -> str:
-    """The numbers behind a chart as an HTML table (hidden until opened): the mart rows when the
-    chart has them, else read from its own traces."""
-    if table is not None:
-        return frame_table(table)
-    rows: list[tuple] = []
-    for trace in fig.data:
-        name = trace.name or ""
-        if trace.type == "heatmap" and trace.z is not None:
-            for i, y in enumerate(trace.y or []):
-                for j, x in enumerate(trace.x or []):
-                    z = trace.z[i][j]
-                    if z is not None and not (isinstance(z, float) and np.isnan(z)):
-                        rows.append((name, x, y, z))
-        elif getattr(trace, "x", None) is not None and getattr(trace, "y", None) is not None:
-            xs, ys = list(trace.x), list(trace.y)
-            if trace.type == "scatter" and trace.mode == "lines" and len(xs) > 2:
-                continue  # fitted or limit lines: their parameters are in the marts, not points
-            for x, y in zip(xs, ys):
-                rows.append((name, x, y, None))
-    if not rows:
-        return ""
-    shown = rows[:TABLE_ROWS]
-    has_z = any(r[3] is not None for r in shown)
-    head = "<tr><th>series</th><th>x</th><th>y</th>" + ("<th>value</th>" if has_z else "") + "</tr>"
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in (r if has_z else r[:3])) + "</tr>" for r in shown
-    )
-    more = f" (first {TABLE_ROWS:,} of {len(rows):,})" if len(rows) > TABLE_ROWS else ""
-    return (
-        f'<details class="data"><summary>Data table{more}</summary>'
-        f'<table class="data"><thead>{head}</thead><tbody>{body}</tbody></table></details>'
-    )
-
-
 def _rounding_note(settings: Settings) -> str:
     if settings.round_counts_to > 1:
         return (
@@ -1639,7 +1581,7 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
     settings = Settings.from_warehouse(con)
     kpi_html, hospital_charts, asthma_charts, headlines = build_charts(con, settings)
     provenance_rows = load(con, "data_provenance")
-    _, banner = provenance_html(provenance_rows)
+    banner = mixed_origins_banner(provenance_rows)
     built_at = built_at or pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
     def section(charts: list[Chart]) -> str:
@@ -1653,7 +1595,7 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
             )
             out.append(
                 f'<section class="chart" data-chart="{c.name}"><h3>{html.escape(c.title)}</h3>{div}'
-                f'<p class="caption">{html.escape(c.caption)}</p>{chart_table(c.figure, c.table)}</section>'
+                f'<p class="caption">{html.escape(c.caption)}</p>{frame_table(c.table)}</section>'
             )
         return "\n".join(out)
 
