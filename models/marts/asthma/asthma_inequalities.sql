@@ -155,7 +155,7 @@ shown as (
 
 -- The all-patients value each group is compared with, the Fingertips way: the all-patients
 -- indicator, or for an age band (whose indicator is a crude rate) the all-patients crude rate.
-compared as (
+all_patients_values as (
     select
         *,
         max(case when dimension = 'all_patients' then shown_value end) over (partition by outcome)
@@ -163,6 +163,17 @@ compared as (
         max(case when dimension = 'all_patients' then published_crude_rate end) over (partition by outcome)
             as all_patients_crude_rate
     from shown
+),
+
+compared as (
+    select
+        *,
+        case
+            when dimension = 'all_patients' then null
+            when is_rate and dimension = 'age_band' then all_patients_crude_rate
+            else all_patients_indicator
+        end as comparator
+    from all_patients_values
 ),
 
 final as (
@@ -202,20 +213,11 @@ final as (
         published_funnel_lower_998 as funnel_lower_998,
         published_funnel_upper_998 as funnel_upper_998,
         {{ funnel_position('published_pct', prefix='published_funnel_') }} as funnel_position,
+        comparator as comparator_value,
         case
-            when dimension != 'all_patients' then
-                case
-                    when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator
-                end
-        end as comparator_value,
-        case
-            when dimension = 'all_patients' or shown_lower is null or shown_upper is null then null
-            when shown_lower > case
-                when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator
-            end then 'higher'
-            when shown_upper < case
-                when is_rate and dimension = 'age_band' then all_patients_crude_rate else all_patients_indicator
-            end then 'lower'
+            when comparator is null or shown_lower is null or shown_upper is null then null
+            when shown_lower > comparator then 'higher'
+            when shown_upper < comparator then 'lower'
             else 'similar'
         end as compared_with_all_patients,
         'higher is worse' as polarity,
