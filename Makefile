@@ -137,7 +137,7 @@ exports: $(HYPER) ## published marts only: exports/<mart>.parquet, health_equity
 # With OUT, the report is written for whichever warehouse HEALTH_EQUITY_DB names, as it is (it is
 # not rebuilt), and the default report is left alone.
 ifdef OUT
-report: $(STAMP)
+report: | $(STAMP)
 	@test -f '$(HEALTH_EQUITY_DB)' || { echo "make report: no warehouse at $(HEALTH_EQUITY_DB) (set HEALTH_EQUITY_DB, or run make build)" >&2; exit 2; }
 	@echo "==> report: $(OUT) from $(HEALTH_EQUITY_DB)"
 	$(BIN)/python -m health_equity.report --db '$(HEALTH_EQUITY_DB)' --out '$(OUT)'
