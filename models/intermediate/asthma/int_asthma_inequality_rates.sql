@@ -133,13 +133,13 @@ rate_groups as (
         sum(by_band.person_years) as person_years,
         count(*) filter (where by_band.person_years > 0) as esp_bands_with_person_time,
         sum(esp.esp_weight * by_band.events / nullif(by_band.person_years, 0))
-        filter (where by_band.person_years > 0)
+        filter (where by_band.person_years > 0 and by_band.dimension != 'age_band')
         / any_value(esp_total.total_weight) * 1000 as dsr_per_1000,
         sum(power(esp.esp_weight, 2) * by_band.events_squared / power(nullif(by_band.person_years, 0), 2))
-        filter (where by_band.person_years > 0)
+        filter (where by_band.person_years > 0 and by_band.dimension != 'age_band')
         / power(any_value(esp_total.total_weight), 2) * power(1000, 2) as dsr_variance,
         sum(power(esp.esp_weight, 2) * by_band.events / power(nullif(by_band.person_years, 0), 2))
-        filter (where by_band.person_years > 0)
+        filter (where by_band.person_years > 0 and by_band.dimension != 'age_band')
         / power(any_value(esp_total.total_weight), 2) * power(1000, 2) as dsr_variance_independent
     from by_band
     inner join esp on by_band.esp_age_band = esp.esp_age_band
@@ -183,19 +183,17 @@ rate_rows as (
         crude_events_upper / nullif(person_years, 0) * 1000 as crude_rate_upper_95,
         {{ poisson_limit_method() }} as crude_rate_ci_method,
         esp_bands_with_person_time,
-        -- No DSR for an age band (see the header): one band standardised to the whole ESP 2013
-        -- is not a rate of the group.
-        case when dimension != 'age_band' then dsr_per_1000 end as dsr_per_1000,
-        case when dimension != 'age_band' then sqrt(dsr_variance) end as dsr_standard_error,
+        -- No DSR for an age band (see the header; rate_groups leaves its sums empty): one band
+        -- standardised to the whole ESP 2013 is not a rate of the group.
+        dsr_per_1000,
+        sqrt(dsr_variance) as dsr_standard_error,
         case
-            when dimension != 'age_band' and events > 0
-                then dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
+            when events > 0 then dsr_per_1000 + sqrt(dsr_variance / events) * (events_lower - events)
         end as dsr_lower_95,
         case
-            when dimension != 'age_band' and events > 0
-                then dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
+            when events > 0 then dsr_per_1000 + sqrt(dsr_variance / events) * (events_upper - events)
         end as dsr_upper_95,
-        case when dimension != 'age_band' then sqrt(dsr_variance_independent) end as dsr_standard_error_independent,
+        sqrt(dsr_variance_independent) as dsr_standard_error_independent,
         case
             when dimension != 'age_band'
                 then 'Dobson with Byars limits, variance for non-independent events (events per person)'
