@@ -132,10 +132,6 @@ class _Stopped(BaseException):
         self.signum = signum
 
 
-def _stop(signum: int, _frame) -> None:
-    raise _Stopped(signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: Path = args.out
@@ -147,12 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"python -m generators: error: --out {out}: {exc.strerror}", file=sys.stderr)
         return 2
-    # A run stopped by SIGTERM or SIGHUP (kill, a closed terminal) unwinds like Ctrl-C, so the
+    # A run stopped by Ctrl-C, SIGTERM or SIGHUP (kill, a closed terminal) unwinds, so the
     # `finally` below removes its partial folder; the output folder is only ever touched by the
-    # renames of swap_in, after everything is written.
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # renames of swap_in, after everything is written. The signal is also recorded: Python drops
+    # an exception raised while a finaliser (__del__) runs, so a signal that lands there is
+    # acted on once the extracts are written, before anything is moved.
+    received: list[int] = []
+
+    def stop(signum: int, _frame) -> None:
+        received.append(signum)
+        raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         files, manifest, secs = generate(args, work)
+        if received:
+            raise _Stopped(received[0])
         # The renames into the output folder are not interrupted: a signal that arrives meanwhile
         # waits until they are done (the new run is then complete, and says so).
         deferred: list[int] = []
@@ -162,12 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         if deferred:
             print(f"python -m generators: stopped by signal {deferred[0]} after writing {out}", file=sys.stderr)
             return 128 + deferred[0]
-    except KeyboardInterrupt:
-        print(f"python -m generators: interrupted; {out} is as it was", file=sys.stderr)
-        return 130
-    except _Stopped as stop:
-        print(f"python -m generators: stopped by signal {stop.signum}; {out} is as it was", file=sys.stderr)
-        return 128 + stop.signum
+    except _Stopped as stopped:
+        print(f"python -m generators: stopped by signal {stopped.signum}; {out} is as it was", file=sys.stderr)
+        return 128 + stopped.signum
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for sig, handler in previous.items():
