@@ -16,6 +16,7 @@ whether the path matches a file; the ``extract_file_exists`` macro asks it.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -34,6 +35,14 @@ def _matches(path: str) -> list[str]:
 
 
 def _sha256(path: str) -> str:
+    """The file's SHA-256, read once per process for a file as it stands: the origin checks and
+    the provenance model ask for the same files in one dbt run."""
+    stat = os.stat(path)
+    return _sha256_of(os.path.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(CHUNK), b""):
@@ -65,10 +74,23 @@ def file_info(path: str) -> dict:
 
 
 def path_exists(path: str) -> bool:
-    """Whether ``path`` (a file, a folder of Parquet parts or a glob pattern) matches a file. Reads
-    no bytes, so it costs next to nothing: the ``extract_file_exists`` macro asks it (SQL function
+    """Whether ``path`` (a file, a folder of Parquet parts or a glob pattern) matches a file, or
+    names something that is there but is no readable file (a folder, a symbolic link that loops
+    or leads nowhere): that is the file the user meant, and the preflight then says what is wrong
+    with it, instead of the run asking for the extract in another format. Reads no bytes, so it
+    costs next to nothing: the ``extract_file_exists`` macro asks it (SQL function
     ``health_equity_path_exists``), for an optional extract and for which format a file is in."""
-    return bool(_matches(path))
+    return bool(_matches(path)) or os.path.lexists(path)
+
+
+def pseudonym_salt() -> str:
+    """The secret salt of the pseudonymous patient key, from the environment (HEALTH_EQUITY_SALT):
+    the SQL function health_equity_pseudonym_salt(), so that the salt is read when a query runs
+    and never written into compiled SQL or a log (macro pseudonym_salt_sql)."""
+    salt = os.environ.get("HEALTH_EQUITY_SALT", "")
+    if not salt:
+        raise RuntimeError("health_equity_pseudonym_salt(): the environment variable HEALTH_EQUITY_SALT is not set")
+    return salt
 
 
 def sql_file_info(path: str) -> str:

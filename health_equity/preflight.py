@@ -20,7 +20,6 @@ import csv
 import glob
 import json
 import os
-import sys
 from pathlib import Path
 
 # First bytes of formats that are not CSV text, and what to call them.
@@ -34,13 +33,75 @@ MAGIC = [
     (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
 ]
 MAX_LINES_NAMED = 5  # bad lines listed by number per file; the rest are counted
-csv.field_size_limit(sys.maxsize)
+# DuckDB's read_csv refuses a line longer than its max_line_size (2 MiB by default) with a generic
+# "could not detect the CSV dialect"; no one field may be longer, so the check stops at the first
+# one that is, naming its line, instead of reading (say) a 2 GB field into memory.
+MAX_FIELD_CHARS = 2_097_152
+csv.field_size_limit(MAX_FIELD_CHARS)
+# Byte-order marks of encodings other than UTF-8 (longest first: UTF-32 LE starts like UTF-16 LE).
+BOMS = [
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+    (b"\xff\xfe", "UTF-16 (little-endian)"),
+    (b"\xfe\xff", "UTF-16 (big-endian)"),
+]
+# Delimiters a spreadsheet or another system may have written instead of the comma.
+OTHER_DELIMITERS = {";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
 
 
 def _content_kind(head: bytes) -> str | None:
     for magic, kind in MAGIC:
         if head.startswith(magic):
             return kind
+    return None
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark: ASCII characters with a NUL byte beside each."""
+    pairs = len(head) // 2
+    if pairs < 4:
+        return None
+    if sum(head[2 * i + 1] == 0 and head[2 * i] != 0 for i in range(pairs)) >= 0.9 * pairs:
+        return "UTF-16 (little-endian)"
+    if sum(head[2 * i] == 0 and head[2 * i + 1] != 0 for i in range(pairs)) >= 0.9 * pairs:
+        return "UTF-16 (big-endian)"
+    return None
+
+
+def _other_encoding(head: bytes) -> str | None:
+    """The encoding of a file that is text, but not UTF-8, where its first bytes tell."""
+    for bom, name in BOMS:
+        if head.startswith(bom):
+            return name
+    return _utf16_without_bom(head)
+
+
+def _first_bad_utf8(path: str) -> tuple[int, int]:
+    """(line, byte) of the first byte that is not UTF-8: the physical line (1 = the header) and
+    the byte's position in that line, both counted from 1. Read line by line, as bytes: the text
+    reader decodes ahead in blocks, so where it fails says nothing about the line."""
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, exc.start + 1
+    return 0, 0
+
+
+def _delimiter_found(header_line: str, columns: list[str]) -> str | None:
+    """The delimiter a header line uses when it is not the comma: the one that splits it into at
+    least half of the expected column names, where the comma does not."""
+    expected = set(columns)
+
+    def names(delimiter: str) -> set[str]:
+        return {n.strip().strip('"').strip() for n in header_line.split(delimiter)}
+
+    if not expected or len(names(",") & expected) * 2 >= len(expected):
+        return None
+    for delimiter, name in OTHER_DELIMITERS.items():
+        if len(names(delimiter) & expected) * 2 >= len(expected):
+            return name
     return None
 
 
@@ -87,6 +148,19 @@ def check_csv(label: str, path: str, columns: list[str], optional: bool = False)
         return [f"extract {label} ({path}): the file is {kind}, not CSV text: convert or decompress it first"]
     if not head:
         return [] if optional else [f"extract {label} ({path}): the file is empty (no header, no rows)"]
+    encoding = _other_encoding(head)
+    if encoding:
+        return [
+            f"extract {label} ({path}): the file is {encoding} text, not UTF-8: save it as UTF-8 "
+            "(in a spreadsheet, 'CSV UTF-8'; or iconv -f UTF-16 -t UTF-8)"
+        ]
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        delimiter = _delimiter_found(fh.readline(MAX_FIELD_CHARS), columns)
+    if delimiter:
+        return [
+            f"extract {label} ({path}): line 1 is delimited by {delimiter}, not by the comma ',' "
+            "the project reads: save the file as comma-separated values"
+        ]
     problems: list[str] = []
     bad: list[str] = []
     n_bad = 0
@@ -119,6 +193,11 @@ def check_csv(label: str, path: str, columns: list[str], optional: bool = False)
         text = str(exc)
         if "unexpected end of data" in text:
             what = f"a quoted field opened on line {start} is never closed (unterminated quote, or a truncated file)"
+        elif "field larger than field limit" in text:
+            what = (
+                f"line {start} has a field longer than {MAX_FIELD_CHARS:,} characters, more than DuckDB reads "
+                "on one line (a quote that is never closed, or content that is not a CSV value)"
+            )
         elif "NUL" in text:
             what = f"line {start} contains a NUL byte (binary content, not CSV text)"
         else:
@@ -129,8 +208,11 @@ def check_csv(label: str, path: str, columns: list[str], optional: bool = False)
         problems.append(f"extract {label} ({path}): {what}")
         return problems
     except UnicodeDecodeError:
+        line, byte = _first_bad_utf8(path)
         problems.append(
-            f"extract {label} ({path}): the file is not UTF-8 text (first undecodable byte after line {start - 1})"
+            f"extract {label} ({path}): the file is not UTF-8 text: line {line}, byte {byte} is not UTF-8; "
+            "it looks like an 8-bit encoding such as Latin-1 (ISO-8859-1) or Windows-1252: save it as UTF-8 "
+            "(or iconv -f WINDOWS-1252 -t UTF-8)"
         )
         return problems
     if bad:
@@ -179,7 +261,8 @@ def check_parquet(label: str, path: str, columns: list[str], optional: bool = Fa
 
 def check(label: str, path: str, columns: list[str], optional: bool = False, path_var: str | None = None) -> list[str]:
     """Every problem with one declared extract; an absent optional extract is no problem."""
-    matches = sorted(glob.glob(path)) if any(ch in path for ch in "*?[") else ([path] if os.path.exists(path) else [])
+    pattern = any(ch in path for ch in "*?[")
+    matches = sorted(glob.glob(path)) if pattern else ([path] if os.path.lexists(path) else [])
     if not matches:
         if optional:
             return []
@@ -187,8 +270,15 @@ def check(label: str, path: str, columns: list[str], optional: bool = False, pat
         return [f"extract {label}: file not found: {path} (set var raw_dir, or {var}, to the folder or file)"]
     problems = []
     for one in matches:
+        if os.path.islink(one) and not os.path.exists(one):
+            problems.append(
+                f"extract {label} ({one}): is a symbolic link that leads nowhere (it loops, or its target "
+                f"{os.readlink(one)!r} does not exist)"
+            )
+            continue
         if os.path.isdir(one):
-            problems.append(f"extract {label} ({one}): is a folder, not a file")
+            empty = "an empty folder" if not any(os.scandir(one)) else "a folder"
+            problems.append(f"extract {label} ({one}): is {empty}, not a file")
             continue
         try:
             if one.endswith(".parquet"):

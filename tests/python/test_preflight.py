@@ -102,11 +102,82 @@ def test_a_stray_quote_after_a_quoted_value_names_the_line(tmp_path):
     assert "line 4 has a quote out of place" in message
 
 
-def test_text_that_is_not_utf8_is_named(tmp_path):
-    (message,) = problems(
-        write(tmp_path, (HEADER + ROWS[0]).encode() + "1000002,4000000025,Zoë,1975-11-30\n".encode("latin-1"))
+def test_text_that_is_not_utf8_names_the_line_and_byte_and_the_encoding_it_looks_like(tmp_path):
+    # The bad byte far into the file: the text reader decodes ahead in 8 kB blocks, so where it
+    # fails is not the line; the check must find the line itself.
+    body = HEADER + ROWS[0] * 4457 + "1000002,4000000025,Zoë,1975-11-30\n" + ROWS[2] * 50
+    (message,) = problems(write(tmp_path, body.encode("latin-1")))
+    assert message == (
+        f"extract asthma_raw.patients ({tmp_path}/patients.csv): the file is not UTF-8 text: line 4459, byte 22 "
+        "is not UTF-8; it looks like an 8-bit encoding such as Latin-1 (ISO-8859-1) or Windows-1252: save it as "
+        "UTF-8 (or iconv -f WINDOWS-1252 -t UTF-8)"
     )
-    assert "not UTF-8 text" in message
+    # On line 2, it says line 2 (not "after line 0").
+    body = HEADER + "1000002,4000000025,Zoë,1975-11-30\n"
+    assert "line 2, byte 22 is not UTF-8" in problems(write(tmp_path, body.encode("latin-1")))[0]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "named"),
+    [("utf-16", "UTF-16 (little-endian)"), ("utf-16-be", "UTF-16 (big-endian)"),
+     ("utf-16-le", "UTF-16 (little-endian)"), ("utf-32", "UTF-32 (little-endian)")],
+)  # fmt: skip
+def test_utf16_or_utf32_text_is_named_with_its_encoding(tmp_path, encoding, named):
+    (message,) = problems(write(tmp_path, (HEADER + "".join(ROWS)).encode(encoding)))
+    assert message == (
+        f"extract asthma_raw.patients ({tmp_path}/patients.csv): the file is {named} text, not UTF-8: save it as "
+        "UTF-8 (in a spreadsheet, 'CSV UTF-8'; or iconv -f UTF-16 -t UTF-8)"
+    )
+
+
+@pytest.mark.parametrize(("delimiter", "named"), [(";", "semicolon ';'"), ("\t", "tab"), ("|", "pipe '|'")])
+def test_a_file_delimited_by_something_other_than_the_comma_names_both_delimiters(tmp_path, delimiter, named):
+    text = (HEADER + "".join(ROWS)).replace(",", delimiter)
+    (message,) = problems(write(tmp_path, text))
+    assert message == (
+        f"extract asthma_raw.patients ({tmp_path}/patients.csv): line 1 is delimited by {named}, not by the comma "
+        "',' the project reads: save the file as comma-separated values"
+    )
+    assert "header row missing" not in message
+    # A spreadsheet quotes every name: still the delimiter, not a quote out of place.
+    quoted = HEADER.replace(",", f'"{delimiter}"').replace("patient_id", '"patient_id').replace("birth\n", 'birth"\n')
+    assert problems(write(tmp_path, quoted + "".join(ROWS).replace(",", delimiter))) == [message]
+
+
+def test_an_oversized_field_is_caught_with_its_line_before_duckdb_guesses(tmp_path):
+    huge = ROWS[0] + '1000002,4000000025,"' + "x" * (P.MAX_FIELD_CHARS + 10) + '",1975-11-30\n' + ROWS[2]
+    (message,) = problems(write(tmp_path, HEADER + huge))
+    assert message == (
+        f"extract asthma_raw.patients ({tmp_path}/patients.csv): line 3 has a field longer than 2,097,152 "
+        "characters, more than DuckDB reads on one line (a quote that is never closed, or content that is not a "
+        "CSV value)"
+    )
+    # Just under the limit is a value, not a fault.
+    fits = ROWS[0] + '1000002,4000000025,"' + "x" * (P.MAX_FIELD_CHARS - 10) + '",1975-11-30\n'
+    assert problems(write(tmp_path, HEADER + fits)) == []
+
+
+def test_a_symbolic_link_loop_or_an_empty_folder_is_reported_as_what_it_is(tmp_path):
+    import os
+
+    from health_equity import extract_files
+
+    loop = tmp_path / "patients.parquet"
+    os.symlink(loop, loop)
+    (message,) = problems(str(loop))
+    assert message == (
+        f"extract asthma_raw.patients ({loop}): is a symbolic link that leads nowhere (it loops, or its target "
+        f"'{loop}' does not exist)"
+    )
+    folder = tmp_path / "hospital_admissions.parquet"
+    folder.mkdir()
+    assert P.check("asthma_raw.x", str(folder), COLUMNS) == [
+        f"extract asthma_raw.x ({folder}): is an empty folder, not a file"
+    ]
+    # Both count as present when the build picks an extract's format, so it reads (and the check
+    # reports) the .parquet the user put there, instead of asking for a .csv nobody mentioned.
+    assert extract_files.path_exists(str(loop)) and extract_files.path_exists(str(folder))
+    assert not extract_files.path_exists(str(tmp_path / "patients.csv"))
 
 
 @pytest.mark.parametrize(
