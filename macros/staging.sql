@@ -68,10 +68,19 @@
 {%- endmacro %}
 
 {#- The key rules of a file whose rows are not numbered (the CMS files): each key column missing,
-    then more than one row under the key. `columns` maps each key column to its name in the file. -#}
+    then the duplicate rules every extract shares (duplicate_reason). `columns` maps each key
+    column to its name in the file. -#}
 {% macro unique_key_reasons(columns) -%}
     {%- for column, label in columns.items() %}
     when {{ column }} is null then 'null key: {{ label }}'
     {%- endfor %}
-    when rows_with_key > 1 then 'duplicate key: {{ columns.values() | join(" x ") }}'
+    {{ duplicate_reason(columns.values() | join(" x ")) }}
+{%- endmacro %}
+
+{#- identical_rows and identical_copy (see numbered_source) for a file whose rows are not numbered:
+    two windows over the whole raw row `alias`. Copies are byte-identical, so which one counts as
+    the first cannot change a value downstream; they are ordered by the row itself. -#}
+{% macro identical_row_counts(alias) -%}
+    count(*) over (partition by {{ whole_row(alias) }}) as identical_rows,
+    row_number() over (partition by {{ whole_row(alias) }} order by {{ whole_row(alias) }}) as identical_copy
 {%- endmacro %}

@@ -88,8 +88,18 @@ class Build:
         return json.loads((self.raw_dir / "truth.json").read_text())
 
 
+# A secret salt for the tests that build on a patients file they edited: a supplied patients
+# extract with the public demo salt stops the build (macro check_pseudonym_salt).
+TEST_SALT = "a-test-secret-not-the-demo-salt"
+
+
 def dbt(
-    command: list[str], db: Path, work: Path, vars_: dict | None = None, project: Path = REPO
+    command: list[str],
+    db: Path,
+    work: Path,
+    vars_: dict | None = None,
+    project: Path = REPO,
+    salt: str | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the real dbt CLI of this environment against a temporary DuckDB file (target `test`).
 
@@ -97,8 +107,10 @@ def dbt(
     dbt's own functional tests use): the same click command and arguments as the `dbt` script,
     without paying dbt's ~4 s of imports (and the Python models' ~4 s of statistics imports)
     again for every call. What the command prints comes back as `stdout` and its exit code as `returncode`
-    (0 success, 1 a node failed, 2 an error stopped the run), as from the script."""
+    (0 success, 1 a node failed, 2 an error stopped the run), as from the script. `salt` sets
+    HEALTH_EQUITY_SALT for this one command."""
     env = {
+        **({"HEALTH_EQUITY_SALT": salt} if salt else {}),
         "DBT_TARGET": "test",
         "HEALTH_EQUITY_TEST_DB": str(db),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",

@@ -6,7 +6,7 @@ import shutil
 
 import duckdb
 import pandas as pd
-from conftest import REPO, dbt
+from conftest import REPO, TEST_SALT, dbt
 
 from health_equity.preflight import declared_extracts
 
@@ -214,7 +214,8 @@ def test_row_level_faults_end_counted_under_their_own_reason_and_every_row_recon
     _write(adm, raw / "hospital_admissions.csv")
 
     db = tmp_path / "w.duckdb"
-    r = dbt(["build"], db, tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True})
+    # The edited patients file is supplied, not generated: it needs a secret salt.
+    r = dbt(["build"], db, tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True}, salt=TEST_SALT)
     assert r.returncode == 0, r.stdout[-4000:]
     with duckdb.connect(str(db), read_only=True) as con:
         q = con.sql("select * from staging.stg_asthma__quarantine").df()
@@ -264,7 +265,8 @@ def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(
     assert r.returncode != 0
     n = len(rx)
     assert (
-        f"extract prescriptions: {n} of {n} rows (100.0%) quarantined, above var max_quarantined_share = 0.05; "
+        f"1 extract(s) over the quarantine limit, causes first: extract prescriptions ({raw}/prescriptions.csv): "
+        f"{n} of {n} rows (100.0%) quarantined, above var max_quarantined_share = 0.05; "
         f"top reasons: missing or unparseable issue_date ({n} rows); "
         "example rows (data-row numbers in the file): 1, 2, 3, 4, 5"
     ) in r.stdout
@@ -291,6 +293,148 @@ def test_a_hospital_file_that_vanishes_into_the_quarantine_fails_the_build_namin
     assert r.returncode != 0
     n = len(lines) - 1
     assert (
-        f"extract ACSDT5Y.B19013-Data: {n} of {n} rows (100.0%) quarantined, above var max_quarantined_share = "
-        f"0.05; top reasons: null key: GEO_ID ({n} rows)"
+        f"extract ACSDT5Y.B19013-Data ({path}): {n} of {n} rows (100.0%) quarantined, above var "
+        f"max_quarantined_share = 0.05; top reasons: null key: GEO_ID ({n} rows)"
     ) in r.stdout
+
+
+# --- every fault names its cause ------------------------------------------------------------------
+
+
+def test_dates_of_birth_as_text_in_a_patients_parquet_file_are_named_as_the_cause(clean_build, tmp_path):
+    """Unreadable dates of birth quarantine every patient, and with them every event (their patient
+    is not on the clean register). The one message lists every extract over the limit, the patients
+    extract and its date_of_birth first, the others marked as following from it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    shutil.copytree(clean_build.raw_dir, raw)
+    patients = pq.read_table(raw / "patients.parquet")
+    column = patients.schema.get_field_index("date_of_birth")
+    as_text = pc.strftime(patients["date_of_birth"].cast(pa.timestamp("s")), format="%d/%m/%Y")
+    pq.write_table(patients.set_column(column, "date_of_birth", as_text), raw / "patients.parquet")
+    asthma = ["build", "--select", "+asthma_patients", "--indirect-selection", "cautious"]
+    r = dbt(asthma, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True}, salt=TEST_SALT)
+    assert r.returncode != 0
+    n = patients.num_rows
+    first = (
+        f"5 extract(s) over the quarantine limit, causes first: extract patients ({raw}/patients.parquet): "
+        f"{n} of {n} rows (100.0%) quarantined, above var max_quarantined_share = 0.05; "
+        f"top reasons: missing or unparseable date_of_birth ({n} rows)"
+    )
+    assert first in r.stdout
+    at = r.stdout.index(first)
+    for name in ("gp_events", "hospital_admissions", "outpatient_appointments", "prescriptions"):
+        listed = r.stdout.index(f"extract {name} ({raw}/{name}.parquet): ")
+        assert listed > at, name
+        following = r.stdout[listed : r.stdout.index(" || ", listed) if " || " in r.stdout[listed:] else None]
+        assert "top reasons: patient not on the clean register" in following
+        assert "(this follows from the patients extract, which is over the limit too" in following
+    assert "gp_practices (" not in r.stdout.split(first)[1].split("\n")[0]  # within its limit: not listed
+
+
+def test_a_broken_parquet_path_is_reported_as_what_it_is_under_its_own_name(small_extracts, tmp_path):
+    import os
+
+    raw = tmp_path / "raw"
+    shutil.copytree(small_extracts, raw)
+    (raw / "patients.csv").unlink()
+    os.symlink(raw / "patients.parquet", raw / "patients.parquet")  # a loop
+    (raw / "hospital_admissions.csv").unlink()
+    (raw / "hospital_admissions.parquet").mkdir()
+    r = dbt(["build", "--select", "stg_asthma__patients"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    assert (
+        f"extract asthma_raw.patients ({raw}/patients.parquet): is a symbolic link that leads nowhere (it loops, "
+        f"or its target '{raw}/patients.parquet' does not exist)"
+    ) in r.stdout
+    assert f"extract asthma_raw.hospital_admissions ({raw}/hospital_admissions.parquet): is an empty folder" in r.stdout
+    # Not a file nobody mentioned.
+    assert "patients.csv" not in r.stdout and "hospital_admissions.csv" not in r.stdout
+
+
+def test_encoding_delimiter_and_oversized_field_faults_stop_the_run_naming_file_line_and_cause(
+    small_extracts, tmp_path
+):
+    raw = tmp_path / "raw"
+    shutil.copytree(small_extracts, raw)
+    practices = raw / "gp_practices.csv"
+    practices.write_text(practices.read_text().replace(",", ";"))
+    appointments = raw / "outpatient_appointments.csv"
+    appointments.write_bytes(appointments.read_text().encode("utf-16"))
+    rx = (raw / "prescriptions.csv").read_text().splitlines(keepends=True)
+    rx[4458] = rx[4458].rstrip("\n") + "é\n"  # line 4459 of the file
+    (raw / "prescriptions.csv").write_bytes("".join(rx).encode("latin-1"))
+    events = (raw / "gp_events.csv").read_text().splitlines(keepends=True)
+    events[6] = events[6].replace(",", ',"' + "x" * 3_000_000 + '",', 1)
+    (raw / "gp_events.csv").write_text("".join(events))
+    r = dbt(["build", "--select", "stg_asthma__patients"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    assert r.returncode != 0
+    out = r.stdout
+    assert (
+        f"extract asthma_raw.gp_practices ({practices}): line 1 is delimited by semicolon ';', not by the comma" in out
+    )
+    assert (
+        f"extract asthma_raw.outpatient_appointments ({appointments}): the file is UTF-16 (little-endian) text" in out
+    )
+    assert (
+        f"extract asthma_raw.prescriptions ({raw}/prescriptions.csv): the file is not UTF-8 text: line 4459, byte"
+        in out
+    )
+    assert "Latin-1 (ISO-8859-1) or Windows-1252" in out
+    assert (
+        f"extract asthma_raw.gp_events ({raw}/gp_events.csv): line 7 has a field longer than 2,097,152 characters"
+    ) in out
+    assert "could not detect" not in out and "header row missing" not in out
+
+
+def test_exact_duplicates_follow_one_rule_in_every_extract(small_extracts, tmp_path):
+    """An exact copy of a row keeps one copy, in the patients extract and in the CMS and Census
+    files alike; two different rows under one key are both kept out."""
+    raw = tmp_path / "raw"
+    shutil.copytree(small_extracts, raw)
+    copies = {
+        "patients.csv": 7,
+        "Hospital_General_Information.csv": 3,
+        "ACSDT5Y.B19013-Data.csv": 40,
+        "Complications_and_Deaths-Hospital.csv": 11,
+    }
+    for name, line in copies.items():
+        lines = (raw / name).read_text().splitlines(keepends=True)
+        (raw / name).write_text("".join(lines + [lines[line]]))
+    staged_models = [
+        "stg_asthma__patients",
+        "stg_cms__hospitals",
+        "stg_cms__complications_and_deaths",
+        "stg_acs__median_household_income",
+        "stg_asthma__quarantine",
+        "stg_hospitals__quarantine",
+    ]
+    select = ["build", "--select", *(f"+{m}" for m in staged_models)]
+    select += ["--exclude", "resource_type:test", "resource_type:unit_test"]
+    db = tmp_path / "w.duckdb"
+    r = dbt(select, db, tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True}, salt=TEST_SALT)
+    assert r.returncode == 0, r.stdout[-3000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        quarantined = dict(
+            con.sql(
+                "select extract_name, list(quarantine_reason order by quarantine_reason) from "
+                "(select extract_name, quarantine_reason from staging.stg_asthma__quarantine union all "
+                "select extract_name, quarantine_reason from staging.stg_hospitals__quarantine) group by all"
+            ).fetchall()
+        )
+        staged = {
+            "patients": con.sql("select count(*) from staging.stg_asthma__patients").fetchall()[0][0],
+            "hgi": con.sql("select count(*) from staging.stg_cms__hospitals").fetchall()[0][0],
+            "acs": con.sql("select count(*) from staging.stg_acs__median_household_income").fetchall()[0][0],
+        }
+    assert quarantined["patients"] == ["exact duplicate: patient_id"]
+    assert quarantined["Hospital_General_Information"] == ["exact duplicate: Facility ID"]
+    assert quarantined["ACSDT5Y.B19013-Data"] == ["exact duplicate: GEO_ID"]
+    assert quarantined["Complications_and_Deaths-Hospital"] == ["exact duplicate: Facility ID x Measure ID"]
+    # One copy of each went on: every distinct row is staged.
+    n_rows = {name: len((raw / name).read_text().splitlines()) - 1 for name in copies}
+    assert staged["patients"] == n_rows["patients.csv"] - 1
+    assert staged["hgi"] == n_rows["Hospital_General_Information.csv"] - 1

@@ -25,7 +25,8 @@ cleaned as (
         {{ estimate }} like '%+' as is_top_coded,
         {{ estimate }} like '%-' and {{ estimate }} != '-' as is_bottom_coded,
         {{ estimate }} = '-' as is_not_computable,
-        try_cast(replace({{ header_text('B19013_001M') }}, ',', '') as integer) as margin_of_error
+        try_cast(replace({{ header_text('B19013_001M') }}, ',', '') as integer) as margin_of_error,
+        {{ identical_row_counts('source') }}
     from source
 ),
 
@@ -43,7 +44,7 @@ final as (
             when geo_id = 'Geography' then 'descriptive header row'
             when geo_id is null then 'null key: GEO_ID'
             when not {{ regex_match('zcta', '[0-9]{5}') }} then 'unparseable: GEO_ID'
-            when rows_with_key > 1 then 'duplicate key: GEO_ID'
+            {{ duplicate_reason('GEO_ID') }}
             when median_household_income is null and not is_not_computable then 'unparseable: B19013_001E'
         end as quarantine_reason
     from checked

@@ -35,7 +35,8 @@ cleaned as (
             when {{ header_text('Compared to National') }} = 'Number of Cases Too Small'
                 then 'Number of Cases Too Small'
             else coalesce({{ header_text('Score') }}, 'blank')
-        end as score_status
+        end as score_status,
+        {{ identical_row_counts('source') }}
     from source
 ),
 

@@ -57,7 +57,8 @@ cleaned as (
             {{ header_text(label ~ ' Group Footnote') }} as {{ key }}_footnote,
         {% endfor %}
         try_cast({{ header_text('Count of Facility Pt Exp Measures') }} as integer) as pt_exp_facility_measures,
-        try_cast({{ header_text('Count of Facility TE Measures') }} as integer) as te_facility_measures
+        try_cast({{ header_text('Count of Facility TE Measures') }} as integer) as te_facility_measures,
+        {{ identical_row_counts('source') }}
     from source
 ),
 
