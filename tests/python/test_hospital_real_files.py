@@ -247,27 +247,35 @@ def test_report_on_the_real_files_shows_origin_and_both_scores(real_2025, tmp_pa
     assert 'class="banner"' not in page
 
 
-def _rebuild(real_2025, asthma_raw, tmp_path, complications: Path, **extra) -> tuple[Path, str]:
-    """The hospital models rebuilt on a copy of the real warehouse; the report must render."""
+def _rebuild(real_2025, asthma_raw, tmp_path, complications: Path, **extra) -> tuple[Path, str, str]:
+    """The hospital models rebuilt on a copy of the real warehouse; the report must render. The
+    warehouse, the report page and what dbt printed."""
     db = tmp_path / "w.duckdb"
     shutil.copy(real_2025, db)
     r = dbt(HOSPITAL_SELECTION, db, tmp_path, real_vars(asthma_raw, LAYOUTS["2025"], complications, **extra))
     assert r.returncode == 0, r.stdout[-5000:]
     out = tmp_path / "report.html"
     assert report.main(["--db", str(db), "--out", str(out)]) == 0
-    return db, out.read_text()
+    return db, out.read_text(), r.stdout
 
 
 def test_a_header_only_complications_file_builds_with_the_score_null_and_a_reason(real_2025, asthma_raw, tmp_path):
     header = (asthma_raw / "Complications_and_Deaths-Hospital.csv").read_text().splitlines()[0]
     cd = tmp_path / "Complications_and_Deaths-Hospital.csv"
     cd.write_text(header + "\n")
-    db, _ = _rebuild(real_2025, asthma_raw, tmp_path, cd)
+    db, _, printed = _rebuild(real_2025, asthma_raw, tmp_path, cd)
     he = query(db, "select * from marts.hospital_equity")
     assert he.measure_score.isna().all() and he.hgi_group_score.notna().any()
     assert he.measure_score_reason.str.startswith("no data: the complications_and_deaths file is absent").all()
     reg = query(db, "select * from marts.hospital_income_regression where score_name = 'measure_score'")
     assert list(reg.row_type) == ["no_estimate"] and reg.no_estimate_reason.notna().all()
+    # An empty extract is said: a row in the data-quality marts and a warning in the build output.
+    empty = query(db, "select * from marts.data_quality_empty_inputs")
+    assert empty[["extract_name", "input_kind", "rows_read"]].values.tolist() == [
+        ["Complications_and_Deaths-Hospital", "extract", 0]
+    ]
+    assert empty.empty_reason[0].startswith("no data rows read")
+    assert "WARNING: empty input: extract Complications_and_Deaths-Hospital, extract" in printed
 
 
 def test_an_all_not_available_complications_file_builds_with_the_score_null(real_2025, asthma_raw, tmp_path):
@@ -279,12 +287,22 @@ def test_an_all_not_available_complications_file_builds_with_the_score_null(real
     )
     path = tmp_path / "cd_all_na.csv"
     cd.to_csv(path, index=False)
-    db, _ = _rebuild(real_2025, asthma_raw, tmp_path, path)
+    db, _, printed = _rebuild(real_2025, asthma_raw, tmp_path, path)
     he = query(db, "select * from marts.hospital_equity")
     assert he.measure_score.isna().all() and he.hgi_group_score.notna().any()
     assert he.measure_score_reason.str.startswith("no data: no usable value").all()
     cov = query(db, "select * from marts.hospital_measure_coverage")
     assert (cov[cov.in_reference_seed].rows_with_score == 0).all()
+    # Not quietly: a warning in the build output and a row in the data-quality marts, once for
+    # the whole file (not once per measure).
+    empty = query(db, "select * from marts.data_quality_empty_inputs where extract_family = 'hospitals'")
+    assert empty[["extract_name", "input_kind", "input_name", "rows_read"]].values.tolist() == [
+        ["Complications_and_Deaths-Hospital", "score", "complications and deaths score (every measure)", len(cd)]
+    ]
+    assert (
+        f"WARNING: empty input: extract Complications_and_Deaths-Hospital, score complications and deaths score "
+        f"(every measure) ({len(cd)} rows read): no row of the file has a reported score"
+    ) in printed
 
 
 def test_real_general_information_with_a_generated_complications_file_stops_naming_both(
@@ -300,7 +318,7 @@ def test_real_general_information_with_a_generated_complications_file_stops_nami
     # Allowed on purpose, it builds and the report carries a banner naming the mix. (Half the
     # generated file's rows belong to hospitals the real file does not have: the whole-extract
     # guard would stop that too, so this test lifts it as well.)
-    _, page = _rebuild(real_2025, asthma_raw, tmp_path, generated, allow_mixed_origins=True, max_quarantined_share=1)
+    _, page, _ = _rebuild(real_2025, asthma_raw, tmp_path, generated, allow_mixed_origins=True, max_quarantined_share=1)
     assert 'class="banner">Mixed data' in page
 
 
@@ -380,3 +398,36 @@ def test_the_report_reads_at_a_glance_on_the_real_cms_files(real_2025, tmp_path)
     hospital_files = next(o for o in got["origins"] if o["section"] == "hospitals")["files"]
     assert any("Hospital_General_Information_2025.csv" in f and "supplied" in f for f in hospital_files)
     assert any(h["area"] == "hospitals" for h in got["headlines"])
+
+
+def test_supplied_patients_with_the_public_demo_salt_stop_the_build_until_a_secret_salt_is_set(asthma_raw, tmp_path):
+    """The real CMS files and a supplied patients extract: with the demo salt anyone who knows a
+    patient's extract id could compute their pseudonymous key, so the build stops before staging,
+    naming HEALTH_EQUITY_SALT and printing no salt. With a secret salt set, it builds."""
+    import hashlib
+    import re
+
+    from conftest import TEST_SALT
+
+    raw = tmp_path / "raw"
+    shutil.copytree(asthma_raw, raw)
+    # Without the generator's manifest every asthma file is supplied, as a real extract is.
+    (raw / "manifest.json").unlink()
+    db = tmp_path / "w.duckdb"
+    settings = real_vars(raw, LAYOUTS["2025"], tmp_path / "no-complications.csv")
+    r = dbt(["build"], db, tmp_path, settings)
+    assert r.returncode != 0
+    assert f"The patients extract {raw}/patients.parquet is supplied" in r.stdout
+    assert "Set a secret salt in the environment variable HEALTH_EQUITY_SALT" in r.stdout
+    assert "health-equity-demo-salt" not in r.stdout
+    assert "START sql" not in r.stdout  # stopped before staging: nothing built
+    r = dbt(["build"], db, tmp_path, settings, salt=TEST_SALT)
+    assert r.returncode == 0, r.stdout[-3000:]
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert TEST_SALT not in r.stdout and TEST_SALT not in log
+    keys = set(query(db, "select patient_key from marts.asthma_patients").patient_key)
+    ids = pd.read_parquet(raw / "patients.parquet", columns=["patient_id"]).patient_id.astype(str)
+    salted = {hashlib.sha256(f"{TEST_SALT}|{i}".encode()).hexdigest() for i in ids}
+    public = {hashlib.sha256(f"health-equity-demo-salt|{i}".encode()).hexdigest() for i in ids}
+    assert keys and keys <= salted and not keys & public
+    assert all(re.fullmatch(r"[0-9a-f]{64}", k) for k in keys)
