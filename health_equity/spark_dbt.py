@@ -51,7 +51,7 @@ def check_adapter() -> None:
 
 def register_functions(session: Any) -> None:
     """The project's SQL functions on a SparkSession (the dbt-duckdb plugin's, on Spark)."""
-    from health_equity.extract_files import path_exists, sql_file_info
+    from health_equity.extract_files import path_exists, pseudonym_salt, sql_file_info
     from health_equity.preflight import sql_check, sql_unknown_vars
 
     def preflight(label, path, columns_json, optional, path_var):
@@ -61,6 +61,7 @@ def register_functions(session: Any) -> None:
     session.udf.register("health_equity_file_info", sql_file_info, "string")
     session.udf.register("health_equity_unknown_vars", sql_unknown_vars, "string")
     session.udf.register("health_equity_path_exists", path_exists, "boolean")
+    session.udf.register("health_equity_pseudonym_salt", pseudonym_salt, "string")
 
 
 class SessionPythonJobHelper:

@@ -21,9 +21,22 @@
 {%- endmacro %}
 
 {#- Pseudonymous key: salted SHA-256 of the source identifier. The salt is the var
-    pseudonym_salt (env HEALTH_EQUITY_SALT); the demo default is public, so set it for real data. -#}
+    pseudonym_salt (env HEALTH_EQUITY_SALT); the demo default is public, so set it for real data
+    (check_pseudonym_salt stops a build on supplied patients without one). -#}
 {% macro pseudonymise(column) -%}
-    {{ sha256_hex(sql_string(var("pseudonym_salt")) ~ " || '|' || " ~ clean_text(column)) }}
+    {{ sha256_hex(pseudonym_salt_sql() ~ " || '|' || " ~ clean_text(column)) }}
+{%- endmacro %}
+
+{#- The salt as SQL. A secret salt from the environment is read by the SQL function
+    health_equity_pseudonym_salt() when the query runs, so it is never written into the compiled
+    SQL, target/ or dbt's log. The public demo salt, or one given with --vars (which dbt writes to
+    its artifacts anyway), is a literal. -#}
+{% macro pseudonym_salt_sql() -%}
+    {%- if var("pseudonym_salt") == env_var("HEALTH_EQUITY_SALT", "") -%}
+        health_equity_pseudonym_salt()
+    {%- else -%}
+        {{ sql_string(var("pseudonym_salt")) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A column of a raw file named by its header (spaces and all), cleaned as clean_text. The

@@ -41,3 +41,27 @@
     {%- endif -%}
     select 1 as extract_origins_checked
 {% endmacro %}
+
+{#- The pseudonymous patient_key is a salted hash of the extract's patient id. The demo salt
+    (the default of var pseudonym_salt in dbt_project.yml) is public: with it, anyone who knows a
+    patient's id in the extract can compute their key and find their row. So a build whose patients
+    extract is supplied (not generated: see above) stops here, before staging, unless a secret
+    salt is set. The salt itself is never printed. -#}
+{% macro check_pseudonym_salt() %}
+    {%- set demo_salt = 'health-equity-demo-salt' -%}
+    {%- if execute and flags.WHICH in ('build', 'run') and var('pseudonym_salt') == demo_salt -%}
+        {%- set patients = extract_spec(extract_node('asthma_raw', 'patients')) -%}
+        {%- set info = file_origin(patients.path) -%}
+        {%- if info.exists and info.origin == 'supplied' -%}
+            {{ exceptions.raise_compiler_error(
+                "The patients extract " ~ patients.path ~ " is supplied (python -m generators did not write it),"
+                ~ " and the pseudonymous patient_key would be salted with the public demo salt: anyone who"
+                ~ " knows a patient's id in the extract could compute their key. Nothing was built."
+                ~ " Set a secret salt in the environment variable HEALTH_EQUITY_SALT before the build, for example"
+                ~ " export HEALTH_EQUITY_SALT=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\","
+                ~ " keep it secret and keep it the same between builds (the same salt gives the same keys)."
+                ~ " A salt given with --vars would be written to dbt's logs: prefer the environment variable.") }}
+        {%- endif -%}
+    {%- endif -%}
+    select 1 as pseudonym_salt_checked
+{% endmacro %}
