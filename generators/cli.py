@@ -135,6 +135,9 @@ class _Stopped(BaseException):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: Path = args.out
+    # A folder this run creates and never fills (it stopped or failed first) is removed again, so
+    # "as it was" holds for a new --out too.
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         for stale in sweep_partial_dirs(out):
@@ -173,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + stopped.signum
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     rows = sum(m["rows"] for m in files.values())

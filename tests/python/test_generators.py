@@ -547,6 +547,19 @@ def test_a_run_stopped_by_a_signal_removes_its_partial_folder_and_leaves_the_out
     assert _snapshot(out) == before
 
 
+def test_an_interrupted_run_at_the_documented_maximum_leaves_nothing_behind(tmp_path):
+    """--patients 5000000 (the largest documented run) into a new folder, stopped with Ctrl-C
+    while it writes: no partial folder, and no output folder either (there was none before)."""
+    out = tmp_path / "new"
+    proc = _start(out, "--patients", "5000000", "--only", "asthma", "--seed", "4")
+    partial = _wait_for_partial_files(out, proc)
+    proc.send_signal(2)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"stopped by signal 2; {out} is as it was" in err
+    assert not partial.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_a_run_killed_outright_has_its_partial_folder_removed_by_the_next_run(tmp_path):
     out = tmp_path / "existing"
     proc = _start(out, "--patients", "400000", "--only", "asthma", "--seed", "4")
