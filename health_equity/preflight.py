@@ -1,4 +1,4 @@
-"""Structural checks on every raw extract before DuckDB reads it (issue 13).
+"""Structural checks on every raw extract before DuckDB reads it.
 
 DuckDB's CSV reader guesses: a gzip or Parquet file under a ``.csv`` name gives "could not
 detect the CSV dialect", a row with one comma too many gives false "missing column" errors, and a

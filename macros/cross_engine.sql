@@ -1,5 +1,6 @@
 {#-
-    Work in progress (issue 12): one SQL for DuckDB and Spark. Each macro names an operation
+    One SQL for DuckDB and Spark (tests/python/test_spark_build.py builds every model on both and
+    compares the marts). Each macro names an operation
     whose spelling (or meaning) differs between the engines and dispatches per adapter:
     `duckdb__` is exactly what the models write today, `spark__` the Spark SQL (Spark 4, also
     Databricks, whose adapter falls back to the spark__ versions) that gives the same result.

@@ -1,4 +1,4 @@
-{#- Helpers for the asthma base models (issue 13): row numbers, exact duplicates, plausibility. -#}
+{#- Helpers for the base models: row numbers, exact duplicates, plausibility. -#}
 
 {#- Every row of a raw source with its data-row number in the file (1 = the first row after the
     header; DuckDB runs on one thread and keeps the file's order), how many rows share its key

@@ -1,4 +1,4 @@
-"""Issue 11 measures: every asthma outcome recomputed independently.
+"""The asthma measures: every asthma outcome recomputed independently.
 
 Known answers first (Wilson, Byars, funnel limits, the DSR with its variance for recurrent
 events), then the warehouse figures recomputed from patient-level rows and the raw extract,

@@ -112,7 +112,7 @@ def test_one_extract_can_be_pointed_at_another_file_by_its_var(small_extracts, t
     assert staged == len(pd.read_csv(other / "op_extract_2024.csv"))
 
 
-# --- issue 13: structural faults stop the run before DuckDB guesses, and nothing private leaks ----
+# --- structural faults stop the run before DuckDB guesses, and nothing private leaks -------------
 
 
 def test_structural_faults_stop_the_run_naming_file_and_line_and_no_patient_data_leaks(small_extracts, tmp_path):

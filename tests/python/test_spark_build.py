@@ -1,5 +1,5 @@
 """The same project on Apache Spark (local session): every model, data test and unit test builds,
-and every mart equals the DuckDB one built from the same extracts (issue 12).
+and every mart equals the DuckDB one built from the same extracts.
 
 The Spark side is the real thing: ``python -m health_equity.spark_dbt build --target spark`` (dbt
 with dbt-spark's session method, the project's Python models run in-process) on a local Spark;
