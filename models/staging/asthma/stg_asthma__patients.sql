@@ -43,9 +43,12 @@ final as (
         aged.lsoa_code,
         aged.imd_decile,
         imd.imd_quintile,
-        -- An OMOP patient whose area has no deprivation says so (doc omop_deprivation).
-        coalesce(imd.imd_quintile_label, {{ sql_string(omop_no_deprivation_group()) if omop_input() else 'null' }})
-            as imd_quintile_label,
+        {% if omop_input() -%}
+            -- An OMOP patient whose area has no deprivation says so (doc omop_deprivation).
+            coalesce(imd.imd_quintile_label, {{ sql_string(omop_no_deprivation_group()) }}) as imd_quintile_label,
+        {%- else -%}
+            imd.imd_quintile_label,
+        {%- endif %}
         aged.practice_code,
         aged.age_at_followup_start,
         esp_bands.esp_age_band,
