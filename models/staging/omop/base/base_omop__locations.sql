@@ -1,17 +1,21 @@
 -- Every row of the OMOP location table (absent: no rows), cleaned, with its area code: the ZIP
--- (its first five digits, a US ZCTA) when recorded; else none. CDM 5.4 adds country columns that
--- are not needed here.
+-- (its first five digits, a US ZCTA) when recorded, else the location_source_value (where a UK
+-- source keeps an LSOA), else none.
 with
 
 source as (
-    {{ omop_select('location', {'location_id': 'location_id', 'zip': 'zip', 'state': 'state'}) }}
+    {{ omop_select('location', {
+        'location_id': 'location_id', 'zip': 'zip', 'location_source_value': 'location_source_value'}) }}
 ),
 
 cleaned as (
     select
         omop_row_number,
         {{ omop_id('location_id') }} as location_id,
-        case when {{ regex_match('zip', '[0-9]{5}([- ]?[0-9]{4})?') }} then left(zip, 5) end as area_code,
+        coalesce(
+            case when {{ regex_match('zip', '[0-9]{5}([- ]?[0-9]{4})?') }} then left(zip, 5) end,
+            upper(location_source_value)
+        ) as area_code,
         zip is not null as has_zip
     from source
 ),
