@@ -53,7 +53,7 @@ def _values(mapping: dict) -> str:
 
 def write_omop(raw: Path, fmt: str) -> dict[str, int]:
     """Write ``raw/omop/<table>.<fmt>`` from the asthma extracts in ``raw``; rows per table. A
-    registration still open is observed to the study end (the dbt var study_end)."""
+    registration still open is observed to the day after the study end (the dbt var study_end)."""
     study_end = project_vars()["study_end"]
     out = raw / "omop"
     out.mkdir(exist_ok=True)
@@ -98,7 +98,8 @@ def write_omop(raw: Path, fmt: str) -> dict[str, int]:
                 row_number() over (order by patient_id) as observation_period_id,
                 cast(patient_id as bigint) as person_id,
                 cast(registration_start_date as date) as observation_period_start_date,
-                coalesce(cast(registration_end_date as date), date '{study_end}') as observation_period_end_date,
+                -- A registration still open is observed to the extraction, the day after the study end.
+                coalesce(cast(registration_end_date as date), date '{study_end}' + 1) as observation_period_end_date,
                 32817 as period_type_concept_id
             from patients order by person_id""",
         "death": """
@@ -125,8 +126,9 @@ def write_omop(raw: Path, fmt: str) -> dict[str, int]:
                     cast(appointment_date as date), cast(appointment_date as date), 32817, null, null
                 from outpatient_appointments where attendance = 'Attended'
             ) order by visit_occurrence_id""",
-        # Asthma on the register: the diagnosis, carried again at registration when it came before
-        # (a problem-list entry), exacerbations on their consultation, asthma on an admission.
+        # Asthma on the register: the diagnosis, carried again at registration when it falls outside
+        # the registration (a problem-list entry), exacerbations on their consultation, asthma on an
+        # admission.
         "condition_occurrence": f"""
             select row_number() over (order by person_id, kind, condition_start_date, visit_occurrence_id)
                     as condition_occurrence_id, *
@@ -137,7 +139,11 @@ def write_omop(raw: Path, fmt: str) -> dict[str, int]:
                 from patients
                 union all
                 select cast(patient_id as bigint), 2, {ASTHMA}, cast(registration_start_date as date), null, 32817
-                from patients where cast(asthma_diagnosis_date as date) < cast(registration_start_date as date)
+                from patients
+                where
+                    cast(asthma_diagnosis_date as date) < cast(registration_start_date as date)
+                    or cast(asthma_diagnosis_date as date)
+                    > coalesce(cast(registration_end_date as date), date '{study_end}' + 1)
                 union all
                 select cast(patient_id as bigint), 3, {EXACERBATION}, cast(event_date as date),
                     cast(gp_event_id as bigint), 32817

@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NO_TESTS, REPO, Build, dbt, generate
+from conftest import NO_TESTS, REPO, Build, dbt, generate, warehouse_copy
 
 MIMIC = REPO / "tests" / "fixtures" / "omop-mimic-iv-demo"
 # MIMIC shifts every patient's dates by their own amount into 2110-2202: the window covers all of
@@ -137,6 +139,20 @@ def test_without_area_data_deprivation_says_not_available(mimic_build):
 def test_too_few_patients_for_a_model_gives_a_row_saying_why(mimic_build):
     statuses = mimic_build.query("select distinct estimate_status from marts.asthma_admission_rate_ratios")
     assert statuses and all(s.startswith("not estimated: ") for (s,) in statuses)
+
+
+def test_the_exports_and_the_report_run_on_the_omop_warehouse(mimic_build, tmp_path):
+    db = warehouse_copy(mimic_build, tmp_path / "copy")
+    manifest = mimic_build.db.parent / "target" / "manifest.json"
+    exports = [sys.executable, "-m", "health_equity.exports", "--db", str(db), "--out", str(tmp_path / "out")]
+    run = subprocess.run([*exports, "--hyper", "no", "--manifest", str(manifest)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "data_quality_omop_row_outcomes.parquet").exists()
+    assert not (tmp_path / "out" / "asthma_patients.parquet").exists()
+    report = [sys.executable, "-m", "health_equity.report", "--db", str(db), "--out", str(tmp_path / "r.html")]
+    run = subprocess.run(report, capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "r.html").stat().st_size > 0
 
 
 def test_a_window_that_misses_shifted_dates_stops_and_says_what_to_set(small_extracts, tmp_path):

@@ -28,10 +28,10 @@ final as (
         cast(deprivation.imd_decile as string) as imd_decile,
         coalesce('CS' || cast(register.care_site_id as string), 'OMOP') as practice_code,
         cast(register.observation_period_start_date as string) as registration_start_date,
-        -- Observed to the end of the study window or beyond is "still registered" (blank), as
-        -- in the extract.
+        -- Observed beyond the end of the study window is "still registered" (blank), as in the
+        -- extract; a period ending on the study end or before is a registration that ended.
         case
-            when register.observation_period_end_date < date '{{ var("study_end") }}'
+            when register.observation_period_end_date <= date '{{ var("study_end") }}'
                 then cast(register.observation_period_end_date as string)
         end as registration_end_date,
         cast(register.death_date as string) as date_of_death,
