@@ -20,7 +20,9 @@ visits as (
 ),
 
 conditions as (
-    select conditions.*, outcomes.outcome
+    select
+        conditions.*,
+        outcomes.outcome
     from {{ ref('base_omop__conditions') }} as conditions
     inner join outcomes
         on

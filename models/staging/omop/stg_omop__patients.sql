@@ -38,7 +38,7 @@ final as (
         cast(null as string) as smoking_status,
         cast(null as string) as bmi,
         cast(register.asthma_diagnosis_date as string) as asthma_diagnosis_date,
-        register.asthma_snomed_code as asthma_snomed_code
+        register.asthma_snomed_code
     from register
     left join deprivation on register.area_code = deprivation.area_code
 )

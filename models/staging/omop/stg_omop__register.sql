@@ -46,7 +46,7 @@ registration as (
     select * from periods_with_asthma
     qualify row_number() over (
         partition by person_id
-        order by observation_period_end_date desc, observation_period_start_date desc, omop_row_number
+        order by observation_period_end_date desc, observation_period_start_date desc, omop_row_number asc
     ) = 1
 ),
 

@@ -2,6 +2,7 @@
 -- in the file and its outcome: 'used: <asthma extract contract> ...' or the reason it was left
 -- out. The stand-in models (stg_omop__<extract>) take exactly the rows marked used, so rows read
 -- = rows used + rows excluded, table by table (data_quality_omop_row_outcomes).
+{% set not_registered = "'person not on the asthma register (no asthma condition inside an observation period)'" %}
 with
 
 register as (
@@ -36,10 +37,6 @@ locations as (
     select * from {{ ref('base_omop__locations') }}
 ),
 
-not_registered as (
-    select 'person not on the asthma register (no asthma condition inside an observation period)' as reason
-),
-
 person_outcomes as (
     select
         'person' as omop_table,
@@ -47,8 +44,11 @@ person_outcomes as (
         case
             when persons.exclusion_reason is not null then persons.exclusion_reason
             when register.person_id is not null then 'used: patients'
-            when not exists (select 1 from periods where periods.person_id = persons.person_id and periods.exclusion_reason is null)
-                then 'no usable observation period'
+            when not exists (
+                select 1
+                from periods
+                where periods.person_id = persons.person_id and periods.exclusion_reason is null
+            ) then 'no usable observation period'
             else 'no asthma condition inside an observation period'
         end as outcome
     from persons
@@ -61,8 +61,9 @@ period_outcomes as (
         periods.omop_row_number,
         case
             when periods.exclusion_reason is not null then periods.exclusion_reason
-            when register.person_id is null then (select reason from not_registered)
-            when periods.omop_row_number = register.observation_period_row_number then 'used: patients (registration dates)'
+            when register.person_id is null then {{ not_registered }}
+            when periods.omop_row_number = register.observation_period_row_number
+                then 'used: patients (registration dates)'
             else 'another observation period of the person is used (the latest with an asthma condition)'
         end as outcome
     from periods
@@ -80,14 +81,16 @@ condition_outcomes as (
         conditions.omop_row_number,
         case
             when conditions.exclusion_reason is not null then conditions.exclusion_reason
-            when register.person_id is null then (select reason from not_registered)
+            when register.person_id is null then {{ not_registered }}
             when conditions.condition_concept_id = 0 then 'unmapped concept (concept_id 0)'
             when conditions.concept_set is null and conditions.is_in_vocabulary then 'not in an asthma concept set'
             when conditions.concept_set is null and exists (select 1 from {{ ref('stg_omop__concepts') }})
                 then 'concept missing from the supplied vocabulary (not classifiable)'
             when conditions.concept_set is null then 'not in an asthma concept set (no vocabulary supplied)'
-            when usable_visits.staging_contract = 'hospital_admissions' then 'used: hospital_admissions (asthma diagnosis)'
-            when conditions.concept_set = 'asthma_exacerbation' and usable_visits.staging_contract = 'gp_events'
+            when usable_visits.staging_contract = 'hospital_admissions'
+                then 'used: hospital_admissions (asthma diagnosis)'
+            when
+                conditions.concept_set = 'asthma_exacerbation' and usable_visits.staging_contract = 'gp_events'
                 then 'used: gp_events (code of the consultation)'
             when conditions.concept_set = 'asthma_exacerbation' then 'used: gp_events (acute asthma consultation)'
             else 'used: patients (asthma diagnosis)'
@@ -106,7 +109,7 @@ visit_outcomes as (
         visits.omop_row_number,
         case
             when visits.exclusion_reason is not null then visits.exclusion_reason
-            when register.person_id is null then (select reason from not_registered)
+            when register.person_id is null then {{ not_registered }}
             when visits.visit_concept_id = 0 then 'unmapped concept (concept_id 0)'
             when visits.visit_concept_set = 'visit_emergency_not_admitted'
                 then 'emergency room visit without admission (no staging contract holds it)'
@@ -126,12 +129,15 @@ drug_outcomes as (
         drugs.omop_row_number,
         case
             when drugs.exclusion_reason is not null then drugs.exclusion_reason
-            when register.person_id is null then (select reason from not_registered)
+            when register.person_id is null then {{ not_registered }}
             when drugs.drug_concept_id = 0 then 'unmapped concept (concept_id 0)'
             when drugs.medicine_class in ('SABA', 'ICS', 'ICS/LABA', 'LTRA', 'OCS') then 'used: prescriptions'
             when drugs.medicine_class is not null then 'not an asthma medicine class: ' || drugs.medicine_class
-            when drugs.is_in_vocabulary and exists (select 1 from {{ ref('stg_omop__concept_set_members') }} where membership = 'descendant')
-                then 'not an asthma medicine'
+            when drugs.is_in_vocabulary and exists (
+                select 1
+                from {{ ref('stg_omop__concept_set_members') }} as members
+                where members.membership = 'descendant'
+            ) then 'not an asthma medicine'
             when drugs.is_in_vocabulary
                 then 'ingredient not resolvable: no concept_ancestor supplied and not an ingredient of a medicine set'
             when exists (select 1 from {{ ref('stg_omop__concepts') }})
@@ -148,7 +154,7 @@ death_outcomes as (
         deaths.omop_row_number,
         case
             when deaths.exclusion_reason is not null then deaths.exclusion_reason
-            when register.person_id is null then (select reason from not_registered)
+            when register.person_id is null then {{ not_registered }}
             else 'used: patients (date of death)'
         end as outcome
     from deaths
@@ -161,8 +167,11 @@ location_outcomes as (
         locations.omop_row_number,
         case
             when locations.exclusion_reason is not null then locations.exclusion_reason
-            when not exists (select 1 from register where register.location_id = locations.location_id)
-                then 'no patient on the asthma register lives there'
+            when not exists (
+                select 1
+                from register
+                where register.location_id = locations.location_id
+            ) then 'no patient on the asthma register lives there'
             when locations.area_code is null then 'used: patients (no area code: deprivation not available)'
             else 'used: patients (area code)'
         end as outcome

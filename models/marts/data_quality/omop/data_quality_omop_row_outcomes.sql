@@ -35,4 +35,4 @@ final as (
 )
 
 select * from final
-order by omop_table, pipeline_stage desc, outcome
+order by omop_table asc, pipeline_stage desc, outcome asc

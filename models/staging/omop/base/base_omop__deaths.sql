@@ -3,7 +3,8 @@
 with
 
 source as (
-    {{ omop_select('death', {'person_id': 'person_id', 'death_date': 'death_date', 'death_datetime': 'death_datetime'}) }}
+    {{ omop_select('death', {
+        'person_id': 'person_id', 'death_date': 'death_date', 'death_datetime': 'death_datetime'}) }}
 ),
 
 cleaned as (

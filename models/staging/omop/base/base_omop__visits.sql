@@ -66,7 +66,9 @@ classified as (
             cleaned.admitted_from_concept_id = admitted_from.concept_id
             and admitted_from.concept_set in ('visit_emergency_not_admitted', 'discharge_transfer')
     left join members as discharged_to
-        on cleaned.discharged_to_concept_id = discharged_to.concept_id and discharged_to.concept_set like 'discharge\_%' escape '\'
+        on
+            cleaned.discharged_to_concept_id = discharged_to.concept_id
+            and discharged_to.concept_set like 'discharge\_%' escape '\'
     left join concepts on cleaned.visit_concept_id = concepts.concept_id
 ),
 
