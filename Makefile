@@ -185,6 +185,7 @@ lint-format: venv ## ruff format --check: Python formatting
 
 lint-sql: venv ## sqlfluff lint of the SQL (models, macros, tests, analyses), one process per core
 	$(BIN)/sqlfluff lint --processes 0 models macros tests/dbt analyses
+	$(BIN)/sqlfluff lint --processes 0 --config .sqlfluff-omop models/staging/omop models/marts/data_quality/omop
 
 lint-yaml: venv ## every YAML file parses
 	$(BIN)/python -c "$$CHECK_YAML" $(YAML_FILES)

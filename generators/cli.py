@@ -119,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of rows per extract given one injected fault, 0-0.2 (default 0)",
     )
     p.add_argument("--only", choices=["asthma", "hospitals"], default=None, help="write only one family of extracts")
+    p.add_argument(
+        "--layout",
+        choices=["extracts", "omop"],
+        default="extracts",
+        help=(
+            "extracts (default): the asthma extracts only; omop: also the same asthma world as OMOP CDM 5.4 "
+            "tables in <out>/omop (--format decides CSV or Parquet) and the area lookup area_deprivation.csv, "
+            "for the warehouse's OMOP input (var asthma_input: omop)"
+        ),
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -180,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
             out.rmdir()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if args.layout == "omop" and args.only != "hospitals":
+        from generators.omop import write_omop
+
+        write_omop(out, args.format)
     rows = sum(m["rows"] for m in files.values())
     if not args.quiet:
         print(

@@ -194,8 +194,28 @@ def sii_by_outcome(
         flags = published[[*keys, "is_suppressed"]].rename(columns={"is_suppressed": "is_withheld"})
         imd = imd.merge(flags, on=keys, how="left")
         imd["is_withheld"] = imd["is_withheld"].astype("boolean").fillna(True).astype(bool)
+    # Patients without a deprivation quintile (an OMOP source without area data) form a group of
+    # their own, with no place on the deprivation scale.
+    unranked = ~imd["group_value"].astype(str).str.fullmatch(r"[1-5]")
+    imd = imd[~unranked].copy()
     imd["quintile"] = imd["group_value"].astype(int)
     rows = []
+    for outcome in sorted(set(rates["outcome"]) - set(imd["outcome"])):
+        first = rates[rates["outcome"] == outcome].iloc[0]
+        rows.append(
+            {
+                "outcome": outcome,
+                "measure_type": str(first["measure_type"]),
+                "quantiles": 0,
+                "indicator_unit": str(first["indicator_unit"]),
+                "value_type": (
+                    f"{value}: {first['measure_type']} ({first['indicator_unit']}); population weights: {population}"
+                ),
+                "method": "PHE SII/RII: WLS on ridit scores, population-weighted; Monte Carlo 95% CI",
+                "reps": reps,
+                "note": "not available: no patient has an IMD quintile (no deprivation data for their areas)",
+            }
+        )
     for outcome, grp in imd.sort_values(["outcome", "quintile"]).groupby("outcome", sort=True):
         measure_type = str(grp["measure_type"].iloc[0])
         unit = str(grp["indicator_unit"].iloc[0])
@@ -268,7 +288,7 @@ def sii_by_outcome(
         else:
             row["note"] = "not calculated: a quintile has no value (no events or no denominator)"
         rows.append(row)
-    out = pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=COLUMNS).sort_values("outcome", kind="stable").reset_index(drop=True)
     for c in ("note", "interpretation"):
         out[c] = out[c].astype("string")  # a typed text column even when every value is empty
     out["sii_ci_excludes_zero"] = out["sii_ci_excludes_zero"].astype("boolean")

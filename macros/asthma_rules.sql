@@ -5,7 +5,12 @@
     all_patients dimension. `relation` names the patient relation the column is read from. -#}
 {% macro dimension_group(dim, relation='patients') -%}
     '{{ dim }}' as dimension,
-    {% if dim == 'all_patients' %}'All patients'{% else %}cast({{ relation }}.{{ dim }} as string){% endif %}
+    {% if dim == 'all_patients' %}'All patients'
+    {%- elif dim == 'imd_quintile' and omop_input() %}
+    {#- On the OMOP input a patient whose area has no deprivation is in a group of their own
+        (doc omop_deprivation); with the extracts every patient has a quintile. #}
+    coalesce(cast({{ relation }}.{{ dim }} as string), {{ sql_string(omop_no_deprivation_group()) }})
+    {%- else %}cast({{ relation }}.{{ dim }} as string){% endif %}
         as group_value
 {%- endmacro %}
 

@@ -41,6 +41,12 @@
         {%- for model in models %}
 -- depends_on: {{ ref(model) }}
         {%- endfor -%}
+        {#- On the OMOP input the asthma extracts are read from their stand-in models. -#}
+        {%- if name == 'asthma' and omop_input() -%}
+            {%- for model in models %}
+-- depends_on: {{ ref(model | replace('base_asthma__', 'stg_omop__')) }}
+            {%- endfor -%}
+        {%- endif -%}
     {%- endfor %}
 {%- endmacro %}
 
@@ -57,13 +63,36 @@
     {{- exceptions.raise_compiler_error("no source " ~ source_name ~ "." ~ table_name) -}}
 {%- endmacro %}
 
-{#- One declared extract, with its file path and reader worked out from the vars now. -#}
+{#- The model that stands in for an asthma extract when var asthma_input is omop (the OMOP rows
+    in the extract's layout, models/staging/omop), and the OMOP table its rows mostly come from;
+    none for every other extract, and with the default input. -#}
+{% macro omop_stand_in(node) -%}
+    {%- if node.meta.get('extract_family') == 'asthma' and omop_input() -%}
+        {%- set tables = {'patients': 'person', 'gp_practices': 'person', 'gp_events': 'visit_occurrence',
+            'prescriptions': 'drug_exposure', 'hospital_admissions': 'visit_occurrence',
+            'outpatient_appointments': 'visit_occurrence'} -%}
+        {{- return({'model': 'stg_omop__' ~ node.name, 'table': tables[node.name]}) -}}
+    {%- endif -%}
+    {{- return(none) -}}
+{%- endmacro %}
+
+{#- One declared extract, with its file path and reader worked out from the vars now. On the
+    OMOP input an asthma extract is read from its stand-in model, and its path is the OMOP file
+    its rows mostly come from. -#}
 {% macro extract_spec(node) -%}
     {%- set meta = node.meta -%}
     {%- set formats = meta.get('formats', ['csv']) -%}
     {%- set path_var = meta.get('path_var', node.name ~ '_path') -%}
-    {%- set path = var(path_var, '') or var('raw_dir') ~ '/' ~ meta.file ~ '.' ~ extract_format(meta.file, formats) -%}
-    {%- set location = adapter.dispatch('extract_reader')(node, path, formats) -%}
+    {%- set stand_in = omop_stand_in(node) -%}
+    {%- if stand_in -%}
+        {%- set path = omop_file(stand_in.table) or var('omop_dir') -%}
+        {#- Read through source(), which returns the model (a ref here would come too late for dbt
+            to learn the dependency). -#}
+        {%- set location = none -%}
+    {%- else -%}
+        {%- set path = var(path_var, '') or var('raw_dir') ~ '/' ~ meta.file ~ '.' ~ extract_format(meta.file, formats) -%}
+        {%- set location = adapter.dispatch('extract_reader')(node, path, formats) -%}
+    {%- endif -%}
     {%- set key = meta.get('key', []) -%}
     {{- return({
         'source_name': node.source_name,
@@ -79,6 +108,7 @@
         'base_model': meta.get('base_model'),
         'numbered_rows': meta.get('numbered_rows', false),
         'columns': node.columns.keys() | list,
+        'omop_model': stand_in.model if stand_in else none,
     }) -}}
 {%- endmacro %}
 
@@ -154,6 +184,10 @@
     mocked source is left alone. -#}
 {% macro source(source_name, table_name) -%}
     {%- set relation = builtins.source(source_name, table_name) -%}
+    {%- if source_name == 'asthma_raw' and omop_input() and '__dbt__cte__' not in (relation | string) -%}
+        {#- Called while dbt parses too, so the stand-in model becomes a parent of the caller. -#}
+        {{- return(ref('stg_omop__' ~ table_name)) -}}
+    {%- endif -%}
     {%- if execute and '__dbt__cte__' not in (relation | string) -%}
         {%- set node = extract_node(source_name, table_name) -%}
         {%- if node.meta.get('file') -%}

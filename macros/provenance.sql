@@ -50,11 +50,17 @@
 {% macro check_pseudonym_salt() %}
     {%- set demo_salt = 'health-equity-demo-salt' -%}
     {%- if execute and flags.WHICH in ('build', 'run') and var('pseudonym_salt') == demo_salt -%}
-        {%- set patients = extract_spec(extract_node('asthma_raw', 'patients')) -%}
-        {%- set info = file_origin(patients.path) -%}
+        {#- The patients come from the OMOP person table on the OMOP input (a clinical database by
+            nature: supplied unless a generator's manifest beside it lists it). -#}
+        {%- if omop_input() -%}
+            {%- set what, path = "The OMOP person table", omop_file('person') -%}
+        {%- else -%}
+            {%- set what, path = "The patients extract", extract_spec(extract_node('asthma_raw', 'patients')).path -%}
+        {%- endif -%}
+        {%- set info = file_origin(path) if path else {'exists': false} -%}
         {%- if info.exists and info.origin == 'supplied' -%}
             {{ exceptions.raise_compiler_error(
-                "The patients extract " ~ patients.path ~ " is supplied (python -m generators did not write it),"
+                what ~ " " ~ path ~ " is supplied (python -m generators did not write it),"
                 ~ " and the pseudonymous patient_key would be salted with the public demo salt: anyone who"
                 ~ " knows a patient's id in the extract could compute their key. Nothing was built."
                 ~ " Set a secret salt in the environment variable HEALTH_EQUITY_SALT before the build, for example"

@@ -310,7 +310,7 @@ def test_bad_arguments_give_a_one_line_error_naming_the_option(tmp_path, args, o
 
 def test_help_names_every_option():
     r = generate(__import__("pathlib").Path("/tmp"), "--help")
-    for opt in ("--seed", "--scale", "--patients", "--hospitals", "--out", "--format", "--fault-rate"):
+    for opt in ("--seed", "--scale", "--patients", "--hospitals", "--out", "--format", "--fault-rate", "--layout"):
         assert opt in r.stdout
 
 

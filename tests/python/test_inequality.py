@@ -100,6 +100,26 @@ def test_by_outcome_orders_quintiles_and_flags_missing_values():
     assert np.isnan(out.loc["b", "sii"]) and "not calculated" in out.loc["b", "note"]
 
 
+def test_patients_without_a_quintile_are_left_off_the_scale_and_an_outcome_without_any_says_so():
+    # An OMOP input without area data: its patients form a group of their own in the IMD dimension.
+    away = "not available: no deprivation for the area"
+    rows = [
+        ("imd_quintile", str(q), "a", "rate", "per 1,000", v, 1.0, 100.0)
+        for q, v in zip(range(1, 6), [50.0, 40, 30, 20, 10])
+    ]
+    rows += [("imd_quintile", away, "a", "rate", "per 1,000", 999.0, 1.0, 100.0)]
+    rows += [
+        ("imd_quintile", away, "b", "%", "%", 5.0, 1.0, 100.0),
+        ("all_patients", "All patients", "b", "%", "%", 5.0, 1.0, 100.0),
+    ]
+    out = sii_by_outcome(pd.DataFrame(rows, columns=COLS), reps=1000).set_index("outcome")
+    assert list(out.index) == ["a", "b"]
+    assert out.loc["a", "sii"] == pytest.approx(-50) and out.loc["a", "quantiles"] == 5  # 999 is not on the scale
+    assert out.loc["b", "quantiles"] == 0 and np.isnan(out.loc["b", "sii"])
+    assert out.loc["b", "note"].startswith("not available: no patient has an IMD quintile")
+    assert out.loc["b", "measure_type"] == "%"
+
+
 def test_orientation_is_stated_in_words_beside_the_phe_sign():
     # Equal groups sit at ridits 0.1..0.9; the line through (0.1, 50)...(0.9, 10) has slope -50,
     # fitted(0) = 55 (most deprived end) and fitted(1) = 5 (least deprived end).

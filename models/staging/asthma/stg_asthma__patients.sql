@@ -28,7 +28,8 @@ aged as (
     select
         *,
         -- Complete years on the follow-up start (the age the analysis bands use throughout).
-        greatest({{ complete_years('date_of_birth', "date '" ~ var('followup_start') ~ "'") }}, 0)
+        greatest({{ complete_years('date_of_birth', age_reference_date(
+            "date '" ~ var('followup_start') ~ "'", 'registration_end_date', 'death_date')) }}, 0)
             as age_at_followup_start
     from patients
 ),
@@ -42,7 +43,12 @@ final as (
         aged.lsoa_code,
         aged.imd_decile,
         imd.imd_quintile,
-        imd.imd_quintile_label,
+        {% if omop_input() -%}
+            -- An OMOP patient whose area has no deprivation says so (doc omop_deprivation).
+            coalesce(imd.imd_quintile_label, {{ sql_string(omop_no_deprivation_group()) }}) as imd_quintile_label,
+        {%- else -%}
+            imd.imd_quintile_label,
+        {%- endif %}
         aged.practice_code,
         aged.age_at_followup_start,
         esp_bands.esp_age_band,
@@ -56,7 +62,8 @@ final as (
         aged.asthma_snomed_code
     from aged
     inner join ethnicity on aged.ethnic_category_code = ethnicity.ethnic_category_code
-    inner join imd on aged.imd_decile between imd.imd_decile_lower and imd.imd_decile_upper
+    {{ 'left' if omop_input() else 'inner' }} join imd
+        on aged.imd_decile between imd.imd_decile_lower and imd.imd_decile_upper
     inner join esp_bands on aged.age_at_followup_start between esp_bands.age_lower and esp_bands.age_upper
     inner join analysis_bands
         on aged.age_at_followup_start between analysis_bands.age_lower and analysis_bands.age_upper

@@ -43,7 +43,9 @@ checked as (
         cleaned.*,
         ethnicity.ethnic_category_code is not null as is_known_ethnicity,
         diagnosis_codes.snomed_concept_id is not null as is_known_diagnosis,
-        {{ age_in_years('cleaned.date_of_birth', "date '" ~ var('study_end') ~ "'") }} as age_at_study_end
+        {{ age_in_years('cleaned.date_of_birth', age_reference_date(
+            "date '" ~ var('study_end') ~ "'", 'cleaned.registration_end_date', 'cleaned.death_date')) }}
+            as age_at_study_end
     from cleaned
     left join ethnicity on cleaned.ethnic_category_code = ethnicity.ethnic_category_code
     left join diagnosis_codes on cleaned.asthma_snomed_code = diagnosis_codes.snomed_concept_id
@@ -66,7 +68,9 @@ final as (
             when plausibility_reason is not null then plausibility_reason
             when sex is null then 'unknown code: sex'
             when not is_known_ethnicity then 'unknown code: ethnic_category'
-            when imd_decile is null or imd_decile not between 1 and 10 then 'out of range: imd_decile'
+            -- An OMOP source has no IMD decile: deprivation is then "not available" (doc omop_deprivation).
+            when {% if not omop_input() %}imd_decile is null or {% endif %}imd_decile not between 1 and 10
+                then 'out of range: imd_decile'
             when registration_start_date is null then 'missing or unparseable registration_start_date'
             when registration_end_date < registration_start_date then 'impossible date: registration_end_date'
             when not is_known_diagnosis then 'unknown code: asthma_snomed_code'

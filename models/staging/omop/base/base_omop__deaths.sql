@@ -1,0 +1,30 @@
+-- Every row of the OMOP death table (absent: no rows), cleaned, with the first reason (if any)
+-- it cannot be used.
+with
+
+source as (
+    {{ omop_select('death', {
+        'person_id': 'person_id', 'death_date': 'death_date', 'death_datetime': 'death_datetime'}) }}
+),
+
+cleaned as (
+    select
+        omop_row_number,
+        {{ omop_id('person_id') }} as person_id,
+        {{ omop_date('death_date', 'death_datetime') }} as death_date
+    from source
+),
+
+final as (
+    select
+        *,
+        case
+            when person_id is null then 'null key: person_id'
+            when count(*) over (partition by person_id) > 1 then 'duplicate key: person_id'
+            when death_date is null then 'missing or unparseable death_date'
+        end as exclusion_reason
+    from cleaned
+)
+
+select * from final
+order by omop_row_number

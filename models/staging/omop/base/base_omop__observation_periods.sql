@@ -1,0 +1,35 @@
+-- Every row of the OMOP observation_period table, cleaned, with the first reason (if any) it
+-- cannot be used.
+with
+
+source as (
+    {{ omop_select('observation_period', {
+        'observation_period_id': 'observation_period_id', 'person_id': 'person_id',
+        'start_date': 'observation_period_start_date', 'end_date': 'observation_period_end_date'}) }}
+),
+
+cleaned as (
+    select
+        omop_row_number,
+        {{ omop_id('observation_period_id') }} as observation_period_id,
+        {{ omop_id('person_id') }} as person_id,
+        {{ omop_date('start_date') }} as observation_period_start_date,
+        {{ omop_date('end_date') }} as observation_period_end_date
+    from source
+),
+
+final as (
+    select
+        *,
+        case
+            when person_id is null then 'null key: person_id'
+            when observation_period_start_date is null then 'missing or unparseable observation_period_start_date'
+            when observation_period_end_date is null then 'missing or unparseable observation_period_end_date'
+            when observation_period_end_date < observation_period_start_date
+                then 'impossible date: observation_period_end_date before its start'
+        end as exclusion_reason
+    from cleaned
+)
+
+select * from final
+order by omop_row_number

@@ -1,0 +1,198 @@
+-- Where every row of the OMOP tables read ended: one row per row of each table, with its number
+-- in the file and its outcome: 'used: <asthma extract contract> ...' or the reason it was left
+-- out. The stand-in models (stg_omop__<extract>) take exactly the rows marked used, so rows read
+-- = rows used + rows excluded, table by table (data_quality_omop_row_outcomes).
+{% set not_registered = "'person not on the asthma register (no asthma condition inside an observation period)'" %}
+with
+
+register as (
+    select * from {{ ref('stg_omop__register') }}
+),
+
+persons as (
+    select * from {{ ref('base_omop__persons') }}
+),
+
+periods as (
+    select * from {{ ref('base_omop__observation_periods') }}
+),
+
+conditions as (
+    select * from {{ ref('base_omop__conditions') }}
+),
+
+visits as (
+    select * from {{ ref('base_omop__visits') }}
+),
+
+drugs as (
+    select * from {{ ref('base_omop__drugs') }}
+),
+
+deaths as (
+    select * from {{ ref('base_omop__deaths') }}
+),
+
+locations as (
+    select * from {{ ref('base_omop__locations') }}
+),
+
+person_outcomes as (
+    select
+        'person' as omop_table,
+        persons.omop_row_number,
+        case
+            when persons.exclusion_reason is not null then persons.exclusion_reason
+            when register.person_id is not null then 'used: patients'
+            when not exists (
+                select 1
+                from periods
+                where periods.person_id = persons.person_id and periods.exclusion_reason is null
+            ) then 'no usable observation period'
+            else 'no asthma condition inside an observation period'
+        end as outcome
+    from persons
+    left join register on persons.person_id = register.person_id
+),
+
+period_outcomes as (
+    select
+        'observation_period' as omop_table,
+        periods.omop_row_number,
+        case
+            when periods.exclusion_reason is not null then periods.exclusion_reason
+            when register.person_id is null then {{ not_registered }}
+            when periods.omop_row_number = register.observation_period_row_number
+                then 'used: patients (registration dates)'
+            else 'another observation period of the person is used (the latest with an asthma condition)'
+        end as outcome
+    from periods
+    left join register on periods.person_id = register.person_id
+),
+
+usable_visits as (
+    select * from visits
+    where exclusion_reason is null
+),
+
+condition_outcomes as (
+    select
+        'condition_occurrence' as omop_table,
+        conditions.omop_row_number,
+        case
+            when conditions.exclusion_reason is not null then conditions.exclusion_reason
+            when register.person_id is null then {{ not_registered }}
+            when conditions.condition_concept_id = 0 then 'unmapped concept (concept_id 0)'
+            when conditions.concept_set is null and conditions.is_in_vocabulary then 'not in an asthma concept set'
+            when conditions.concept_set is null and exists (select 1 from {{ ref('stg_omop__concepts') }})
+                then 'concept missing from the supplied vocabulary (not classifiable)'
+            when conditions.concept_set is null then 'not in an asthma concept set (no vocabulary supplied)'
+            when usable_visits.staging_contract = 'hospital_admissions'
+                then 'used: hospital_admissions (asthma diagnosis)'
+            when
+                conditions.concept_set = 'asthma_exacerbation' and usable_visits.staging_contract = 'gp_events'
+                then 'used: gp_events (code of the consultation)'
+            when conditions.concept_set = 'asthma_exacerbation' then 'used: gp_events (acute asthma consultation)'
+            else 'used: patients (asthma diagnosis)'
+        end as outcome
+    from conditions
+    left join register on conditions.person_id = register.person_id
+    left join usable_visits
+        on
+            conditions.visit_occurrence_id = usable_visits.visit_occurrence_id
+            and conditions.person_id = usable_visits.person_id
+),
+
+visit_outcomes as (
+    select
+        'visit_occurrence' as omop_table,
+        visits.omop_row_number,
+        case
+            when visits.exclusion_reason is not null then visits.exclusion_reason
+            when register.person_id is null then {{ not_registered }}
+            when visits.visit_concept_id = 0 then 'unmapped concept (concept_id 0)'
+            when visits.visit_concept_set = 'visit_emergency_not_admitted'
+                then 'emergency room visit without admission (no staging contract holds it)'
+            when visits.staging_contract is not null then 'used: ' || visits.staging_contract
+            when visits.is_in_vocabulary then 'not in a visit concept set'
+            when exists (select 1 from {{ ref('stg_omop__concepts') }})
+                then 'concept missing from the supplied vocabulary (not classifiable)'
+            else 'not in a visit concept set (no vocabulary supplied)'
+        end as outcome
+    from visits
+    left join register on visits.person_id = register.person_id
+),
+
+drug_outcomes as (
+    select
+        'drug_exposure' as omop_table,
+        drugs.omop_row_number,
+        case
+            when drugs.exclusion_reason is not null then drugs.exclusion_reason
+            when register.person_id is null then {{ not_registered }}
+            when drugs.drug_concept_id = 0 then 'unmapped concept (concept_id 0)'
+            when drugs.medicine_class in ('SABA', 'ICS', 'ICS/LABA', 'LTRA', 'OCS') then 'used: prescriptions'
+            when drugs.medicine_class is not null then 'not an asthma medicine class: ' || drugs.medicine_class
+            when drugs.is_in_vocabulary and exists (
+                select 1
+                from {{ ref('stg_omop__concept_set_members') }} as members
+                where members.membership = 'descendant'
+            ) then 'not an asthma medicine'
+            when drugs.is_in_vocabulary
+                then 'ingredient not resolvable: no concept_ancestor supplied and not an ingredient of a medicine set'
+            when exists (select 1 from {{ ref('stg_omop__concepts') }})
+                then 'concept missing from the supplied vocabulary (not classifiable)'
+            else 'not classifiable: no vocabulary supplied'
+        end as outcome
+    from drugs
+    left join register on drugs.person_id = register.person_id
+),
+
+death_outcomes as (
+    select
+        'death' as omop_table,
+        deaths.omop_row_number,
+        case
+            when deaths.exclusion_reason is not null then deaths.exclusion_reason
+            when register.person_id is null then {{ not_registered }}
+            else 'used: patients (date of death)'
+        end as outcome
+    from deaths
+    left join register on deaths.person_id = register.person_id
+),
+
+location_outcomes as (
+    select
+        'location' as omop_table,
+        locations.omop_row_number,
+        case
+            when locations.exclusion_reason is not null then locations.exclusion_reason
+            when not exists (
+                select 1
+                from register
+                where register.location_id = locations.location_id
+            ) then 'no patient on the asthma register lives there'
+            when locations.area_code is null then 'used: patients (no area code: deprivation not available)'
+            else 'used: patients (area code)'
+        end as outcome
+    from locations
+),
+
+final as (
+    select * from person_outcomes
+    union all
+    select * from period_outcomes
+    union all
+    select * from condition_outcomes
+    union all
+    select * from visit_outcomes
+    union all
+    select * from drug_outcomes
+    union all
+    select * from death_outcomes
+    union all
+    select * from location_outcomes
+)
+
+select * from final
+order by omop_table, omop_row_number
