@@ -89,7 +89,12 @@ class Build:
 
 
 def dbt(
-    command: list[str], db: Path, work: Path, vars_: dict | None = None, project: Path = REPO
+    command: list[str],
+    db: Path,
+    work: Path,
+    vars_: dict | None = None,
+    project: Path = REPO,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the real dbt CLI of this environment against a temporary DuckDB file (target `test`).
 
@@ -97,12 +102,14 @@ def dbt(
     dbt's own functional tests use): the same click command and arguments as the `dbt` script,
     without paying dbt's ~4 s of imports (and the Python models' ~4 s of statistics imports)
     again for every call. What the command prints comes back as `stdout` and its exit code as `returncode`
-    (0 success, 1 a node failed, 2 an error stopped the run), as from the script."""
+    (0 success, 1 a node failed, 2 an error stopped the run), as from the script. `env` adds
+    environment variables for this command only (such as HEALTH_EQUITY_DUCKDB_THREADS)."""
     env = {
         "DBT_TARGET": "test",
         "HEALTH_EQUITY_TEST_DB": str(db),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
+        **(env or {}),
     }
     args = [
         *command,
