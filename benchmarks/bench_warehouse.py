@@ -21,8 +21,8 @@ prints the machine's load average before it ran: on a shared machine the figures
 Asserts nothing: speed is measured here, never in the tests.
 
 Usage: python benchmarks/bench_warehouse.py [--patients 100000 1000000] [--formats csv parquet]
-(`make bench BENCH_PATIENTS="100000" BENCH_FORMATS=parquet` for a quick subset; the 100-patient
-fixed-cost build always runs.)
+[--repeat N] (`make bench BENCH_PATIENTS="100000" BENCH_FORMATS=parquet BENCH_REPEAT=3` for a quick
+subset, each build the fastest of 3; the 100-patient fixed-cost build always runs.)
 """
 
 from __future__ import annotations
@@ -104,7 +104,13 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: str) -> dict:
+def dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: str, repeat: int = 1) -> dict:
+    """The fastest of ``repeat`` builds (on a shared machine the fastest is the least disturbed)."""
+    runs = [_dbt_build(raw, fmt, work, f"{name}-{i}", threads) for i in range(repeat)]
+    return min(runs, key=lambda m: m["wall"])
+
+
+def _dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: str) -> dict:
     db = work / f"{name}.duckdb"
     env = {
         **os.environ,
@@ -126,7 +132,7 @@ def dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: str) -> dict:
     return result
 
 
-def bench(patients: int, fmt: str, fixed: dict | None) -> dict:
+def bench(patients: int, fmt: str, fixed: dict | None, repeat: int = 1) -> dict:
     """Measure one scale; ``fixed`` is the 100-patient run of the same format (None: this is it)."""
     with tempfile.TemporaryDirectory(prefix="he-bench-") as tmp:
         work = Path(tmp)
@@ -141,7 +147,7 @@ def bench(patients: int, fmt: str, fixed: dict | None) -> dict:
         floor = {"load": load()} | measured(
             [sys.executable, "-c", FLOOR, str(raw), str(work / "floor.duckdb")], work, "floor"
         )
-        builds = {label: dbt_build(raw, fmt, work, f"dbt_{value}", value) for label, value in THREADS.items()}
+        builds = {label: dbt_build(raw, fmt, work, f"dbt_{value}", value, repeat) for label, value in THREADS.items()}
         every = builds["every core"]
         pandas = None
         if fixed is not None:
@@ -199,13 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", nargs="+", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--formats", nargs="+", choices=["csv", "parquet"], default=["csv", "parquet"])
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run each dbt build this many times and keep the fastest (default 1)"
+    )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat takes a whole number from 1")
     if any(not 1 <= n <= 5_000_000 for n in args.patients):
         parser.error("--patients takes numbers from 1 to 5,000,000")
     runs = []
     for fmt in args.formats:
-        fixed = bench(FIXED_PATIENTS, fmt, None)
-        runs += [fixed] + [bench(n, fmt, fixed) for n in args.patients if n != FIXED_PATIENTS]
+        fixed = bench(FIXED_PATIENTS, fmt, None, args.repeat)
+        runs += [fixed] + [bench(n, fmt, fixed, args.repeat) for n in args.patients if n != FIXED_PATIENTS]
     print("\nsummary (wall seconds; part = build - fixed cost; x floor = part / raw-read floor)")
     heads = [
         "format",
