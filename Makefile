@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 # Variables you can set, e.g. `make build SCALE=medium SEED=7`; `make help` lists each with its
 # meaning (HELP_<name>) and value. Add a new one to VARIABLES too.
-VARIABLES := SCALE SEED PYTHON HEALTH_EQUITY_DB OUT CHROMIUM
+VARIABLES := SCALE SEED PYTHON HEALTH_EQUITY_DB OUT CHROMIUM BENCH_PATIENTS BENCH_FORMATS BENCH_REPEAT
 SCALE ?= small
 HELP_SCALE := size of the synthetic extracts: small (10k patients), medium (100k) or large (1M)
 SEED ?= 42
@@ -28,6 +28,12 @@ HEALTH_EQUITY_DB ?= health_equity.duckdb
 export HEALTH_EQUITY_DB
 HELP_HEALTH_EQUITY_DB := the DuckDB warehouse dbt builds and exports and report read
 HELP_OUT := where `make report` writes the report (default reports/health_equity_report.html); with OUT the report reads HEALTH_EQUITY_DB as it is, without rebuilding it
+BENCH_PATIENTS ?= 100000 1000000
+HELP_BENCH_PATIENTS := the scales `make bench` measures, in patients (a 100-patient build, the fixed cost, always runs first); e.g. BENCH_PATIENTS=100000 for a quick run
+BENCH_FORMATS ?= csv parquet
+HELP_BENCH_FORMATS := the extract formats `make bench` measures (csv, parquet or both)
+BENCH_REPEAT ?= 1
+HELP_BENCH_REPEAT := how many times `make bench` runs each dbt build, keeping the fastest (a shared machine is noisy)
 HELP_CHROMIUM := Chromium binary for the browser tests; unset, the first of chromium, chromium-browser, google-chrome on PATH
 
 VENV := .venv
@@ -195,9 +201,9 @@ pytest: test-env browser spark-env ## unit tests, the dbt integration tests (Duc
 
 test: lint pytest ## every check (what CI runs)
 
-bench: venv ## speed figures at several scales (generators, dbt build, models)
+bench: venv ## speed figures: generators; dbt build's fixed cost, data-dependent part (1 thread and every core), floor and pandas
 	$(BIN)/python benchmarks/bench_generators.py
-	$(BIN)/python benchmarks/bench_warehouse.py
+	$(BIN)/python benchmarks/bench_warehouse.py --patients $(BENCH_PATIENTS) --formats $(BENCH_FORMATS) --repeat $(BENCH_REPEAT)
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf target logs $(DATA) exports reports screenshots health_equity.duckdb

@@ -100,6 +100,7 @@ def dbt(
     vars_: dict | None = None,
     project: Path = REPO,
     salt: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the real dbt CLI of this environment against a temporary DuckDB file (target `test`).
 
@@ -108,13 +109,15 @@ def dbt(
     without paying dbt's ~4 s of imports (and the Python models' ~4 s of statistics imports)
     again for every call. What the command prints comes back as `stdout` and its exit code as `returncode`
     (0 success, 1 a node failed, 2 an error stopped the run), as from the script. `salt` sets
-    HEALTH_EQUITY_SALT for this one command."""
+    HEALTH_EQUITY_SALT and `env` adds other environment variables (such as
+    HEALTH_EQUITY_DUCKDB_THREADS), for this one command."""
     env = {
         **({"HEALTH_EQUITY_SALT": salt} if salt else {}),
         "DBT_TARGET": "test",
         "HEALTH_EQUITY_TEST_DB": str(db),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
+        **(env or {}),
     }
     args = [
         *command,

@@ -12,8 +12,20 @@ import health_equity.stack  # noqa: F401  (first: the statistics stack, imported
 from health_equity.rates import RateModelConfig, fit_rate_ratios
 from health_equity.relations import to_pandas
 
+# One row per cell (the model's unique_combination test).
+CELL_KEY = [
+    "cluster_id",
+    "cluster_label",
+    "imd_quintile",
+    "ethnicity_group",
+    "age_band",
+    "sex",
+    "baseline_emergency_admissions",
+    "followup_emergency_admissions",
+]
+
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    rows = to_pandas(dbt.ref("int_asthma_rate_model_rows"))
+    rows = to_pandas(dbt.ref("int_asthma_rate_model_rows"), order_by=CELL_KEY)
     return fit_rate_ratios(rows, RateModelConfig.from_mapping(dbt.config.get("rate_model")))

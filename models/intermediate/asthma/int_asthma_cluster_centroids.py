@@ -9,4 +9,4 @@ from health_equity.relations import to_pandas
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    return chosen_centroids(to_pandas(dbt.ref("int_asthma_cluster_selection")))
+    return chosen_centroids(to_pandas(dbt.ref("int_asthma_cluster_selection"), order_by=["k"]))

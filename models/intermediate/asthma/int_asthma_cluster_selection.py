@@ -11,6 +11,6 @@ from health_equity.relations import to_pandas
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    sample = to_pandas(dbt.ref("int_asthma_cluster_sample"))
+    sample = to_pandas(dbt.ref("int_asthma_cluster_sample"), order_by=["patient_key"])
     population = to_pandas(dbt.ref("int_asthma_cluster_population"))
     return sampled_selection(sample, population, ClusterConfig.from_mapping(dbt.config.get("clustering")))

@@ -26,6 +26,10 @@
 --   saba_over_reliance: assessable patients (observed >= half the follow-up year) issued >= 3
 --   SABA canisters per year / assessable patients, follow-up year.
 {% set dimensions = ['imd_quintile', 'ethnicity_group', 'sex', 'age_band', 'all_patients'] %}
+{#- The age bands a DSR sums over (none for the age_band dimension: see above). The sums take
+    the bands in ESP order and person-time is summed as whole days, then divided by 365.25, so
+    every figure is the same bits on any number of threads (macros/exact_aggregates.sql). -#}
+{% set dsr_bands = "by_band.person_years > 0 and by_band.dimension != 'age_band'" %}
 {#- The columns of the rate rows and the proportion rows put together (listed, not matched by
     name: Spark SQL has no UNION BY NAME). -#}
 {% set combined_columns = [
@@ -75,7 +79,7 @@ segment_events as (
         segments.patient_key,
         segments.esp_age_band,
         outcome_list.outcome,
-        any_value(segments.person_years) as person_years,
+        any_value(segments.observed_days) as observed_days,
         coalesce(sum(events.amount), 0) as events
     from segments
     cross join outcome_list
@@ -119,7 +123,8 @@ by_band as (
         esp_age_band,
         sum(events) as events,
         sum(events * events) as events_squared,
-        sum(person_years) as person_years
+        cast(sum(observed_days) as bigint) as observed_days,
+        cast(sum(observed_days) as bigint) / {{ days_per_year() }} as person_years
     from grouped_segments
     group by all
 ),
@@ -130,16 +135,25 @@ rate_groups as (
         by_band.group_value,
         by_band.outcome,
         cast(sum(by_band.events) as bigint) as events,
-        sum(by_band.person_years) as person_years,
+        cast(sum(by_band.observed_days) as bigint) / {{ days_per_year() }} as person_years,
         count(*) filter (where by_band.person_years > 0) as esp_bands_with_person_time,
-        sum(esp.esp_weight * by_band.events / nullif(by_band.person_years, 0))
-        filter (where by_band.person_years > 0 and by_band.dimension != 'age_band')
+        {{ ordered_aggregate(
+            'sum', 'esp.esp_weight * by_band.events / nullif(by_band.person_years, 0)', 'esp.band_order', dsr_bands,
+        ) }}
         / any_value(esp_total.total_weight) * 1000 as dsr_per_1000,
-        sum(power(esp.esp_weight, 2) * by_band.events_squared / power(nullif(by_band.person_years, 0), 2))
-        filter (where by_band.person_years > 0 and by_band.dimension != 'age_band')
+        {{ ordered_aggregate(
+            'sum',
+            'power(esp.esp_weight, 2) * by_band.events_squared / power(nullif(by_band.person_years, 0), 2)',
+            'esp.band_order',
+            dsr_bands,
+        ) }}
         / power(any_value(esp_total.total_weight), 2) * power(1000, 2) as dsr_variance,
-        sum(power(esp.esp_weight, 2) * by_band.events / power(nullif(by_band.person_years, 0), 2))
-        filter (where by_band.person_years > 0 and by_band.dimension != 'age_band')
+        {{ ordered_aggregate(
+            'sum',
+            'power(esp.esp_weight, 2) * by_band.events / power(nullif(by_band.person_years, 0), 2)',
+            'esp.band_order',
+            dsr_bands,
+        ) }}
         / power(any_value(esp_total.total_weight), 2) * power(1000, 2) as dsr_variance_independent
     from by_band
     inner join esp on by_band.esp_age_band = esp.esp_age_band

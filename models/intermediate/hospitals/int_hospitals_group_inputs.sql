@@ -44,6 +44,7 @@ hgi as (
 standardised_measures as (
     select
         measure_rows.facility_id,
+        measure_rows.measure_id,
         measure_stats.star_rating_group as group_code,
         measure_rows.compared_to_national like 'Worse%' as is_worse,
         (measure_rows.score - measure_stats.measure_mean) / nullif(measure_stats.measure_sd, 0) as measure_z
@@ -58,7 +59,7 @@ measure_groups as (
         group_code,
         count(measure_z) as measures_in_group,
         count(*) filter (where is_worse) as measures_worse,
-        avg(measure_z) as group_value
+        {{ ordered_aggregate('avg', 'measure_z', 'measure_id') }} as group_value
     from standardised_measures
     where measure_z is not null
     group by facility_id, group_code

@@ -69,8 +69,8 @@ group_constants as (
     select
         score_name,
         group_code,
-        avg(group_value) as group_mean,
-        stddev_samp(group_value) as group_sd
+        {{ ordered_aggregate('avg', 'group_value', 'facility_id') }} as group_mean,
+        {{ ordered_aggregate('stddev_samp', 'group_value', 'facility_id') }} as group_sd
     from counted
     where is_group_counted
     group by score_name, group_code
@@ -97,8 +97,9 @@ per_hospital as (
         coalesce(bool_or(is_group_counted and is_outcome_group), false) as has_outcome_group,
         cast(sum(measures_in_group) filter (where is_group_counted) as bigint) as measures_counted,
         cast(sum(measures_worse) filter (where is_group_counted) as bigint) as measures_worse,
-        sum(star_rating_weight * group_z) filter (where is_group_counted)
-        / nullif(sum(star_rating_weight) filter (where is_group_counted), 0) as weighted_score,
+        {{ ordered_aggregate('sum', 'star_rating_weight * group_z', 'group_code', 'is_group_counted') }}
+        / nullif({{ ordered_aggregate('sum', 'star_rating_weight', 'group_code', 'is_group_counted') }}, 0)
+            as weighted_score,
         max(group_value) filter (where group_code = 'MORT') as mortality_group_value,
         max(group_value) filter (where group_code = 'Safety') as safety_group_value,
         max(group_value) filter (where group_code = 'READM') as readmission_group_value,
@@ -144,48 +145,68 @@ joined as (
     left join extract_usage on scores.source_extract = extract_usage.source_extract
 ),
 
+-- The national average and SD of each score, overall and within hospital type, over the
+-- scored hospitals in facility order (the same bits on any number of threads).
+national as (
+    select
+        score_name,
+        {{ ordered_aggregate('avg', 'risk_score', 'facility_id') }} as national_average_risk,
+        {{ ordered_aggregate('stddev_samp', 'risk_score', 'facility_id') }} as national_sd_risk
+    from joined
+    group by score_name
+),
+
+by_type as (
+    select
+        score_name,
+        hospital_type,
+        {{ ordered_aggregate('avg', 'risk_score', 'facility_id') }} as type_average_risk,
+        {{ ordered_aggregate('stddev_samp', 'risk_score', 'facility_id') }} as type_sd_risk
+    from joined
+    group by score_name, hospital_type
+),
+
 final as (
     select
-        facility_id,
-        hospital_type,
-        score_name,
-        score_label,
-        score_name = '{{ var("headline_score") }}' as is_headline,
-        source_extract,
-        score_unit,
-        groups_reported,
-        groups_counted,
-        measures_counted,
-        measures_worse,
-        mortality_group_value,
-        safety_group_value,
-        readmission_group_value,
-        mortality_group_z,
-        safety_group_z,
-        readmission_group_z,
-        risk_score,
-        risk_score is not null as is_scored,
+        joined.facility_id,
+        joined.hospital_type,
+        joined.score_name,
+        joined.score_label,
+        joined.score_name = '{{ var("headline_score") }}' as is_headline,
+        joined.source_extract,
+        joined.score_unit,
+        joined.groups_reported,
+        joined.groups_counted,
+        joined.measures_counted,
+        joined.measures_worse,
+        joined.mortality_group_value,
+        joined.safety_group_value,
+        joined.readmission_group_value,
+        joined.mortality_group_z,
+        joined.safety_group_z,
+        joined.readmission_group_z,
+        joined.risk_score,
+        joined.risk_score is not null as is_scored,
         case
-            when risk_score is not null then null
-            when rows_in_extract = 0
-                then 'no data: the ' || source_extract || ' file is absent or has no data rows'
-            when usable_values = 0
+            when joined.risk_score is not null then null
+            when joined.rows_in_extract = 0
+                then 'no data: the ' || joined.source_extract || ' file is absent or has no data rows'
+            when joined.usable_values = 0
                 then
-                    'no data: no usable value in the ' || source_extract
+                    'no data: no usable value in the ' || joined.source_extract
                     || ' file (every value Not Available or too few cases)'
             else
-                'not scored: fewer than ' || min_groups || ' group(s) with at least '
-                || min_measures_per_group || ' measures, one of them mortality or safety'
+                'not scored: fewer than ' || joined.min_groups || ' group(s) with at least '
+                || joined.min_measures_per_group || ' measures, one of them mortality or safety'
         end as score_reason,
-        avg(risk_score) over by_score as national_average_risk,
-        stddev_samp(risk_score) over by_score as national_sd_risk,
-        risk_score - avg(risk_score) over by_score as difference_to_national,
-        (risk_score - avg(risk_score) over by_score_type)
-        / nullif(stddev_samp(risk_score) over by_score_type, 0) as risk_score_within_type
+        national.national_average_risk,
+        national.national_sd_risk,
+        joined.risk_score - national.national_average_risk as difference_to_national,
+        (joined.risk_score - by_type.type_average_risk) / nullif(by_type.type_sd_risk, 0) as risk_score_within_type
     from joined
-    window
-        by_score as (partition by score_name),
-        by_score_type as (partition by score_name, hospital_type)
+    inner join national on joined.score_name = national.score_name
+    inner join by_type
+        on joined.score_name = by_type.score_name and joined.hospital_type is not distinct from by_type.hospital_type
 )
 
 select * from final

@@ -40,6 +40,7 @@ income as (
 
 hospital_scores as (
     select
+        scores.facility_id,
         scores.score_name,
         scores.score_label,
         scores.is_headline,
@@ -77,7 +78,7 @@ cells as (
         grouping(income_tier) = 1 as is_state_total,
         count(*) as hospitals,
         count(risk_score) as scored_hospitals,
-        avg(risk_score) as mean_risk
+        {{ ordered_aggregate('avg', 'risk_score', 'facility_id') }} as mean_risk
     from hospital_scores
     group by grouping sets (  -- noqa: PRS
         (score_name, state_code, income_tier),
@@ -116,6 +117,8 @@ winsorised as (
     select
         scored_cells.score_name,
         scored_cells.is_state_total,
+        scored_cells.state_code,
+        scored_cells.income_tier,
         least(
             greatest(scored_cells.z_score, {{ list_at('winsor_bounds.bounds', 1) }}),
             {{ list_at('winsor_bounds.bounds', 2) }}
@@ -132,7 +135,8 @@ phi as (
     select
         score_name,
         is_state_total,
-        sum(winsorised_z * winsorised_z) as winsorised_z_squares
+        {{ ordered_aggregate('sum', 'winsorised_z * winsorised_z', 'state_code, income_tier') }}
+            as winsorised_z_squares
     from winsorised
     group by score_name, is_state_total
 ),

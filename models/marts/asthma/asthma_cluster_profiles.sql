@@ -7,6 +7,8 @@
 -- its id and label only. Counts are rounded, and the share and the admission rate are
 -- calculated from the rounded counts, so neither gives an exact count back; so are their 95%
 -- intervals (Wilson for the share, the crude rate's Poisson limits for the rate).
+-- The means are exact sums (macros/exact_aggregates.sql) and follow-up person-time is summed
+-- as whole days, so the profile is the same bits on any number of threads.
 with
 
 patients as (
@@ -18,13 +20,19 @@ clusters as (
     where is_clustered
 ),
 
+person_time as (
+    select * from {{ ref('int_asthma_person_time') }}
+),
+
 joined as (
     select
         clusters.cluster_id,
         clusters.cluster_label,
+        person_time.followup_days,
         patients.*
     from clusters
     inner join patients on clusters.patient_key = patients.patient_key
+    inner join person_time on clusters.patient_key = person_time.patient_key
 ),
 
 profiles as (
@@ -34,10 +42,11 @@ profiles as (
         'all clustered patients' as disclosure_partition,
         count(*) as patients,
         {% for feature in var('cluster_features') %}
-            avg(baseline_{{ feature }} / baseline_person_years) as mean_baseline_{{ feature }}_per_year,
+            {{ exact_avg('baseline_' ~ feature ~ ' / baseline_person_years') }}
+                as mean_baseline_{{ feature }}_per_year,
         {% endfor %}
         cast(sum(followup_emergency_admissions) as bigint) as followup_emergency_admissions,
-        sum(followup_person_years) as followup_person_years
+        cast(sum(followup_days) as bigint) / {{ days_per_year() }} as followup_person_years
     from joined
     group by cluster_id
 ),

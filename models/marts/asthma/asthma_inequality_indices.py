@@ -6,8 +6,10 @@ import health_equity.stack  # noqa: F401  (first: the statistics stack, imported
 from health_equity.inequality import sii_by_outcome
 from health_equity.relations import to_pandas
 
+KEY = ["dimension", "group_value", "outcome"]
+
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    rates = to_pandas(dbt.ref("int_asthma_inequality_rates"))
-    return sii_by_outcome(rates, published=to_pandas(dbt.ref("asthma_inequalities")))
+    rates = to_pandas(dbt.ref("int_asthma_inequality_rates"), order_by=KEY)
+    return sii_by_outcome(rates, published=to_pandas(dbt.ref("asthma_inequalities"), order_by=KEY))

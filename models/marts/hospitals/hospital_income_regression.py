@@ -9,5 +9,5 @@ from health_equity.relations import to_pandas
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    scores = to_pandas(dbt.ref("hospital_scores"))
+    scores = to_pandas(dbt.ref("hospital_scores"), order_by=["facility_id", "score_name"])
     return income_regression(scores, RegressionConfig.from_mapping(dbt.config.get("regression")))

@@ -30,11 +30,12 @@ tiers as (
         max(income_tier_order) as tier_order,
         count(*) as hospitals,
         count(risk_score) as scored_hospitals,
-        avg(median_household_income) as mean_income,
+        {{ ordered_aggregate('avg', 'median_household_income', 'facility_id') }} as mean_income,
         max(national_sd_risk) as national_sd_risk,
-        avg(risk_score) as mean_risk,
-        stddev_samp(risk_score) as sd_risk,
-        stddev_samp(risk_score) / sqrt(nullif(count(risk_score), 0)) as se_risk,
+        {{ ordered_aggregate('avg', 'risk_score', 'facility_id') }} as mean_risk,
+        {{ ordered_aggregate('stddev_samp', 'risk_score', 'facility_id') }} as sd_risk,
+        {{ ordered_aggregate('stddev_samp', 'risk_score', 'facility_id') }}
+        / sqrt(nullif(count(risk_score), 0)) as se_risk,
         cast(sum(measures_worse) filter (where is_scored) as bigint) as measures_worse,
         cast(sum(measures_counted) filter (where is_scored) as bigint) as measures_counted,
         -- The clusters (scored hospitals with measures) and exact sums of squares and products of

@@ -9,6 +9,7 @@ with
 
 hospitals as (
     select
+        facility_id,
         score_name,
         score_label,
         is_headline,
@@ -35,8 +36,9 @@ grouped as (
         case when grouping(hospital_type) = 1 then 'All' else hospital_type end as hospital_type,
         count(*) as hospitals,
         count(risk_score) as scored_hospitals,
-        avg(risk_score) as mean_risk,
-        stddev_samp(risk_score) / sqrt(nullif(count(risk_score), 0)) as se_risk
+        {{ ordered_aggregate('avg', 'risk_score', 'facility_id') }} as mean_risk,
+        {{ ordered_aggregate('stddev_samp', 'risk_score', 'facility_id') }}
+        / sqrt(nullif(count(risk_score), 0)) as se_risk
     from hospitals
     group by grouping sets (  -- noqa: PRS
         (score_name),
