@@ -1,4 +1,4 @@
-{#- Rules the asthma inequality models share, written once (issue 14). -#}
+{#- Rules the asthma inequality models share, written once. -#}
 
 {#- The dimension and group_value columns of one dimension of the inequality breakdown: the
     group is the patient's value of the dimension as text, or 'All patients' for the

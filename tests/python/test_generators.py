@@ -223,7 +223,7 @@ def test_the_planted_total_effects_are_what_the_generated_data_carry():
     warehouse's code (above). Tolerance from the fit's CIs: every planted IRR within the
     Bonferroni-simultaneous 99.9% interval (|z| < 3.95 for 13 terms). At this size the standard
     error of a log IRR is 0.008 (sex) to 0.03 (small ethnicity groups), 0.018 for IMD 4, so a
-    truth off by more than about 7% for IMD 4, 3% for sex, fails; the gap issue 27 suspected (IMD
+    truth off by more than about 7% for IMD 4, 3% for sex, fails; the gap once suspected (IMD
     4 estimated 1.12-1.15 against 1.27 planted, 12%) would give z of about 6.5. The conditional
     (within-phenotype) IRRs are not the total effect and must fail the same test."""
     total = _total_model_on_the_generators_draws(seed=20270, n_patients=1_000_000)
@@ -346,7 +346,7 @@ def test_every_injected_fault_is_in_the_manifest_and_in_the_file(tmp_path):
         assert value == expected, f
 
 
-# --- issue 13: every seed and size, documented bounds, a failed run leaves the old extracts ---------
+# --- every seed and size, documented bounds, a failed run leaves the old extracts ------------------
 
 
 class _QuickFaker:
