@@ -5,7 +5,7 @@ exists and, for the first matching file in sorted order, its size, SHA-256, modi
 (UTC, to the second) and whether a ``manifest.json`` beside it, as ``python -m generators``
 writes, lists that SHA-256: the file is then ``synthetic``, otherwise ``supplied``.
 
-The macro ``file_origin`` (macros/provenance.sql) calls it as the SQL function
+The macro ``file_origin`` (macros/extracts/file_origins.sql) calls it as the SQL function
 ``health_equity_file_info(path)``, which returns this dict as JSON text. The dbt-duckdb plugin
 (``health_equity.dbt_plugin``) registers the function on DuckDB and ``health_equity.spark_dbt``
 registers it on the local Spark session, so one macro serves both engines instead of DuckDB's

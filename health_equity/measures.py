@@ -1,6 +1,6 @@
 """Confidence limits, funnel limits and directly standardised rates, as PHE/OHID compute them.
 
-The warehouse computes these in SQL (macros/asthma_measures.sql, int_asthma_inequality_rates);
+The warehouse computes these in SQL (macros/asthma/measures.sql, int_asthma_inequality_rates);
 this module is the same arithmetic in Python, written from the published methods, so the
 tests can recompute every published figure independently and check the formulas themselves
 against known answers.

@@ -296,7 +296,7 @@ def sql_check(label: str, path: str, columns_json: str, optional: bool, path_var
 
 
 def declared_extracts(project: str | Path = ".") -> list[dict]:
-    """The extracts the sources YAML under ``project``/models declares, as macros/extracts.sql
+    """The extracts the sources YAML under ``project``/models declares, as macros/extracts/extract_declaration.sql
     reads them: one dict per table with a ``meta.file`` (the source's meta with the table's added),
     plus ``source_name``, ``table_name``, ``path_var``, ``key`` (a list) and ``columns``. Sorted
     by source and table."""

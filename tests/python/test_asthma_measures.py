@@ -66,7 +66,7 @@ def test_crude_rate_limits_are_exact_below_10_events_and_byars_from_10():
 
 
 def test_the_warehouse_macro_gives_the_same_crude_rate_limits(tmp_path):
-    """macros/asthma_measures.sql poisson_limit_95, compiled and run by dbt on DuckDB, against scipy."""
+    """macros/asthma/measures.sql poisson_limit_95, compiled and run by dbt on DuckDB, against scipy."""
     sql = (
         "select o, {{ poisson_limit_95('o', 'lower') }} as lower_limit, {{ poisson_limit_95('o', 'upper') }} "
         "as upper_limit, {{ poisson_limit_method() }} as method from range(0, 15) as t (o) order by o"

@@ -1,4 +1,4 @@
-"""The cross-engine macros (macros/cross_engine.sql) on DuckDB give what the models relied on
+"""The cross-engine macros (macros/engine/cross_engine_functions.sql) on DuckDB give what the models relied on
 before they were written with them, checked against independent Python definitions: ages and
 year arithmetic around 29 February, day arithmetic as dates, interpolated quantiles read by a
 1-based position, regex matching of the whole text or a part, ordered aggregation, and a day

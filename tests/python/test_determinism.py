@@ -1,6 +1,6 @@
 """The same extracts built with one DuckDB thread and with every core give identical marts, bit for
 bit: every table of every mart (and intermediate) schema, every column, every value. Aggregates
-are exact or take their rows in a stated order (macros/exact_aggregates.sql) and every Python
+are exact or take their rows in a stated order (macros/engine/exact_aggregates.sql) and every Python
 model reads its rows in key order, so the thread count cannot change a result."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The aggregates of macros/exact_aggregates.sql, rendered and run by the real `dbt show`: an
+"""The aggregates of macros/engine/exact_aggregates.sql, rendered and run by the real `dbt show`: an
 exact sum does not depend on the order of its rows, and an ordered aggregate adds in the order it
 states, whatever order the rows arrive in. The values are chosen so that a plain DOUBLE sum gives
 a different answer in different orders (1e16 + 1 is 1e16 in a DOUBLE)."""

@@ -30,7 +30,7 @@ def readme_example() -> tuple[str, dict[str, str]]:
 
 
 def parse_time_families(macros: str) -> dict[str, list[str]]:
-    """The family -> base models literal of extract_families() in macros/extracts.sql."""
+    """The family -> base models literal of extract_families() in macros/extracts/extract_declaration.sql."""
     body = re.search(r"macro extract_families\(\).*?return\((\{.*?\})\)", macros, re.S)
     assert body, "extract_families() not found"
     return ast.literal_eval(body.group(1))
@@ -43,7 +43,7 @@ def test_the_parse_time_list_of_base_models_is_the_declared_one():
     for e in extracts:
         declared.setdefault(e["extract_family"], []).append(e["base_model"])
         assert any((REPO / "models").rglob(f"{e['base_model']}.sql")), e
-    listed = parse_time_families((REPO / "macros" / "extracts.sql").read_text())
+    listed = parse_time_families((REPO / "macros" / "extracts" / "extract_declaration.sql").read_text())
     assert {k: sorted(v) for k, v in listed.items()} == {k: sorted(v) for k, v in declared.items()}
 
 
@@ -58,7 +58,7 @@ def test_a_tenth_extract_is_one_yaml_entry_and_its_staging_models(small_extracts
     ]
     for path, sql in models.items():
         (project / path).write_text(sql)
-    macros = project / "macros" / "extracts.sql"
+    macros = project / "macros" / "extracts" / "extract_declaration.sql"
     text = macros.read_text()
     anchor = "'base_asthma__outpatient_appointments',"
     assert anchor in text

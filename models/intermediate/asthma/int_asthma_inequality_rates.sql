@@ -28,7 +28,7 @@
 {% set dimensions = ['imd_quintile', 'ethnicity_group', 'sex', 'age_band', 'all_patients'] %}
 {#- The age bands a DSR sums over (none for the age_band dimension: see above). The sums take
     the bands in ESP order and person-time is summed as whole days, then divided by 365.25, so
-    every figure is the same bits on any number of threads (macros/exact_aggregates.sql). -#}
+    every figure is the same bits on any number of threads (macros/engine/exact_aggregates.sql). -#}
 {% set dsr_bands = "by_band.person_years > 0 and by_band.dimension != 'age_band'" %}
 {#- The columns of the rate rows and the proportion rows put together (listed, not matched by
     name: Spark SQL has no UNION BY NAME). -#}

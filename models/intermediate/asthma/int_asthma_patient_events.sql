@@ -1,6 +1,6 @@
 -- Every countable utilisation and outcome event of a patient in one long relation:
 -- (patient_key, event_date, measure, amount), one branch per rule of asthma_event_rules()
--- (macros/asthma_rules.sql). A view: asthma_patients counts straight from each staging relation
+-- (macros/asthma/rules.sql). A view: asthma_patients counts straight from each staging relation
 -- with the same rules, and int_asthma_inequality_rates reads two measures, whose filter leaves
 -- only the admission and exacerbation branches to run.
 {{ config(materialized='view') }}

@@ -1,7 +1,7 @@
 -- Per measure the reference seed lists: hospitals reporting a score, its mean and SD (the
 -- national standardisation constants of the measure score), its star-rating group and the
 -- national rate it is published against. The mean and SD take the scores in hospital order (see
--- macros/exact_aggregates.sql), so they are the same bits on any number of threads.
+-- macros/engine/exact_aggregates.sql), so they are the same bits on any number of threads.
 select
     measures.measure_id,
     measures.measure_group,

@@ -1,6 +1,6 @@
 -- The admission rate ratios as published: the fit of int_asthma_admission_rate_ratios, with the
 -- model's patient and event counts rounded under the disclosure policy
--- (macros/disclosure_control.sql). A model's counts are its whole population, never a small
+-- (macros/disclosure/disclosure_control.sql). A model's counts are its whole population, never a small
 -- group: they are rounded, not suppressed (a model too small to fit says so in estimate_status).
 -- Each model's counts are its own population's (model_population): the total model's every
 -- patient with follow-up person-time, the cluster models' those of them with a cluster.

@@ -1,13 +1,13 @@
 -- One row per utilisation cluster: size, share, mean baseline rate per person-year of each
 -- clustering feature (original scale), and the follow-up emergency asthma admission rate.
--- Disclosure control (macros/disclosure_control.sql), the policy of asthma_inequalities: a
+-- Disclosure control (macros/disclosure/disclosure_control.sql), the policy of asthma_inequalities: a
 -- cluster with var redact_counts_at_or_below or fewer patients or follow-up admissions is
 -- suppressed, and the clusters partition the clustered patients (the shares add up to 1), so a
 -- second cluster is suppressed when one alone would be recoverable. A suppressed cluster keeps
 -- its id and label only. Counts are rounded, and the share and the admission rate are
 -- calculated from the rounded counts, so neither gives an exact count back; so are their 95%
 -- intervals (Wilson for the share, the crude rate's Poisson limits for the rate).
--- The means are exact sums (macros/exact_aggregates.sql) and follow-up person-time is summed
+-- The means are exact sums (macros/engine/exact_aggregates.sql) and follow-up person-time is summed
 -- as whole days, so the profile is the same bits on any number of threads.
 with
 

@@ -1,5 +1,5 @@
 -- Asthma inequality outcomes by dimension x group, under the project's disclosure control
--- (macros/disclosure_control.sql; policy: var disclosure_policy). Two levels, so that a value is
+-- (macros/disclosure/disclosure_control.sql; policy: var disclosure_policy). Two levels, so that a value is
 -- hidden or shown the same way wherever it appears:
 --   1. A group's own denominators (patients; person-years) are the same in each of its outcome
 --      rows. They are suppressed once per group: a group of redact_counts_at_or_below patients

@@ -2,7 +2,7 @@
 -- pipeline, rows used in the marts and rows excluded after staging by a later rule (from
 -- data_quality_row_outcomes). is_reconciled: rows read = used + quarantined + excluded after
 -- staging, so a row lost in any later join fails the build. Nothing is dropped silently. One row
--- per extract declared in the sources YAML (macros/extracts.sql).
+-- per extract declared in the sources YAML (macros/extracts/extract_declaration.sql).
 {{ depends_on_extracts() }}
 with
 

@@ -5,7 +5,7 @@
 -- in), never by changing those models. Complications and Deaths rows of a measure the
 -- project does not score (not in ref_cms_complication_measures) are kept (hospital_measure_coverage
 -- lists them) but excluded after staging, with that reason. Every other extract declared in the
--- sources YAML (macros/extracts.sql), the other hospital ones among them: rows staged are used.
+-- sources YAML (macros/extracts/extract_declaration.sql), the other hospital ones among them: rows staged are used.
 {{ depends_on_extracts() }}
 -- depends_on: {{ ref('stg_cms__complications_and_deaths') }}
 {#- (extract, staged model, date column, extra exclusion: (condition, reason) or none) -#}

@@ -254,3 +254,9 @@
 {% macro spark__star_except(columns) -%}
     * except ({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#- A text as a SQL string literal, its quotes escaped the adapter's way: DuckDB doubles a
+    quote ('it''s'); Spark reads two adjacent literals there ('it' 's' = "its") and wants \'. -#}
+{% macro sql_string(text) -%}
+    {{ dbt.string_literal(dbt.escape_single_quotes(text)) }}
+{%- endmacro %}

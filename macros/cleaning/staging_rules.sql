@@ -2,7 +2,7 @@
     columns, the patient's identifier and pseudonymous key, the join to the clean register, and the
     quarantine rules every patient event follows. -#}
 
-{#- The columns numbered_source adds (macros/reliability.sql), carried into `cleaned`. -#}
+{#- The columns numbered_source adds (row_reliability.sql), carried into `cleaned`. -#}
 {% macro numbered_columns() -%}
     source_row_number,
     rows_with_key,

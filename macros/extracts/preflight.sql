@@ -1,8 +1,8 @@
 {#-
     Runs at the start of every dbt invocation (on-run-start), before any model is built.
-    For every declared extract (declared_extracts, macros/extracts.sql), the Python preflight
-    (health_equity/preflight.py, registered in DuckDB as health_equity_preflight by the profile's
-    plugin) reads the file once and checks, driven by the source YAML:
+    For every declared extract (declared_extracts, macros/extracts/extract_declaration.sql), the
+    Python preflight (health_equity/preflight.py, registered in DuckDB as health_equity_preflight
+    by the profile's plugin) reads the file once and checks, driven by the source YAML:
       - the file exists (an absent file is fine only for a source with meta: {optional: true});
       - its content is what its name says: no gzip, zip or Parquet content under a .csv name;
       - the header: every declared column is there (matched by name, so extra columns such as the
@@ -13,7 +13,8 @@
       - it has at least one data row, unless the source is optional.
     Every problem names the extract, the file and the line or column, never a value from a row.
     All problems are collected and the run stops with them. On the OMOP input (var asthma_input)
-    the asthma extracts are models, not files: check_omop_input (macros/omop.sql) checks the folder.
+    the asthma extracts are models, not files: check_omop_input (macros/omop/omop_input.sql)
+    checks the folder.
     Set var `validate_sources: false` to skip.
 -#}
 {% macro validate_sources() %}
@@ -33,4 +34,28 @@
         {%- endif -%}
     {%- endif -%}
     select 1 as sources_validated
+{% endmacro %}
+
+{#-
+    Runs first at the start of every dbt invocation (on-run-start): a var given with --vars that
+    dbt_project.yml does not declare stops the run, naming it and the nearest declared var
+    (health_equity.preflight.unknown_vars, registered by the profile's plugin as
+    health_equity_unknown_vars). dbt itself ignores an unknown var, so a typo such as
+    `--vars '{raw_dri: /data}'` would otherwise build on the default synthetic data and say nothing.
+-#}
+{% macro validate_vars() %}
+    {%- if execute -%}
+        {%- set given = invocation_args_dict.get('vars') or {} -%}
+        {%- if given is string -%}{%- set given = fromyaml(given) or {} -%}{%- endif -%}
+        {%- if given -%}
+            {%- set problems = fromjson(run_query(
+                "select health_equity_unknown_vars(" ~ sql_string(tojson(given.keys() | list)) ~ ", "
+                ~ sql_string(invocation_args_dict.get('project_dir') or '.') ~ ")"
+            ).columns[0].values()[0]) -%}
+            {%- if problems -%}
+                {{ exceptions.raise_compiler_error("Unknown setting:\n  - " ~ problems | join("\n  - ")) }}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1 as vars_validated
 {% endmacro %}

@@ -11,3 +11,9 @@
             and extract_values.value_as_recorded = lower({{ clean_text(column) }})
     )
 {%- endmacro %}
+
+{#- The General Information file's outcome groups with better/worse counts: (column prefix used
+    in staging, the group's code in ref_cms_star_rating_groups and in the file's headers). -#}
+{% macro cms_outcome_groups() -%}
+    {{- return([('mort', 'MORT'), ('safety', 'Safety'), ('readm', 'READM')]) -}}
+{%- endmacro %}

@@ -12,8 +12,8 @@
                      stg_<family>__extract_row_counts list it;
       numbered_rows  true when the base model numbers its rows (source_row_number).
     Everything else is derived from it: the path and the reader (here), the structural preflight
-    (validate_sources), provenance and origins (provenance.sql), the quarantine and row-count
-    models, reconciliation and row outcomes.
+    (validate_sources, preflight.sql), provenance and origins (file_origins.sql), the quarantine
+    and row-count models (extract_row_outcomes.sql), reconciliation and row outcomes.
 
     One thing dbt cannot derive: it learns a model's parents while parsing, before it reads any
     YAML, so extract_families() below names each family's base models for the models built from
@@ -48,12 +48,6 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor %}
-{%- endmacro %}
-
-{#- A text as a SQL string literal, its quotes escaped the adapter's way: DuckDB doubles a
-    quote ('it''s'); Spark reads two adjacent literals there ('it' 's' = "its") and wants \'. -#}
-{% macro sql_string(text) -%}
-    {{ dbt.string_literal(dbt.escape_single_quotes(text)) }}
 {%- endmacro %}
 
 {% macro extract_node(source_name, table_name) -%}
@@ -146,8 +140,8 @@
 
 {#- What a query reads an extract's rows from. DuckDB reads the file itself: Parquet as it is,
     CSV with its header and every column as text (no type guessing), so staging does the casting.
-    Spark reads the table spark_register_extracts (macros/spark_sources.sql) put over the same
-    file at the start of the run, with the same reading rules. -#}
+    Spark reads the table register_extract_tables (macros/engine/spark_extract_tables.sql) put
+    over the same file at the start of the run, with the same reading rules. -#}
 {% macro default__extract_reader(node, path, formats) -%}
     {%- if path.endswith('.parquet') and 'parquet' in formats -%}
         {{- return('read_parquet(' ~ sql_string(path) ~ ')') -}}
@@ -170,7 +164,7 @@
                     {{- exceptions.raise_compiler_error(
                         "extract " ~ spec.source_name ~ "." ~ spec.table_name ~ ": add its base model '"
                         ~ spec.base_model ~ "' to family '" ~ spec.family ~ "' in extract_families()"
-                        ~ " (macros/extracts.sql): dbt must know a model's parents before it reads the sources YAML") -}}
+                        ~ " (macros/extracts/extract_declaration.sql): dbt must know a model's parents before it reads the sources YAML") -}}
                 {%- endif -%}
                 {%- do found.append(spec) -%}
             {%- endif -%}
@@ -197,21 +191,6 @@
     {{- return(relation) -}}
 {%- endmacro %}
 
-{#- Whether a path (a file, a folder of Parquet parts or a glob pattern) matches a file, from the
-    SQL function health_equity_path_exists, which reads no bytes (file_info hashes the file). -#}
-{% macro extract_file_exists(path) -%}
-    {%- set found = run_query("select health_equity_path_exists(" ~ sql_string(path) ~ ")") -%}
-    {{- return(found.columns[0].values()[0]) -}}
-{%- endmacro %}
-
-{#- {exists, size, sha256, last_modified, origin} of the file at a path, from the SQL function
-    health_equity_file_info (health_equity/extract_files.py), which the dbt-duckdb plugin
-    registers on DuckDB and health_equity.spark_dbt on Spark: one query for both engines. -#}
-{% macro file_info(path) -%}
-    {%- set found = run_query("select health_equity_file_info(" ~ sql_string(path) ~ ")") -%}
-    {{- return(fromjson(found.columns[0].values()[0])) -}}
-{%- endmacro %}
-
 {#-
     read_extract(source_name, table_name) selects every row of the source. For an optional
     extract whose file is absent it selects no rows, with the columns declared in the YAML (all
@@ -232,82 +211,4 @@
     {%- else -%}
         select * from {{ relation }}
     {%- endif -%}
-{%- endmacro %}
-
-{#- A base row's key as text: the key column, or the key columns joined by spaces. -#}
-{% macro record_key(columns) -%}
-    cast({{ columns[0] }} as string)
-    {%- for col in columns[1:] %} || ' ' || coalesce(cast({{ col }} as string), ''){% endfor %}
-{%- endmacro %}
-
-{#- stg_<family>__quarantine: every quarantined row of the family's extracts, with the extract,
-    the row's key, its number in the file where the base model numbers rows, and the reason. -#}
-{% macro extract_quarantine(family) -%}
-    {{ depends_on_extracts(family) }}
-    {%- set extracts = declared_extracts(family) %}
-    {%- for e in extracts %}
-        select
-            {{ sql_string(e.name) }} as extract_name,
-            {{ record_key(e.key) }} as record_key,
-            {%- if e.numbered_rows %}
-                source_row_number,
-            {%- endif %}
-            quarantine_reason
-        from {{ ref(e.base_model) }}
-        where quarantine_reason is not null
-        {% if not loop.last %}union all{% endif %}
-    {%- else %}
-        select cast(null as string) as extract_name, cast(null as string) as record_key, cast(null as string) as quarantine_reason
-        where false
-    {%- endfor %}
-{%- endmacro %}
-
-{#- stg_<family>__extract_row_counts: rows read from each file of the family, counted straight
-    from the file (an absent optional file reads 0), with the path of the file actually read. -#}
-{% macro extract_row_counts(family) -%}
-    {#- Built after the family's base models, so selecting the sources' descendants recounts. -#}
-    {{ depends_on_extracts(family) }}
-    {%- for e in declared_extracts(family) %}
-        select
-            {{ sql_string(e.name) }} as extract_name,
-            {{ sql_string(e.path) }} as file_path,
-            count(*) as rows_read
-        from ({{ read_extract(e.source_name, e.table_name) }})
-        {% if not loop.last %}union all{% endif %}
-    {%- else %}
-        select cast(null as string) as extract_name, cast(null as string) as file_path, cast(0 as bigint) as rows_read
-        where false
-    {%- endfor %}
-{%- endmacro %}
-
-{#- One select per family, over the family's stg_<family>__<model>, with its extract_family. -#}
-{% macro union_families(model, columns) -%}
-    {%- for family in extract_families() %}
-        select
-            {{ sql_string(family) }} as extract_family,
-            {{ columns | join(', ') }}
-        from {{ ref('stg_' ~ family ~ '__' ~ model) }}
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-{%- endmacro %}
-
-{#- The General Information file's outcome groups with better/worse counts: (column prefix used
-    in staging, the group's code in ref_cms_star_rating_groups and in the file's headers). -#}
-{% macro cms_outcome_groups() -%}
-    {{- return([('mort', 'MORT'), ('safety', 'Safety'), ('readm', 'READM')]) -}}
-{%- endmacro %}
-
-{#- One row per staged (not quarantined) row of each given extract: its family and name. -#}
-{% macro extract_staged_rows(extracts) -%}
-    {%- for e in extracts %}
-        select
-            {{ sql_string(e.family) }} as extract_family,
-            {{ sql_string(e.name) }} as extract_name
-        from {{ ref(e.base_model) }}
-        where quarantine_reason is null
-        {% if not loop.last %}union all{% endif %}
-    {%- else %}
-        select cast(null as string) as extract_family, cast(null as string) as extract_name
-        where false
-    {%- endfor %}
 {%- endmacro %}

@@ -1,11 +1,12 @@
 {#-
     The raw extracts as tables, at the start of every build/run/test (on-run-start). DuckDB needs
     none: it reads each file where it lies (extract_reader). Spark has no such reader for a
-    relation, so on Spark every declared extract (declared_extracts(), macros/extracts.sql) gets
-    its source schema and an unmanaged table over the file extract_spec() works out from the vars:
-    a .parquet path (a file or a partitioned folder, local or a cloud storage URL) as Parquet,
-    anything else as CSV with its header and every column as text (no schema inference), as
-    DuckDB reads it, so staging does all the casting. An optional extract whose file is absent
+    relation, so on Spark every declared extract (declared_extracts(),
+    macros/extracts/extract_declaration.sql) gets its source schema and an unmanaged table over
+    the file extract_spec() works out from the vars: a .parquet path (a file or a partitioned
+    folder, local or a cloud storage URL) as Parquet, anything else as CSV with its header and
+    every column as text (no schema inference), as DuckDB reads it, so staging does all the
+    casting. An optional extract whose file is absent
     gets no table (read_extract then selects no rows). Dropping such a table leaves the file alone.
 -#}
 {% macro register_extract_tables() %}

@@ -1,0 +1,81 @@
+{#- Helpers for the base models: row numbers, exact duplicates, plausibility. -#}
+
+{#- Every row of a raw source with its data-row number in the file (1 = the first row after the
+    header; DuckDB runs on one thread and keeps the file's order), how many rows share its key
+    (rows_with_key; `key` is the cleaned key as an expression over the raw columns), how many
+    byte-identical copies of the whole row the file holds (identical_rows) and which copy this is
+    (identical_copy, 1 = first in the file).
+    Byte-identical rows share their key, so a row whose key is on no other row is its only copy.
+    The windows over whole rows (the costly part: a sort of every column) therefore run only on
+    the rows whose key repeats or is missing, found by a grouped count, and the rest get 1, 1, 1:
+    three scans of the file instead of two windows over every row of it. -#}
+{% macro numbered_source(source_name, table_name, key) -%}
+    select
+        numbered.*,
+        coalesce(repeated.rows_with_key, 1) as rows_with_key,
+        coalesce(repeated.identical_rows, 1) as identical_rows,
+        coalesce(repeated.identical_copy, 1) as identical_copy
+    from (
+        select
+            raw_row.*,
+            {{ file_row_number() }} as source_row_number
+        from {{ source(source_name, table_name) }} as raw_row
+    ) as numbered
+    left join (
+        select
+            source_row_number,
+            count(*) over (partition by row_key) as rows_with_key,
+            count(*) over (partition by whole_row) as identical_rows,
+            row_number() over (partition by whole_row order by source_row_number) as identical_copy
+        from (
+            select
+                {{ key }} as row_key,
+                {{ whole_row('raw_row') }} as whole_row,
+                {{ file_row_number() }} as source_row_number
+            from {{ source(source_name, table_name) }} as raw_row
+        ) as keyed
+        where
+            row_key is null
+            or row_key in (
+                select {{ key }} as repeated_key
+                from {{ source(source_name, table_name) }}
+                group by {{ key }}
+                having count(*) > 1
+            )
+    ) as repeated on numbered.source_row_number = repeated.source_row_number
+{%- endmacro %}
+
+{#- The duplicate rules, one for every extract (patients, events, the CMS and ACS files), first of
+    a base model's reasons after the null key: rows under one key that are all byte-identical keep
+    the first copy and quarantine the rest as 'exact duplicate'; rows under one key that differ are
+    all quarantined as 'duplicate key' (no copy can be told to be the right one). -#}
+{% macro duplicate_reason(key) -%}
+    when rows_with_key > 1 and identical_rows < rows_with_key then 'duplicate key: {{ key }}'
+    when identical_copy > 1 then 'exact duplicate: {{ key }}'
+{%- endmacro %}
+
+{#- Body of a `bounded` CTE: every row of `relation` with plausibility_reason, the reason of the
+    first of `columns` (this extract's columns the seed ref_plausibility_bounds may bound) whose
+    bound the row breaks; NULL when every one is within its bounds or NULL. The seed has at most
+    one row per extract and column (a unique test says so), so each column's bound is a left join
+    that matches one row or none: one pass, no per-row subquery, and `relation` is read once. -#}
+{% macro with_plausibility(extract_name, columns, relation='checked') -%}
+    select
+        {{ relation }}.*,
+        coalesce(
+            {%- for col in columns %}
+                bounds_{{ col }}.quarantine_reason{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as plausibility_reason
+    from {{ relation }}
+    {%- for col in columns %}
+        left join {{ ref('ref_plausibility_bounds') }} as bounds_{{ col }}
+            on
+                bounds_{{ col }}.extract_name = '{{ extract_name }}'
+                and bounds_{{ col }}.column_name = '{{ col }}'
+                and (
+                    {{ relation }}.{{ col }} < bounds_{{ col }}.min_value
+                    or {{ relation }}.{{ col }} > bounds_{{ col }}.max_value
+                )
+    {%- endfor %}
+{%- endmacro %}
