@@ -184,3 +184,16 @@
     {%- endif -%}
     select 1 as omop_input_checked
 {% endmacro %}
+
+{#- The rows of an OMOP base model that stg_omop__row_outcomes marks with one outcome (such as
+    'used: prescriptions'): what each stg_omop__ model in an extract's layout is built from, so
+    the rows it writes are exactly the ones the row accounting counts as used. -#}
+{% macro omop_rows_with_outcome(base_model, omop_table, outcome) -%}
+    select base_rows.*
+    from {{ ref(base_model) }} as base_rows
+    inner join {{ ref('stg_omop__row_outcomes') }} as outcomes
+        on
+            outcomes.omop_table = '{{ omop_table }}'
+            and base_rows.omop_row_number = outcomes.omop_row_number
+            and outcomes.outcome = '{{ outcome }}'
+{%- endmacro %}

@@ -10,13 +10,7 @@ outcomes as (
 ),
 
 visits as (
-    select visits.*
-    from {{ ref('base_omop__visits') }} as visits
-    inner join outcomes
-        on
-            outcomes.omop_table = 'visit_occurrence'
-            and visits.omop_row_number = outcomes.omop_row_number
-            and outcomes.outcome = 'used: gp_events'
+    {{ omop_rows_with_outcome('base_omop__visits', 'visit_occurrence', 'used: gp_events') }}
 ),
 
 conditions as (

@@ -3,18 +3,8 @@
 -- treatment specialty on the visit, so those columns are empty.
 with
 
-outcomes as (
-    select * from {{ ref('stg_omop__row_outcomes') }}
-),
-
 visits as (
-    select visits.*
-    from {{ ref('base_omop__visits') }} as visits
-    inner join outcomes
-        on
-            outcomes.omop_table = 'visit_occurrence'
-            and visits.omop_row_number = outcomes.omop_row_number
-            and outcomes.outcome = 'used: outpatient_appointments'
+    {{ omop_rows_with_outcome('base_omop__visits', 'visit_occurrence', 'used: outpatient_appointments') }}
 ),
 
 final as (

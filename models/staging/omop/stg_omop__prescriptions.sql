@@ -4,18 +4,8 @@
 -- the drug's form; a positive whole number is taken as the items issued, anything else as one.
 with
 
-outcomes as (
-    select * from {{ ref('stg_omop__row_outcomes') }}
-),
-
 drugs as (
-    select drugs.*
-    from {{ ref('base_omop__drugs') }} as drugs
-    inner join outcomes
-        on
-            outcomes.omop_table = 'drug_exposure'
-            and drugs.omop_row_number = outcomes.omop_row_number
-            and outcomes.outcome = 'used: prescriptions'
+    {{ omop_rows_with_outcome('base_omop__drugs', 'drug_exposure', 'used: prescriptions') }}
 ),
 
 final as (
