@@ -25,6 +25,11 @@ visits as (
     select * from {{ ref('base_omop__visits') }}
 ),
 
+-- The medicine classes the asthma measures count, as the extracts' BNF reference lists them.
+asthma_classes as (
+    select distinct medicine_class from {{ ref('ref_bnf_asthma_medicines') }}
+),
+
 drugs as (
     select * from {{ ref('base_omop__drugs') }}
 ),
@@ -131,7 +136,8 @@ drug_outcomes as (
             when drugs.exclusion_reason is not null then drugs.exclusion_reason
             when register.person_id is null then {{ not_registered }}
             when drugs.drug_concept_id = 0 then 'unmapped concept (concept_id 0)'
-            when drugs.medicine_class in ('SABA', 'ICS', 'ICS/LABA', 'LTRA', 'OCS') then 'used: prescriptions'
+            when drugs.medicine_class in (select asthma_classes.medicine_class from asthma_classes)
+                then 'used: prescriptions'
             when drugs.medicine_class is not null then 'not an asthma medicine class: ' || drugs.medicine_class
             when drugs.is_in_vocabulary and exists (
                 select 1
