@@ -108,11 +108,13 @@ data: $(DATA)/manifest.json ## generate the default synthetic extracts
 # A second `make build` with nothing changed does nothing: each step is a file that make rebuilds
 # only when what it is made from changed. The warehouse is rebuilt when a model, macro, seed, dbt
 # setting, the Python package or the extracts change; a failed build marks the warehouse stale.
-# The tools that only read the warehouse (docs site, exports, report, compare) are not its inputs.
-READERS := health_equity/docs_site.py health_equity/exports.py health_equity/tableau.py \
-	health_equity/report.py health_equity/compare.py
-DBT_INPUTS := $(filter-out $(READERS),$(shell git ls-files models macros seeds/reference tests/dbt analyses \
-	health_equity 2>/dev/null)) dbt_project.yml profiles.yml selectors.yml
+# The warehouse's Python inputs are the folders dbt runs (health_equity/stats for the Python
+# models, health_equity/engine for the plugin and the preflight); health_equity/outputs and
+# health_equity/devtools only read the warehouse, so a change there does not rebuild it.
+DBT_INPUTS := $(shell git ls-files models macros seeds/reference tests/dbt analyses \
+	health_equity/__init__.py health_equity/stats health_equity/engine 2>/dev/null) \
+	dbt_project.yml profiles.yml selectors.yml
+OUTPUT_TOOLS := $(shell git ls-files health_equity/outputs 2>/dev/null)
 DOCS_SITE := target/static_index.html
 HYPER := exports/health_equity.hyper
 DEFAULT_REPORT := reports/health_equity_report.html
@@ -125,18 +127,18 @@ $(HEALTH_EQUITY_DB): $(STAMP) $(DATA)/manifest.json $(DBT_INPUTS)
 
 dbt-build: $(HEALTH_EQUITY_DB) ## dbt build: seeds, models, Python models and tests (when an input changed)
 
-$(DOCS_SITE): $(HEALTH_EQUITY_DB) health_equity/docs_site.py
+$(DOCS_SITE): $(HEALTH_EQUITY_DB) $(OUTPUT_TOOLS)
 	@echo "==> dbt docs generate"
 	$(DBT) docs generate $(DBT_FLAGS) --static
-	$(BIN)/python -m health_equity.docs_site target/static_index.html target/index.html
+	$(BIN)/python -m health_equity.outputs.docs_site target/static_index.html target/index.html
 
 docs: $(DOCS_SITE) ## dbt docs generate: target/index.html and one self-contained target/static_index.html
 
 # Only the marts dbt_project.yml marks `meta: {release: published}` leave the warehouse; the
 # manifest that says so is the one `dbt docs generate` (the docs step) just wrote.
-$(HYPER): $(HEALTH_EQUITY_DB) $(DOCS_SITE) health_equity/exports.py health_equity/tableau.py
+$(HYPER): $(HEALTH_EQUITY_DB) $(DOCS_SITE) $(OUTPUT_TOOLS)
 	@echo "==> exports: published marts of $(HEALTH_EQUITY_DB) to exports/"
-	$(BIN)/python -m health_equity.exports --db $(HEALTH_EQUITY_DB) --out exports --manifest target/manifest.json
+	$(BIN)/python -m health_equity.outputs.exports --db $(HEALTH_EQUITY_DB) --out exports --manifest target/manifest.json
 
 exports: $(HYPER) ## published marts only: exports/<mart>.parquet, health_equity.hyper, a .tds per analysis
 
@@ -146,11 +148,11 @@ ifdef OUT
 report: | $(STAMP)
 	@test -f '$(HEALTH_EQUITY_DB)' || { echo "make report: no warehouse at $(HEALTH_EQUITY_DB) (set HEALTH_EQUITY_DB, or run make build)" >&2; exit 2; }
 	@echo "==> report: $(OUT) from $(HEALTH_EQUITY_DB)"
-	$(BIN)/python -m health_equity.report --db '$(HEALTH_EQUITY_DB)' --out '$(OUT)'
+	$(BIN)/python -m health_equity.outputs.report --db '$(HEALTH_EQUITY_DB)' --out '$(OUT)'
 else
-$(REPORT): $(HEALTH_EQUITY_DB) health_equity/report.py
+$(REPORT): $(HEALTH_EQUITY_DB) $(OUTPUT_TOOLS)
 	@echo "==> report: $@ from $(HEALTH_EQUITY_DB)"
-	$(BIN)/python -m health_equity.report --db $(HEALTH_EQUITY_DB) --out $@
+	$(BIN)/python -m health_equity.outputs.report --db $(HEALTH_EQUITY_DB) --out $@
 
 report: $(REPORT)
 endif

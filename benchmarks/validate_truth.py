@@ -6,9 +6,9 @@ rate models and the published mart (`dbt build --select +asthma_admission_rate_r
 the data tests, on a DuckDB file of its own under --work), and read the `total` model's primary
 family from marts.asthma_admission_rate_ratios: 13 demographic IRRs (IMD 1-4, five ethnicity
 groups, three age bands, sex) with their 95% CIs, against the planted values in that seed's
-truth.json. `--engine simulation` fits the same model (health_equity.rates, the warehouse's code)
+truth.json. `--engine simulation` fits the same model (health_equity.stats.rates, the warehouse's code)
 on generators.asthma.simulate_followup instead: the same patients the CLI writes for the seed,
-counted as the warehouse counts them (tests/python/test_asthma_models.py checks that they are),
+counted as the warehouse counts them (tests/python/warehouse/test_asthma_models.py checks that they are),
 without files or dbt, so hundreds of seeds are cheap.
 
 Prints, per parameter, the planted IRR, the mean estimate, how many seeds' intervals cover it
@@ -131,7 +131,7 @@ def dbt_vars() -> dict:
 
 
 def rate_config():
-    from health_equity import rates
+    from health_equity.stats import rates
 
     v = dbt_vars()
     return rates.RateModelConfig(
@@ -143,7 +143,7 @@ def rate_config():
 
 def simulation_fit(seed: int, n_patients: int) -> pd.DataFrame:
     from generators import asthma
-    from health_equity import rates
+    from health_equity.stats import rates
 
     sim = pd.DataFrame(asthma.simulate_followup(seed, n_patients))
     patients = pd.DataFrame(
@@ -163,7 +163,7 @@ def simulation_fit(seed: int, n_patients: int) -> pd.DataFrame:
 def pooled(seeds: list[int], n_patients: int) -> None:
     """One fit of the total model on every seed's simulated patients together (module doc)."""
     from generators import asthma
-    from health_equity import rates
+    from health_equity.stats import rates
 
     keys = [*DEMOGRAPHIC, rates.OUTCOME, "followup_days", "clustered"]
     min_baseline_days = float(dbt_vars()["cluster_min_baseline_years"]) * DAYS_PER_YEAR

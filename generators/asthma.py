@@ -178,7 +178,7 @@ def _phenotype_probability(imd_quintile: int, group: str) -> np.ndarray:
 def total_effect_irr() -> dict:
     """Total (marginal over phenotype and frailty) rate ratios of IMD quintile, ethnicity, age and sex.
 
-    The estimand is what the warehouse's ``total`` model (health_equity.rates: follow-up emergency
+    The estimand is what the warehouse's ``total`` model (health_equity.stats.rates: follow-up emergency
     asthma admission spells on IMD quintile, ethnicity group, age band and sex, offset log
     follow-up person-years, fitted on every patient with follow-up person-time) converges to as
     the register grows: its pseudo-true parameter at the generator's population.
@@ -197,7 +197,7 @@ def total_effect_irr() -> dict:
     Newton's method to 1e-12.
 
     What the analytic value leaves out, each checked against ``simulate_followup`` (the
-    generator's own draws, counted as the warehouse counts them) fitted by health_equity.rates on
+    generator's own draws, counted as the warehouse counts them) fitted by health_equity.stats.rates on
     three independent sets of 140 seeds of 1M patients (373.6M with follow-up in all;
     benchmarks/validate_truth.py --engine pooled --scale large --seeds 1..140, 141..280 and
     2000..2019,3000..3059,4000..4059): the negative binomial fit (the primary family) weights the
@@ -210,7 +210,7 @@ def total_effect_irr() -> dict:
     standard error at 100k patients. Fitted on the clustered patients only (at least the minimum
     baseline person-time; the total model no longer is) they lie as close: clustering selects on
     registration date and survival, not on deprivation or ethnicity.
-    tests/python/test_generators.py checks the agreement at 1M patients and
+    tests/python/generators/test_generators.py checks the agreement at 1M patients and
     benchmarks/validate_truth.py the coverage of the warehouse's intervals over seeds.
     """
     groups = list(IRR_ETHNICITY)
@@ -268,7 +268,7 @@ def simulate_followup(seed: int, n_patients: int) -> dict[str, np.ndarray]:
     the observation period (registration or study start to leaving, death or study end, both days
     included); follow-up emergency asthma admission spells (emergency method, asthma diagnosis,
     started inside the follow-up window and the observation period; a transfer continues its
-    spell). tests/python/test_asthma_models.py checks every column against the warehouse built
+    spell). tests/python/warehouse/test_asthma_models.py checks every column against the warehouse built
     from the CLI's files. Also the planted phenotype, which the warehouse never sees."""
     from generators.cli import CHUNK_PATIENTS  # the CLI's chunking is part of the draws
 

@@ -244,11 +244,11 @@ def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict
 
 def declared_kinds(files: dict[str, dict], fmt: str) -> dict[str, dict]:
     """The written files checked against the extracts the warehouse declares (the sources YAML
-    meta, read by health_equity.preflight.declared_extracts): each file is declared, has the
+    meta, read by health_equity.engine.preflight.declared_extracts): each file is declared, has the
     declared extension, and takes its manifest ``kind`` from the declared family. A file the
     warehouse would not read stops the generator; a declared extract it does not synthesise (one
     added to the warehouse later) is named on stderr, to be supplied as a file."""
-    from health_equity.preflight import declared_extracts
+    from health_equity.engine.preflight import declared_extracts
 
     declared = {e["file"]: e for e in declared_extracts(REPO)}
     undeclared = sorted(set(files) - set(declared))

@@ -2,7 +2,7 @@
     Confidence limits and funnel-plot limits used by the asthma inequality models, one definition
     each. Formulas follow PHEindicatormethods (R/utils.R: byars_lower/byars_upper, wilson_lower/
     wilson_upper, sigma_adjustment), which cites Breslow & Day (1987) for Byars and Wilson (1927)
-    / Newcombe & Altman (2000) for the Wilson score interval. health_equity.measures implements
+    / Newcombe & Altman (2000) for the Wilson score interval. health_equity.stats.measures implements
     the same formulas in Python for the tests' independent recomputation.
 -#}
 
@@ -30,7 +30,7 @@
     crude rate's interval (PHEindicatormethods phe_rate: exact limits below 10 events, Byars'
     approximation from 10): lower = chi2 quantile(0.025, 2 o) / 2, upper = chi2 quantile(0.975,
     2 o + 2) / 2. SQL has no chi-square quantile, so the 20 limits are constants here, to 15
-    significant digits; tests/python/test_rates_package.py checks each against scipy. -#}
+    significant digits; tests/python/stats/test_rates.py checks each against scipy. -#}
 {%- macro poisson_exact_limits_95() -%}
     {{ return({'lower': [0, 0.0253178079842899, 0.242209278543965, 0.618672122895601, 1.08986537362632, 1.62348639011842, 2.20189425349085, 2.81436305151987, 3.4538321767485, 4.11537309737833],
                'upper': [3.68887945411394, 5.5716433909389, 7.22468766772396, 8.76727306974232, 10.2415886754037, 11.6683320793227, 13.0594740225187, 14.4226753617024, 15.7631892201933, 17.0848034514192]}) }}

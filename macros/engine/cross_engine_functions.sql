@@ -1,5 +1,5 @@
 {#-
-    One SQL for DuckDB and Spark (tests/python/test_spark_build.py builds every model on both and
+    One SQL for DuckDB and Spark (tests/python/engine/test_spark.py builds every model on both and
     compares the marts). Each macro names an operation
     whose spelling (or meaning) differs between the engines and dispatches per adapter:
     `duckdb__` is exactly what the models write today, `spark__` the Spark SQL (Spark 4, also

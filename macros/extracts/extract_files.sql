@@ -8,8 +8,8 @@
 {%- endmacro %}
 
 {#- {exists, size, sha256, last_modified, origin} of the file at a path, from the SQL function
-    health_equity_file_info (health_equity/extract_files.py), which the dbt-duckdb plugin
-    registers on DuckDB and health_equity.spark_dbt on Spark: one query for both engines. -#}
+    health_equity_file_info (health_equity/engine/extract_files.py), which the dbt-duckdb plugin
+    registers on DuckDB and health_equity.engine.spark on Spark: one query for both engines. -#}
 {% macro file_info(path) -%}
     {%- set found = run_query("select health_equity_file_info(" ~ sql_string(path) ~ ")") -%}
     {{- return(fromjson(found.columns[0].values()[0])) -}}

@@ -1,7 +1,7 @@
 {#-
     Runs at the start of every dbt invocation (on-run-start), before any model is built.
     For every declared extract (declared_extracts, macros/extracts/extract_declaration.sql), the
-    Python preflight (health_equity/preflight.py, registered in DuckDB as health_equity_preflight
+    Python preflight (health_equity/engine/preflight.py, registered in DuckDB as health_equity_preflight
     by the profile's plugin) reads the file once and checks, driven by the source YAML:
       - the file exists (an absent file is fine only for a source with meta: {optional: true});
       - its content is what its name says: no gzip, zip or Parquet content under a .csv name;
@@ -39,7 +39,7 @@
 {#-
     Runs first at the start of every dbt invocation (on-run-start): a var given with --vars that
     dbt_project.yml does not declare stops the run, naming it and the nearest declared var
-    (health_equity.preflight.unknown_vars, registered by the profile's plugin as
+    (health_equity.engine.preflight.unknown_vars, registered by the profile's plugin as
     health_equity_unknown_vars). dbt itself ignores an unknown var, so a typo such as
     `--vars '{raw_dri: /data}'` would otherwise build on the default synthetic data and say nothing.
 -#}

@@ -6,11 +6,11 @@ follow-up person-time, the models with the cluster term on those with a cluster 
 model_population; n and events are each model's own). Reads the cells of
 int_asthma_rate_model_rows (one per combination of covariates and admission counts, with exact
 power sums of follow-up days; their number does not grow with the patients). Thin: see
-health_equity.rates."""
+health_equity.stats.rates."""
 
-import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
-from health_equity.rates import RateModelConfig, fit_rate_ratios
-from health_equity.relations import to_pandas
+import health_equity.engine.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
+from health_equity.engine.relations import to_pandas
+from health_equity.stats.rates import RateModelConfig, fit_rate_ratios
 
 # One row per cell (the model's unique_combination test).
 CELL_KEY = [

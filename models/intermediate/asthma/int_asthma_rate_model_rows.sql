@@ -5,7 +5,7 @@
 -- patients in it (weight) and exact sums over them of their follow-up days to the powers
 -- 1 .. 2 x rate_model_quadrature_nodes - 1, of log person-years and of 1 / person-years. The
 -- total model is fitted on every cell, the models with the cluster term on the cells with a
--- cluster (health_equity.rates). The Poisson fit needs only the summed person-time; the negative
+-- cluster (health_equity.stats.rates). The Poisson fit needs only the summed person-time; the negative
 -- binomial fit replaces each cell's spread of person-time by the Gauss quadrature rule that
 -- matches those power sums. The number of rows is bounded by the combinations of covariates and
 -- counts, not by the number of patients.

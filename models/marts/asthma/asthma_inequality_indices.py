@@ -1,10 +1,10 @@
 """SII and RII of each asthma outcome across IMD quintiles (PHE method), from the exact values,
 withheld for an outcome with a quintile the published asthma_inequalities suppresses. Thin: the
-logic and its tests live in health_equity.inequality."""
+logic and its tests live in health_equity.stats.inequality."""
 
-import health_equity.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
-from health_equity.inequality import sii_by_outcome
-from health_equity.relations import to_pandas
+import health_equity.engine.stack  # noqa: F401  (first: the statistics stack, imported once; see its docstring)
+from health_equity.engine.relations import to_pandas
+from health_equity.stats.inequality import sii_by_outcome
 
 KEY = ["dimension", "group_value", "outcome"]
 

@@ -1,6 +1,6 @@
 -- Each register patient's utilisation cluster: the nearest centroid of the k-means fit
 -- int_asthma_cluster_selection chose (k-means is not fitted again here), with the same arithmetic
--- as health_equity.clusters.patient_clusters: each feature is the baseline count per person-year,
+-- as health_equity.stats.clusters.patient_clusters: each feature is the baseline count per person-year,
 -- log(1 + x), minus the recorded mean, divided by the recorded scale, clipped at +/- the recorded
 -- clip; the distance is the squared Euclidean distance to each centroid, and on a tie the lowest
 -- cluster number wins. Patients under the recorded minimum baseline years, or every patient when

@@ -1,0 +1,114 @@
+"""The same project on Apache Spark (local session): every model, data test and unit test builds,
+and every mart equals the DuckDB one built from the same extracts.
+
+The Spark side is the real thing: ``python -m health_equity.engine.spark build --target spark`` (dbt
+with dbt-spark's session method, the project's Python models run in-process) on a local Spark;
+`make test` installs the Spark extra and a Java runtime first (`make spark-env`). The comparison
+is health_equity.devtools.engines: rows sorted, floats to a relative 1e-9, k-means clusters after
+matching labels.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import NO_TESTS, REPO, dbt, generate
+
+from health_equity.devtools import engines
+from health_equity.engine import spark as spark_dbt
+
+# Small: the Spark cost is per statement, not per row; enough patients for every model to fit,
+# with injected faults so the quarantine rules (casts, dates, duplicates) are compared too.
+SPARK_GEN = [
+    "--patients",
+    "1500",
+    "--hospitals",
+    "400",
+    "--seed",
+    "11",
+    "--fault-rate",
+    "0.01",
+    "--format",
+    "csv",
+    "--quiet",
+]
+
+
+def spark_dbt_run(command: list[str], work, raw) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "HEALTH_EQUITY_SPARK_DIR": str(work / "spark"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+    }
+    args = [sys.executable, "-m", "health_equity.engine.spark", *command, "--target", "spark"]
+    args += ["--profiles-dir", str(REPO), "--project-dir", str(REPO)]
+    args += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    args += ["--vars", f'{{"raw_dir": "{raw}"}}']
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def both_engines(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("engines")
+    raw = tmp / "raw"
+    gen = generate(raw, *SPARK_GEN)
+    assert gen.returncode == 0, gen.stderr
+    # The reference marts only: the data and unit tests run on the Spark side (and on DuckDB in
+    # every other build of the suite), and leave the tables as they are.
+    duck = dbt(["build", *NO_TESTS], tmp / "warehouse.duckdb", tmp / "duckdb", {"raw_dir": str(raw)})
+    assert duck.returncode == 0, duck.stdout[-5000:]
+    spark = spark_dbt_run(["build"], tmp / "spark_run", raw)
+    return tmp / "warehouse.duckdb", tmp / "spark_run" / "spark" / "warehouse", spark
+
+
+def test_whole_project_builds_on_local_spark(both_engines):
+    _, _, spark = both_engines
+    tail = spark.stdout[-8000:]
+    assert spark.returncode == 0, tail
+    done = [line for line in spark.stdout.splitlines() if "Done. PASS=" in line]
+    assert done and " ERROR=0 " in done[-1] and " SKIP=0 " in done[-1], tail
+
+
+def test_every_mart_on_spark_equals_duckdb(both_engines):
+    duck, warehouse, spark = both_engines
+    assert spark.returncode == 0, spark.stdout[-3000:]
+    matched, problems = engines.compare_engines(duck, warehouse, "marts")
+    assert not problems, "\n".join(problems)
+    assert len(matched) >= 19, matched
+
+
+def test_comparison_catches_a_float_beyond_1e9_and_forgives_below():
+    a = pd.DataFrame({"k": ["x", "y"], "v": [1.0, 2.0]})
+    assert engines.compare_frames("m", a, a.assign(v=[1.0 + 1e-12, 2.0])) == []
+    assert engines.compare_frames("m", a, a.assign(v=[1.0 + 1e-6, 2.0]))
+    assert engines.compare_frames("m", a, a.assign(k=["x", "z"]))
+    assert engines.compare_frames("m", a, a.assign(v=[None, 2.0]))
+
+
+def test_cluster_labels_are_matched_before_comparing():
+    a = pd.DataFrame({"patient_key": list("abcdef"), "cluster_id": [1, 1, 2, 2, 3, 3]})
+    permuted = a.assign(cluster_id=[3, 3, 1, 1, 2, 2])
+    assert engines.compare_frames("asthma_patient_clusters", a, permuted) == []
+    split = a.assign(cluster_id=[3, 1, 1, 1, 2, 2])
+    assert engines.compare_frames("asthma_patient_clusters", a, split)
+
+
+def test_session_wrapper_patches_the_pinned_dbt_spark():
+    """The wrapper depends on dbt-spark internals of one version: fail loudly if they move."""
+    from dbt.adapters.spark import impl, session
+    from dbt.adapters.spark.__version__ import version
+
+    assert version == spark_dbt.SUPPORTED_DBT_SPARK
+    assert isinstance(impl.SparkAdapter.python_submission_helpers, property)
+    assert isinstance(impl.SparkAdapter.default_python_submission_method, property)
+    spark_dbt.install()
+    helpers = impl.SparkAdapter.python_submission_helpers.fget(object.__new__(impl.SparkAdapter))
+    assert helpers["session"] is spark_dbt.SessionPythonJobHelper
+    assert {"job_cluster", "all_purpose_cluster"} <= set(helpers)
+    cursor = session.Cursor(server_side_parameters={"spark.master": "local[1]"})
+    assert cursor.server_side_parameters == {"spark.master": "local[1]"}
