@@ -81,7 +81,8 @@
     is read from (a CTE of asthma_event_relations: gp, op, rx, exacerbations, spells,
     readmissions), the date it counts on, the measure it counts towards (the column stem in
     asthma_patients), the amount (1, or SABA canisters) and which rows count. The rules are
-    written once, here: int_asthma_patient_events lists the events one per row and
+    written once, here, in the order of asthma_patients' columns (its contract): the measure
+    list is this list. int_asthma_patient_events lists the events one per row and
     asthma_patients counts them per patient and window straight from each relation. -#}
 {% macro asthma_event_rules() -%}
     {%- set rules = [
@@ -115,10 +116,10 @@
          'amount': '1', 'condition': "admission_method = 'emergency'"},
         {'relation': 'spells', 'date': 'spell_start_date', 'measure': 'elective_admissions', 'amount': '1',
          'condition': "admission_method = 'elective'"},
-        {'relation': 'readmissions', 'date': 'readmission_date', 'measure': 'readmissions_30d', 'amount': '1',
-         'condition': 'has_readmission_30d'},
         {'relation': 'readmissions', 'date': 'spell_end_date', 'measure': 'readmission_index_spells',
          'amount': '1', 'condition': 'is_index'},
+        {'relation': 'readmissions', 'date': 'readmission_date', 'measure': 'readmissions_30d', 'amount': '1',
+         'condition': 'has_readmission_30d'},
     ]) -%}
     {{ return(rules) }}
 {%- endmacro %}

@@ -4,21 +4,10 @@
 -- windows. Every patient is kept; a patient with no events has zeros. Events count only inside
 -- the patient's own observation period. No direct identifiers. study_start_date dates the
 -- whole-study-period counts the dbt semantic layer aggregates.
-{#- The measures in the mart's column order (its contract): every measure of asthma_event_rules(),
-    checked below. -#}
-{% set measures = [
-    'gp_asthma_visits', 'asthma_reviews', 'gp_acute_asthma_visits', 'outpatient_appointments',
-    'outpatient_missed_appointments', 'prescriptions', 'saba_prescriptions', 'ics_prescriptions',
-    'ics_laba_prescriptions', 'ltra_prescriptions', 'ocs_prescriptions', 'saba_canisters',
-    'exacerbations', 'emergency_admissions', 'all_cause_emergency_admissions', 'elective_admissions',
-    'readmission_index_spells', 'readmissions_30d',
-] %}
+{#- The measures, in the mart's column order (its contract), are the rules of
+    asthma_event_rules(), written once there. -#}
 {%- set rules = asthma_event_rules() %}
-{%- if rules | map(attribute='measure') | sort | list != measures | sort | list %}
-    {{ exceptions.raise_compiler_error(
-        'asthma_patients lists the measures ' ~ measures | sort | join(', ') ~ ' but asthma_event_rules() has '
-        ~ rules | map(attribute='measure') | sort | join(', ')) }}
-{%- endif %}
+{%- set measures = rules | map(attribute='measure') | list %}
 {#- Each relation is counted in one pass per date it counts on: the rows inside the patient's
     observation period, summed per patient with one filtered sum per measure and window. -#}
 {%- set passes = [] %}
