@@ -37,32 +37,34 @@ from scipy import stats
 
 Z95 = stats.norm.ppf(0.975)
 LN2 = float(np.log(2.0))
-COLUMNS = [
-    "score_name",
-    "score_label",
-    "is_headline",
-    "row_type",
-    "model_name",
-    "income_tier",
-    "term",
-    "estimate",
-    "std_error",
-    "ci_lower",
-    "ci_upper",
-    "p_value",
-    "estimate_per_doubling",
-    "ci_lower_per_doubling",
-    "ci_upper_per_doubling",
-    "r_squared",
-    "n",
-    "covariance_type",
-    "x_unit",
-    "includes_territories",
-    "includes_coded_incomes",
-    "coded_incomes_excluded",
-    "leverage_one_excluded",
-    "no_estimate_reason",
-]
+# The mart's columns, in its contract's order, with the pandas type each is written as.
+DTYPES = {
+    "score_name": "string",
+    "score_label": "string",
+    "is_headline": "bool",
+    "row_type": "string",
+    "model_name": "string",
+    "income_tier": "string",
+    "term": "string",
+    "estimate": "float64",
+    "std_error": "float64",
+    "ci_lower": "float64",
+    "ci_upper": "float64",
+    "p_value": "float64",
+    "estimate_per_doubling": "float64",
+    "ci_lower_per_doubling": "float64",
+    "ci_upper_per_doubling": "float64",
+    "r_squared": "float64",
+    "n": "int64",
+    "covariance_type": "string",
+    "x_unit": "string",
+    "includes_territories": "bool",
+    "includes_coded_incomes": "bool",
+    "coded_incomes_excluded": "int64",
+    "leverage_one_excluded": "int64",
+    "no_estimate_reason": "string",
+}
+COLUMNS = list(DTYPES)
 NEEDED = {
     "score_name",
     "is_headline",
@@ -296,32 +298,6 @@ def income_regression(scores: pd.DataFrame, config: RegressionConfig | None = No
         ("ci_upper_per_doubling", "ci_upper"),
     ):
         frame[scaled] = frame[column].astype("float64").where(per_log_dollar) * LN2
-    for col in ("is_headline", "includes_territories", "includes_coded_incomes"):
-        frame[col] = frame[col].astype(bool)
-    for col in ("n", "coded_incomes_excluded", "leverage_one_excluded"):
-        frame[col] = frame[col].fillna(0).astype("int64")
-    for col in (
-        "score_name",
-        "score_label",
-        "row_type",
-        "model_name",
-        "income_tier",
-        "term",
-        "covariance_type",
-        "x_unit",
-        "no_estimate_reason",
-    ):
-        frame[col] = frame[col].astype("string")
-    for col in (
-        "estimate",
-        "std_error",
-        "ci_lower",
-        "ci_upper",
-        "p_value",
-        "estimate_per_doubling",
-        "ci_lower_per_doubling",
-        "ci_upper_per_doubling",
-        "r_squared",
-    ):
-        frame[col] = frame[col].astype("float64")
-    return frame
+    counts = [col for col, dtype in DTYPES.items() if dtype == "int64"]
+    frame[counts] = frame[counts].fillna(0)
+    return frame.astype(DTYPES)
