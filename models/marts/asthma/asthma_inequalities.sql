@@ -132,24 +132,20 @@ derived as (
 shown as (
     select
         *,
+        {#- The value and its 95% limits, each chosen by the same rule: an age band's crude
+            rate, another group's DSR, a proportion's percentage; none when suppressed. -#}
+        {%- for part, crude, dsr, pct in [
+            ('value', 'published_crude_rate', 'dsr_per_1000', 'published_pct'),
+            ('lower', 'published_crude_lower', 'published_dsr_lower', 'published_pct_lower'),
+            ('upper', 'published_crude_upper', 'published_dsr_upper', 'published_pct_upper'),
+        ] %}
         case
             when is_suppressed or is_dsr_suppressed then null
-            when is_rate and dimension = 'age_band' then published_crude_rate
-            when is_rate then dsr_per_1000
-            else published_pct
-        end as shown_value,
-        case
-            when is_suppressed or is_dsr_suppressed then null
-            when is_rate and dimension = 'age_band' then published_crude_lower
-            when is_rate then published_dsr_lower
-            else published_pct_lower
-        end as shown_lower,
-        case
-            when is_suppressed or is_dsr_suppressed then null
-            when is_rate and dimension = 'age_band' then published_crude_upper
-            when is_rate then published_dsr_upper
-            else published_pct_upper
-        end as shown_upper
+            when is_rate and dimension = 'age_band' then {{ crude }}
+            when is_rate then {{ dsr }}
+            else {{ pct }}
+        end as shown_{{ part }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from derived
 ),
 
