@@ -265,3 +265,17 @@ def project_copy(dest: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, dest / name)
     return dest
+
+
+@pytest.fixture(scope="module")
+def show(tmp_path_factory):
+    """Render and run one inline SQL statement with the project's macros through the real `dbt show`
+    (its own empty warehouse per test module); the rows as dicts."""
+    work = tmp_path_factory.mktemp("show")
+
+    def run(sql: str) -> list[dict]:
+        r = dbt(["--quiet", "show", "--inline", sql, "--output", "json", "--limit", "-1"], work / "m.duckdb", work)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        return json.loads(r.stdout)["show"]
+
+    return run

@@ -139,12 +139,13 @@ shown as (
             ('lower', 'published_crude_lower', 'published_dsr_lower', 'published_pct_lower'),
             ('upper', 'published_crude_upper', 'published_dsr_upper', 'published_pct_upper'),
         ] %}
-        case
-            when is_suppressed or is_dsr_suppressed then null
-            when is_rate and dimension = 'age_band' then {{ crude }}
-            when is_rate then {{ dsr }}
-            else {{ pct }}
-        end as shown_{{ part }}{{ ',' if not loop.last }}
+            case
+                when is_suppressed or is_dsr_suppressed then null
+                when is_rate and dimension = 'age_band' then {{ crude }}
+                when is_rate then {{ dsr }}
+                else {{ pct }}
+            end as shown_{{ part }}
+            {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from derived
 ),

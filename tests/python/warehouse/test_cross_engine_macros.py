@@ -7,12 +7,10 @@ dbt's), so a duckdb__ body that drifts from the engine's meaning fails here."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from conftest import dbt
 
 # (date of birth, on date): leap-day births on and around 28 February in common and leap years,
 # the day before and on an ordinary birthday, and a first day of life.
@@ -56,18 +54,6 @@ def age_in_years(birth: date, on: date) -> int:
     if birth > on:
         return -age_in_years(on, birth)
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-@pytest.fixture(scope="module")
-def show(tmp_path_factory):
-    work = tmp_path_factory.mktemp("macros")
-
-    def run(sql: str) -> list[dict]:
-        r = dbt(["--quiet", "show", "--inline", sql, "--output", "json", "--limit", "-1"], work / "m.duckdb", work)
-        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-        return json.loads(r.stdout)["show"]
-
-    return run
 
 
 def test_ages_and_year_arithmetic_around_leap_days(show):

@@ -5,27 +5,12 @@ a different answer in different orders (1e16 + 1 is 1e16 in a DOUBLE)."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
-import pytest
-from conftest import dbt
 
 # k, x: in order of k a DOUBLE sum is ((1e16 + 1) - 1e16) + 1 = 1; in reverse it is 0; exactly 2.
 ROWS = "(values (3, -1e16::double), (1, 1e16::double), (4, 1.0::double), (2, 1.0::double)) as t (k, x)"
-
-
-@pytest.fixture(scope="module")
-def show(tmp_path_factory):
-    work = tmp_path_factory.mktemp("exact_aggregates")
-
-    def run(sql: str) -> list[dict]:
-        r = dbt(["--quiet", "show", "--inline", sql, "--output", "json", "--limit", "-1"], work / "m.duckdb", work)
-        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-        return json.loads(r.stdout)["show"]
-
-    return run
 
 
 def test_an_exact_sum_and_mean_do_not_depend_on_the_order_of_the_rows(show):
