@@ -27,6 +27,22 @@ chi2(1); the lower limit is 0 when alpha -> 0 stays inside). Coefficient SEs are
 expected information of the GLM at the estimated alpha (beta and alpha are orthogonal in NB2, so
 this equals the joint-information SE asymptotically), as statsmodels' GLM with a fixed-alpha
 NegativeBinomial family reports.
+
+Why not statsmodels on exact rows (measured by hand; the quadrature stays because the rule was
+"remove it if statsmodels is within 2x of this fit's time"): NB2 needs each patient's count and
+follow-up, so the exact grouped input is one row per cell x distinct follow-up length
+(``rate_rows.model_rows``): 60,311 rows at 1M generated patients (889,466 with follow-up) against
+6,358 cells. statsmodels 0.15's discrete NegativeBinomial takes no frequency weights, so its
+NB2 there is GLM(NegativeBinomial(alpha), freq_weights) profiled over alpha the same way (bounded
+search, profile-likelihood CI; IRLS with wls_method="qr"). fit_rate_ratios, all three models, on
+a shared 2-core machine (load 12-19, so wall times are noisy; CPU seconds steadier):
+  this path, 6,358 cells:           wall 31.1 / 40.4 / 56.1 / 66.2 s (median 48.3), CPU 6.3-6.6 s,
+                                    peak RSS 283-288 MB
+  statsmodels GLM, 60,311 rows:     wall 601 s (one run: ten minutes), CPU ~107 s, peak RSS 1,312 MB
+  this fitter on the 60,311 rows:   wall 58.8 s (one run), peak RSS 306 MB
+statsmodels was ~12x slower in wall time (~16x in CPU) and used ~4.6x the memory. Its estimates
+agreed: rate ratios and CIs to 6e-10 relative, alpha to 3e-8 (no score-root step), alpha CIs to
+1e-11, log-likelihoods to 4e-9 absolute; the same primary family in every model.
 """
 
 from __future__ import annotations
