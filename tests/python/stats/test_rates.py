@@ -1,4 +1,4 @@
-"""health_equity.stats.rates on simulated data with known answers (no warehouse needed)."""
+"""health_equity.stats.rates, nb_quadrature and rate_rows on simulated data with known answers (no warehouse)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
 
+from health_equity.stats import nb_quadrature as Q
 from health_equity.stats import rates as R
 
 # The project's settings are dbt vars (rate_model_*, rate_ratio_reference); these tests state theirs.
@@ -83,7 +84,7 @@ def test_negative_binomial_on_weighted_unique_rows_equals_statsmodels_patient_le
     df, clusters, _ = simulate(n=8_000, alpha=0.8, base=0.8, seed=5)
     frame, ref, levels, cov = prepared(df, clusters, "total")
     rows = R.unique_rows(frame, cov)
-    nb = R.fit_negative_binomial(
+    nb = Q.fit_negative_binomial(
         rows, R.design(rows, cov, levels, ref), start=np.zeros(len(R.design(rows, cov, levels, ref).columns))
     )
     x = R.design(frame, cov, levels, ref)
@@ -112,7 +113,7 @@ def test_negative_binomial_alpha_is_the_root_of_the_profile_score_whatever_the_r
 
     def fit(r):
         x = R.design(r, cov, levels, ref)
-        return R.fit_negative_binomial(r, x, start=np.zeros(len(x.columns))), x
+        return Q.fit_negative_binomial(r, x, start=np.zeros(len(x.columns))), x
 
     nb, x = fit(rows)
     shuffled, _ = fit(rows.sample(frac=1.0, random_state=3).reset_index(drop=True))
@@ -122,11 +123,11 @@ def test_negative_binomial_alpha_is_the_root_of_the_profile_score_whatever_the_r
     mu = np.exp(x.to_numpy(float) @ nb.result.params.to_numpy() + np.log(rows[R.EXPOSURE].to_numpy(float)))
     for a in (0.3, nb.alpha, 2.0):
         h = 1e-5
-        numeric = (R.nb2_loglik(y, mu, a * np.exp(h), w) - R.nb2_loglik(y, mu, a * np.exp(-h), w)) / (2 * h)
-        assert R.nb2_score_log_alpha(y, mu, a, w) == pytest.approx(numeric, rel=1e-5, abs=1e-4)
+        numeric = (Q.nb2_loglik(y, mu, a * np.exp(h), w) - Q.nb2_loglik(y, mu, a * np.exp(-h), w)) / (2 * h)
+        assert Q.nb2_score_log_alpha(y, mu, a, w) == pytest.approx(numeric, rel=1e-5, abs=1e-4)
     # ...and vanishes at the estimate, relative to its size one step of 1e-3 in log(alpha) away.
-    away = abs(R.nb2_score_log_alpha(y, mu, nb.alpha * np.exp(1e-3), w))
-    assert abs(R.nb2_score_log_alpha(y, mu, nb.alpha, w)) < 1e-6 * away
+    away = abs(Q.nb2_score_log_alpha(y, mu, nb.alpha * np.exp(1e-3), w))
+    assert abs(Q.nb2_score_log_alpha(y, mu, nb.alpha, w)) < 1e-6 * away
 
 
 def test_lr_test_recomputed_from_an_independent_scipy_likelihood():
@@ -303,13 +304,13 @@ def test_gauss_rule_reproduces_the_power_sums_and_gives_few_points_back_exactly(
     days = rng.integers(1, 367, 500)
     for order in (1, 2, 3, 6):
         sums = [int(np.sum(days.astype(object) ** k)) for k in range(2 * order)]
-        nodes, weights = R.gauss_rule(sums)
+        nodes, weights = Q.gauss_rule(sums)
         assert len(nodes) == order and (weights > 0).all()
         for k in range(2 * order):  # the rule's own power sums are the points' (degree 2K - 1)
             np.testing.assert_allclose(np.sum(weights * nodes**k), float(sums[k]), rtol=1e-11)
     # Three distinct lengths (with repeats) under a six-node rule: the points and their counts.
     few = np.array([366] * 40 + [200] * 3 + [17])
-    nodes, weights = R.gauss_rule([int(np.sum(few.astype(object) ** k)) for k in range(12)])
+    nodes, weights = Q.gauss_rule([int(np.sum(few.astype(object) ** k)) for k in range(12)])
     np.testing.assert_allclose(nodes, [17, 200, 366], rtol=1e-12)
     np.testing.assert_allclose(weights, [1, 3, 40], rtol=1e-10)
 
@@ -321,7 +322,7 @@ def test_quadrature_cells_give_the_patient_level_fit_from_far_fewer_rows():
     quadrature error grows with alpha x rate (log(1 + alpha mu) bends more over a year): here
     alpha 0.8 and rates up to ~3 a year, far above the asthma data's (~0.05), where it is ~1e-12."""
     df, clusters, _ = simulate(n=20_000, alpha=0.8, base=0.2, seed=7)
-    cells = R.model_cells(df, clusters, nodes=6, days_per_year=365.25)
+    cells = Q.model_cells(df, clusters, nodes=6, days_per_year=365.25)
     exact_rows = R.model_rows(df, clusters)
     assert cells.weight.sum() == len(df) and len(cells) < len(exact_rows)
     frame = R.model_frame(df, clusters)
@@ -339,8 +340,8 @@ def test_quadrature_cells_give_the_patient_level_fit_from_far_fewer_rows():
 def test_model_cells_need_whole_days_and_every_power_sum():
     df, clusters, _ = simulate(n=500, seed=4)
     with pytest.raises(ValueError, match="whole days"):
-        R.model_cells(df.assign(followup_person_years=df.followup_person_years + 1e-3), clusters, 6, 365.25)
-    cells = R.model_cells(df, clusters, nodes=3, days_per_year=365.25)
+        Q.model_cells(df.assign(followup_person_years=df.followup_person_years + 1e-3), clusters, 6, 365.25)
+    cells = Q.model_cells(df, clusters, nodes=3, days_per_year=365.25)
     with pytest.raises(KeyError, match="power_sum"):
         R.fit_rate_ratios(cells.drop(columns=f"{R.POWER_SUM}5"), CFG)
     with pytest.raises(KeyError, match=R.SUM_LOG):
@@ -405,7 +406,7 @@ def test_the_total_model_fits_every_patient_and_the_cluster_models_only_the_clus
     rows = R.model_rows(df, partial)
     assert rows.weight.sum() == len(df) and rows.cluster_id.isna().any()
     pd.testing.assert_frame_equal(R.fit_rate_ratios(rows, CFG), out)
-    cells = R.model_cells(df, partial, nodes=6, days_per_year=365.25)
+    cells = Q.model_cells(df, partial, nodes=6, days_per_year=365.25)
     assert cells.weight.sum() == len(df) and (cells.cluster_label[cells.cluster_id.isna()] != "").all()
     from_cells = R.fit_rate_ratios(cells, CFG)
     pd.testing.assert_frame_equal(from_cells, out, check_exact=False, rtol=1e-7, atol=1e-8)
