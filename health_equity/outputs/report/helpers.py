@@ -1,4 +1,4 @@
-"""Shared pieces of the report's charts: the palettes, the Chart record, the plotly layout and small formatters."""
+"""Shared chart and format helpers: palettes, the Chart record, the plotly layout, mart reading, wording."""
 
 from __future__ import annotations
 
