@@ -3,7 +3,7 @@ real CMS and Census files, in test_hospital_real_files.py beside its build): sum
 numbers are the marts' values, a data table in the marts' own column names under every chart, no
 text overflowing or overlapping, a legend entry for every marker colour, and an origin banner in
 each section that rests on synthetic data. Screenshots of every chart are kept in screenshots/
-(report_<build>_<chart>.png)."""
+(report_<build>_<chart>.png). And, without a warehouse, that the Jinja templates escape data text."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ import json
 import re
 
 import duckdb
+import jinja2
+import pytest
 from outputs.test_exports import SCREENSHOTS, open_in_browser
 
 from health_equity.outputs import report
+from health_equity.outputs.report.hospital_income import ScoreRow
+from health_equity.outputs.report.origins import Origin
+from health_equity.outputs.report.page import templates
 from health_equity.stats.inequality import sig3
 
 # What the page reports about itself, measured in the DOM.
@@ -164,3 +169,27 @@ def test_a_headline_quotes_the_mart_it_names(clean_build):
         ).fetchall()[0][0]
     assert json.dumps("asthma_inequality_indices")[1:-1] in page
     assert interpretation.replace("&", "&amp;") in page
+
+
+def test_the_templates_escape_data_and_refuse_an_undefined_name():
+    # Data text (an extract name, a file name, a score label) reaches the page escaped by Jinja's
+    # autoescape: markup in the data shows as text and never becomes an element.
+    env = templates()
+    hostile = "<script>alert('x')</script>"
+    origin = env.get_template("origin.html.j2").module.origin(
+        Origin("asthma", [(hostile, "a&b.csv", "synthetic", "2024")], [], [hostile], "real patients")
+    )
+    assert "<script>" not in origin and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in origin
+    assert "a&amp;b.csv" in origin
+    assert origin.startswith('<div class="banner synthetic" data-section="asthma">Synthetic data: every file behind')
+    kpis = env.get_template("kpis.html.j2").render(
+        kpi_tiles=[("Hospitals", "1,234", hostile)],
+        score_rows=[ScoreRow(hostile, True, "10", "+0.10 (+0.01 to +0.20)", "no estimate: no data")],
+        lowest_tier="Low",
+        highest_tier="High",
+    )
+    assert "<script>" not in kpis and kpis.count("&lt;script&gt;") == 2
+    assert "(headline)</td><td>10</td>" in kpis
+    # A name the page needs and was not given stops the render instead of leaving a gap.
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("kpis.html.j2").render(kpi_tiles=[], score_rows=[], lowest_tier="Low")
