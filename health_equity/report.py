@@ -1470,6 +1470,26 @@ def mixed_origins_banner(provenance: pd.DataFrame) -> str:
     )
 
 
+def deprivation_banner(inequalities: pd.DataFrame) -> str:
+    """A banner over the asthma section when its deprivation groups are not the IMD: on the OMOP
+    input they may be ACS median household income quintiles of U.S. ZIPs, or a supplied lookup's
+    quintiles (asthma_inequalities.deprivation_measure, one label per build; dbt doc
+    omop_deprivation). The charts keep the marts' name "IMD quintile"; the banner says what it is."""
+    if "deprivation_measure" not in inequalities:
+        return ""
+    imd = inequalities[inequalities.dimension == "imd_quintile"]
+    measures = sorted(
+        set(imd.deprivation_measure[~imd.group_value.astype(str).str.startswith("not available")].dropna())
+    )
+    if not measures or measures == ["IMD 2019 quintile"]:
+        return ""
+    return (
+        '<div class="banner" data-section="asthma">Deprivation here is not the IMD: the groups called '
+        f'"IMD quintile" below are the {html.escape(" / ".join(measures))} (1 = most deprived, or lowest '
+        "income; 5 = least deprived, or highest income).</div>"
+    )
+
+
 def build_charts(
     con: duckdb.DuckDBPyConnection, settings: Settings
 ) -> tuple[str, list[Chart], list[Chart], list[Headline]]:
@@ -1617,6 +1637,7 @@ back. No patient-level table is shown or embedded.</p>
 <div class="kpis">{kpi_html}</div>
 {section(hospital_charts)}
 <h2 id="asthma">Asthma</h2>{section_origin(provenance_rows, "asthma")}
+{deprivation_banner(load(con, "asthma_inequalities"))}
 {section(asthma_charts)}
 </main><footer>Each section lists the files it was built from and whether each is synthetic or supplied. Every figure
 is computed in the dbt project; see the dbt docs for definitions, sources and the disclosure policy.</footer>

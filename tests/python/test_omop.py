@@ -421,6 +421,16 @@ def test_the_published_marts_say_the_quintiles_are_acs_income_not_imd(acs_build)
     assert others == [(0,)]
 
 
+def test_the_report_says_the_deprivation_groups_are_acs_income_not_imd(acs_build, tmp_path):
+    db = warehouse_copy(acs_build[0], tmp_path / "copy")
+    report = [sys.executable, "-m", "health_equity.report", "--db", str(db), "--out", str(tmp_path / "r.html")]
+    run = subprocess.run(report, capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    html = (tmp_path / "r.html").read_text()
+    asthma = html[html.index('<h2 id="asthma">') :]
+    assert f'Deprivation here is not the IMD: the groups called "IMD quintile" below are the {ACS_LABEL}' in asthma
+
+
 def test_a_lookup_is_used_instead_of_acs_and_a_generated_acs_file_is_not_used_for_real_patients(acs_build, tmp_path):
     """One build, one measure: with a lookup, a ZIP it lacks has no deprivation (no ACS fallback);
     without one, real patients get no quintile from the generated ACS file of the test extracts."""
