@@ -197,3 +197,37 @@
             and base_rows.omop_row_number = outcomes.omop_row_number
             and outcomes.outcome = '{{ outcome }}'
 {%- endmacro %}
+
+{#- The ACS median household income file the hospital half reads (source
+    hospitals_raw.acs_median_household_income): {path, origin, label}. `label` names the measure
+    its quintiles are, with the 5-year period when the file keeps the Census download's name
+    (ACSDT5Y2020 is 2016-2020). Origin is synthetic, supplied or absent (macro file_origin); all
+    three are known only when dbt executes. -#}
+{% macro omop_acs_income_file() -%}
+    {#- While dbt parses, and in a unit test, there are no sources to read the path from (and
+        nothing is read). -#}
+    {%- set known = execute and 'sources' in graph -%}
+    {%- set path = extract_spec(extract_node('hospitals_raw', 'acs_median_household_income')).path if known else '' -%}
+    {%- set info = file_origin(path) if known else {'exists': false} -%}
+    {%- set year = modules.re.search('ACSDT5Y([0-9]{4})', path | string) -%}
+    {%- set period = ' ' ~ (year.group(1) | int - 4) ~ '-' ~ year.group(1) if year else '' -%}
+    {{- return({
+        'path': path,
+        'origin': info.origin if info.exists else 'absent',
+        'label': 'ACS 5-year' ~ period ~ ' median household income quintile of the ZIP (as ZCTA)',
+    }) -}}
+{%- endmacro %}
+
+{#- What the deprivation groups (imd_quintile) of this build measure, one label for the whole
+    build (doc omop_deprivation): IMD 2019 quintiles on the extracts; on the OMOP input the
+    quintile of the user's area lookup when var omop_area_deprivation_path is set, else the ACS
+    median household income quintile of the patient's ZIP. A build never mixes the two. -#}
+{% macro deprivation_measure() -%}
+    {%- if not omop_input() -%}
+        {{- return('IMD 2019 quintile') -}}
+    {%- elif var('omop_area_deprivation_path') -%}
+        {{- return('deprivation quintile of the supplied area lookup (var omop_area_deprivation_path)') -}}
+    {%- else -%}
+        {{- return(omop_acs_income_file().label) -}}
+    {%- endif -%}
+{%- endmacro %}

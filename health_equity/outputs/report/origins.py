@@ -50,3 +50,17 @@ def mixed_origins(provenance: pd.DataFrame) -> list[str]:
     p = provenance[provenance.file_exists.fillna(False).astype(bool)]
     mixed = p[p.has_mixed_origins.fillna(False).astype(bool)]
     return [f"{r.extract_name} is {r.origin} ({r.file_path})" for r in mixed.itertuples()]
+
+
+def deprivation_measures(inequalities: pd.DataFrame) -> list[str]:
+    """For the banner over the asthma section when its deprivation groups are not the IMD: on the
+    OMOP input they may be ACS median household income quintiles of U.S. ZIPs, or a supplied
+    lookup's quintiles (asthma_inequalities.deprivation_measure, one label per build; dbt doc
+    omop_deprivation). Empty when the groups are the IMD. The charts keep the marts' name "IMD
+    quintile"; the banner says what it is."""
+    if "deprivation_measure" not in inequalities:
+        return []
+    imd = inequalities[inequalities.dimension == "imd_quintile"]
+    shown = imd[~imd.group_value.astype(str).str.startswith("not available")]
+    measures = sorted(set(shown.deprivation_measure.dropna()))
+    return [] if measures == ["IMD 2019 quintile"] else measures

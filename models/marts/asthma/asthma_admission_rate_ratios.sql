@@ -14,7 +14,9 @@ final as (
     select
         {{ star_except(['n', 'events']) }},
         {{ publish_count('n', 'false') }} as n,
-        {{ publish_count('events', 'false') }} as events
+        {{ publish_count('events', 'false') }} as events,
+        -- What the imd_quintile levels measure (one label per build; doc omop_deprivation).
+        case when term = 'imd_quintile' then {{ sql_string(deprivation_measure()) }} end as deprivation_measure
     from fitted
 )
 

@@ -225,7 +225,13 @@ final as (
         case
             when is_suppressed then 'suppressed: small count, or hidden to protect one'
             when is_dsr_suppressed then 'DSR not calculated: fewer than {{ var("dsr_min_events") }} events'
-        end as suppression_reason
+        end as suppression_reason,
+        -- What the imd_quintile groups measure (one label per build; doc omop_deprivation).
+        case
+            when dimension != 'imd_quintile' then null
+            when group_value like 'not available%' then group_value
+            else {{ sql_string(deprivation_measure()) }}
+        end as deprivation_measure
     from compared
 )
 

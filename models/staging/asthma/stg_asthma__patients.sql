@@ -49,6 +49,12 @@ final as (
         {%- else -%}
             imd.imd_quintile_label,
         {%- endif %}
+        -- What imd_quintile measures, one label per build (doc omop_deprivation); asthma_patients
+        -- gives an OMOP patient without a quintile the reason from stg_omop__patient_deprivation.
+        case
+            when imd.imd_quintile is not null then {{ sql_string(deprivation_measure()) }}
+            else {{ sql_string(omop_no_deprivation_group()) }}
+        end as deprivation_measure,
         aged.practice_code,
         aged.age_at_followup_start,
         esp_bands.esp_age_band,

@@ -1,7 +1,8 @@
 -- The OMOP register in the layout of the patients extract (every column as text, as a file is
 -- read), for base_asthma__patients to clean and check as it does the extract. Direct
 -- identifiers are not in OMOP: those columns are empty. Deprivation: the patient's area code,
--- with its IMD decile from the user's area lookup when it lists the area (doc omop_deprivation).
+-- with its decile from stg_omop__patient_deprivation (the user's area lookup, or without one the
+-- ACS income quintile of a U.S. ZIP; doc omop_deprivation).
 with
 
 register as (
@@ -9,7 +10,7 @@ register as (
 ),
 
 deprivation as (
-    select * from {{ ref('stg_omop__area_deprivation') }}
+    select * from {{ ref('stg_omop__patient_deprivation') }}
 ),
 
 final as (
@@ -40,7 +41,7 @@ final as (
         cast(register.asthma_diagnosis_date as string) as asthma_diagnosis_date,
         register.asthma_snomed_code
     from register
-    left join deprivation on register.area_code = deprivation.area_code
+    left join deprivation on register.person_id = deprivation.person_id
 )
 
 select * from final

@@ -29,6 +29,11 @@ patients as (
 person_time as (
     select * from {{ ref('int_asthma_person_time') }}
 ),
+{% if omop_input() %}
+omop_deprivation as (
+    select * from {{ ref('stg_omop__patient_deprivation') }}
+),
+{% endif %}
 
 {{ asthma_event_relations() }},
 {% for pass in passes %}
@@ -72,6 +77,12 @@ joined as (
         patients.sex,
         patients.ethnicity_group,
         patients.imd_quintile,
+        {% if omop_input() -%}
+            -- On the OMOP input a patient without a quintile gets the reason (doc omop_deprivation).
+            coalesce(omop_deprivation.deprivation_measure, patients.deprivation_measure) as deprivation_measure,
+        {%- else -%}
+            patients.deprivation_measure,
+        {%- endif %}
         patients.practice_code,
         patients.smoking_status,
         case
@@ -93,6 +104,9 @@ joined as (
         person_time.followup_person_years >= {{ var('saba_min_followup_years') }} as is_saba_assessable
     from patients
     inner join person_time on patients.patient_key = person_time.patient_key
+    {%- if omop_input() %}
+        left join omop_deprivation on patients.patient_key = omop_deprivation.patient_key
+    {%- endif %}
     {%- for pass in passes %}
         left join counts_{{ pass.name }} on patients.patient_key = counts_{{ pass.name }}.patient_key
     {%- endfor %}
