@@ -11,8 +11,9 @@ The macro ``file_origin`` (macros/extracts/file_origins.sql) calls it as the SQL
 registers it on the local Spark session, so one macro serves both engines instead of DuckDB's
 ``glob()``/``read_blob()`` on one and Spark's ``binaryFile`` on the other. It never prints a file's
 bytes, and reads them only when the preflight has not already hashed the file as it stands (the
-preflight hashes each file in its one structural pass: ``remember_sha256``). ``path_exists(path)`` (``health_equity_path_exists``) only says
-whether the path matches a file; the ``extract_file_exists`` macro asks it.
+preflight hashes each file in its one structural pass: ``remember_sha256``). ``path_exists(path)``
+(``health_equity_path_exists``) only says whether the path matches a file; the
+``extract_file_exists`` macro asks it.
 """
 
 from __future__ import annotations
