@@ -325,14 +325,30 @@ def check_parquet(label: str, path: str, columns: list[str], optional: bool = Fa
     return problems
 
 
-def check(label: str, path: str, columns: list[str], optional: bool = False, path_var: str | None = None) -> list[str]:
-    """Every problem with one declared extract; an absent optional extract is no problem."""
+def check(
+    label: str,
+    path: str,
+    columns: list[str],
+    optional: bool = False,
+    path_var: str | None = None,
+    raw_format: str | None = None,
+) -> list[str]:
+    """Every problem with one declared extract; an absent optional extract is no problem.
+    ``raw_format`` is var raw_format (csv or parquet) for an extract that may come in either: the
+    file must be in that format, and a file absent in it but present in the other is named with
+    the setting that reads it. Without it (an extract with one format) the extension decides."""
     pattern = any(ch in path for ch in "*?[")
     matches = sorted(glob.glob(path)) if pattern else ([path] if os.path.lexists(path) else [])
+    var = path_var or label.split(".")[-1] + "_path"
     if not matches:
         if optional:
             return []
-        var = path_var or label.split(".")[-1] + "_path"
+        other = {"csv": "parquet", "parquet": "csv"}.get(raw_format or "")
+        if other and path.endswith("." + raw_format) and os.path.exists(path[: -len(raw_format)] + other):
+            return [
+                f"extract {label}: file not found: {path}; found {path[: -len(raw_format)] + other}, but var "
+                f"raw_format is {raw_format}: set raw_format: {other} (e.g. --vars '{{raw_format: {other}}}')"
+            ]
         return [f"extract {label}: file not found: {path} (set var raw_dir, or {var}, to the folder or file)"]
     problems = []
     for one in matches:
@@ -346,8 +362,16 @@ def check(label: str, path: str, columns: list[str], optional: bool = False, pat
             empty = "an empty folder" if not any(os.scandir(one)) else "a folder"
             problems.append(f"extract {label} ({one}): is {empty}, not a file")
             continue
+        kind = "parquet" if one.endswith(".parquet") else "csv"
+        if raw_format and kind != raw_format:
+            problems.append(
+                f"extract {label} ({one}): the file is named as {kind.upper() if kind == 'csv' else 'Parquet'}, "
+                f"but var raw_format is {raw_format}, the format it is read in: set raw_format: {kind}, "
+                f"or point {var} at the extract's .{raw_format} file"
+            )
+            continue
         try:
-            if one.endswith(".parquet"):
+            if kind == "parquet":
                 problems += check_parquet(label, one, columns, optional)
             else:
                 problems += check_csv(label, one, columns, optional)
@@ -356,9 +380,11 @@ def check(label: str, path: str, columns: list[str], optional: bool = False, pat
     return problems
 
 
-def sql_check(label: str, path: str, columns_json: str, optional: bool, path_var: str | None = None) -> str:
+def sql_check(
+    label: str, path: str, columns_json: str, optional: bool, path_var: str | None = None, raw_format: str | None = None
+) -> str:
     """DuckDB scalar function: the problems as a JSON list of strings (empty list when fine)."""
-    return json.dumps(check(label, path, json.loads(columns_json), bool(optional), path_var))
+    return json.dumps(check(label, path, json.loads(columns_json), bool(optional), path_var, raw_format or None))
 
 
 def declared_extracts(project: str | Path = ".") -> list[dict]:

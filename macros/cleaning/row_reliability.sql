@@ -1,7 +1,8 @@
 {#- Helpers for the base models: row numbers, exact duplicates, plausibility. -#}
 
-{#- Every row of a raw source with its data-row number in the file (1 = the first row after the
-    header; DuckDB runs on one thread and keeps the file's order), how many rows share its key
+{#- Every row of a raw extract (`relation`, such as asthma_extract('patients')) with its data-row
+    number in the file (1 = the first row after the header; DuckDB runs on one thread and keeps
+    the file's order), how many rows share its key
     (rows_with_key; `key` is the cleaned key as an expression over the raw columns), how many
     byte-identical copies of the whole row the file holds (identical_rows) and which copy this is
     (identical_copy, 1 = first in the file).
@@ -9,7 +10,7 @@
     The windows over whole rows (the costly part: a sort of every column) therefore run only on
     the rows whose key repeats or is missing, found by a grouped count, and the rest get 1, 1, 1:
     three scans of the file instead of two windows over every row of it. -#}
-{% macro numbered_source(source_name, table_name, key) -%}
+{% macro numbered_source(relation, key) -%}
     select
         numbered.*,
         coalesce(repeated.rows_with_key, 1) as rows_with_key,
@@ -19,7 +20,7 @@
         select
             raw_row.*,
             {{ file_row_number() }} as source_row_number
-        from {{ source(source_name, table_name) }} as raw_row
+        from {{ relation }} as raw_row
     ) as numbered
     left join (
         select
@@ -32,13 +33,13 @@
                 {{ key }} as row_key,
                 {{ whole_row('raw_row') }} as whole_row,
                 {{ file_row_number() }} as source_row_number
-            from {{ source(source_name, table_name) }} as raw_row
+            from {{ relation }} as raw_row
         ) as keyed
         where
             row_key is null
             or row_key in (
                 select {{ key }} as repeated_key
-                from {{ source(source_name, table_name) }}
+                from {{ relation }}
                 group by {{ key }}
                 having count(*) > 1
             )
