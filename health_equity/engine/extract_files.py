@@ -9,14 +9,15 @@ The macro ``file_origin`` (macros/extracts/file_origins.sql) calls it as the SQL
 ``health_equity_file_info(path)``, which returns this dict as JSON text. The dbt-duckdb plugin
 (``health_equity.engine.plugin``) registers the function on DuckDB and ``health_equity.engine.spark``
 registers it on the local Spark session, so one macro serves both engines instead of DuckDB's
-``glob()``/``read_blob()`` on one and Spark's ``binaryFile`` on the other. It reads the file's
-bytes, never prints them. ``path_exists(path)`` (``health_equity_path_exists``) only says
-whether the path matches a file; the ``extract_file_exists`` macro asks it.
+``glob()``/``read_blob()`` on one and Spark's ``binaryFile`` on the other. It never prints a file's
+bytes, and reads them only when the preflight has not already hashed the file as it stands (the
+preflight hashes each file in its one structural pass: ``remember_sha256``). ``path_exists(path)``
+(``health_equity_path_exists``) only says whether the path matches a file; the
+``extract_file_exists`` macro asks it.
 """
 
 from __future__ import annotations
 
-import functools
 import glob
 import hashlib
 import json
@@ -34,20 +35,36 @@ def _matches(path: str) -> list[str]:
     return sorted(p for p in found if os.path.isfile(p))
 
 
+# SHA-256 of each file as it stands (real path, size, modification time, inode): the preflight
+# (health_equity.engine.preflight) hashes a file in the same pass that checks its structure and
+# leaves the digest here, so the origin checks and the provenance model, which ask for the same
+# files in one dbt run, never read a file again for it.
+_DIGESTS: dict[tuple, str] = {}
+
+
+def file_key(path: str, stat: os.stat_result | None = None) -> tuple:
+    """What identifies a file's content for the digest cache: a file replaced or edited since has
+    another key."""
+    stat = stat or os.stat(path)
+    return (os.path.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def remember_sha256(key: tuple, hexdigest: str) -> None:
+    """Keep a digest computed by a reader that read the whole file (the preflight)."""
+    _DIGESTS[key] = hexdigest
+
+
 def _sha256(path: str) -> str:
-    """The file's SHA-256, read once per process for a file as it stands: the origin checks and
-    the provenance model ask for the same files in one dbt run."""
-    stat = os.stat(path)
-    return _sha256_of(os.path.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-
-
-@functools.lru_cache(maxsize=256)
-def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's SHA-256: from the cache when the preflight has read the file as it stands, else
+    read now (once per process)."""
+    key = file_key(path)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def file_info(path: str) -> dict:

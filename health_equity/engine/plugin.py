@@ -45,7 +45,7 @@ class Plugin(BasePlugin):
         conn.create_function(
             "health_equity_preflight",
             sql_check,
-            ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN", "VARCHAR"],
+            ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN", "VARCHAR", "VARCHAR"],
             "VARCHAR",
             side_effects=True,
         )

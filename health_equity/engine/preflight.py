@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
+import io
+import itertools
 import json
 import os
 from pathlib import Path
+
+from health_equity.engine.extract_files import CHUNK, file_key, remember_sha256
 
 # First bytes of formats that are not CSV text, and what to call them.
 MAGIC = [
@@ -139,10 +144,47 @@ def _header_problems(label: str, path: str, header: list[str], columns: list[str
     return problems
 
 
+class _HashingReader(io.RawIOBase):
+    """The bytes of a file as they are read, SHA-256 hashed on the way: the structural pass and
+    the provenance hash are one read of the file."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.raw.readinto(buffer)
+        if n:
+            self.digest.update(memoryview(buffer)[:n])
+        return n
+
+
+def _open_hashed(path: str) -> tuple[io.BufferedReader, _HashingReader, tuple]:
+    """The file opened once, buffered, with the hasher under the buffer and the file's cache key
+    (health_equity.engine.extract_files.file_key) as it was opened."""
+    raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller's with-block
+    key = file_key(path, os.fstat(raw.fileno()))
+    hashing = _HashingReader(raw)
+    return io.BufferedReader(hashing, CHUNK), hashing, key
+
+
 def check_csv(label: str, path: str, columns: list[str], optional: bool = False) -> list[str]:
-    """Problems with one CSV extract, each naming the file and, where there is one, the line."""
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+    """Problems with one CSV extract, each naming the file and, where there is one, the line. The
+    file is opened once and read once, as a stream; read to its end, its SHA-256 is left for
+    ``file_info`` (the provenance hash), so no one reads it again for that."""
+    buffered, hashing, key = _open_hashed(path)
+    with buffered, hashing.raw:
+        problems = _check_csv_stream(label, path, columns, optional, buffered)
+        if not problems and not buffered.read(1):  # read to the end: the digest is the file's
+            remember_sha256(key, hashing.digest.hexdigest())
+    return problems
+
+
+def _check_csv_stream(label: str, path: str, columns: list[str], optional: bool, buffered) -> list[str]:
+    head = buffered.peek(8)[:8]
     kind = _content_kind(head)
     if kind:
         return [f"extract {label} ({path}): the file is {kind}, not CSV text: convert or decompress it first"]
@@ -154,51 +196,74 @@ def check_csv(label: str, path: str, columns: list[str], optional: bool = False)
             f"extract {label} ({path}): the file is {encoding} text, not UTF-8: save it as UTF-8 "
             "(in a spreadsheet, 'CSV UTF-8'; or iconv -f UTF-16 -t UTF-8)"
         ]
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        delimiter = _delimiter_found(fh.readline(MAX_FIELD_CHARS), columns)
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
+    try:
+        first_line = text.readline(MAX_FIELD_CHARS)
+    except UnicodeDecodeError:
+        text.detach()
+        return [_not_utf8(label, path)]
+    delimiter = _delimiter_found(first_line, columns)
     if delimiter:
+        text.detach()
         return [
             f"extract {label} ({path}): line 1 is delimited by {delimiter}, not by the comma ',' "
             "the project reads: save the file as comma-separated values"
         ]
+    try:
+        return _check_csv_rows(label, path, columns, optional, text, first_line)
+    finally:
+        text.detach()  # the caller's with-block closes the file
+
+
+def _not_utf8(label: str, path: str) -> str:
+    """The problem of a file that is not UTF-8, naming the first bad byte (found by reading the
+    file again: only on this error)."""
+    line, byte = _first_bad_utf8(path)
+    return (
+        f"extract {label} ({path}): the file is not UTF-8 text: line {line}, byte {byte} is not UTF-8; "
+        "it looks like an 8-bit encoding such as Latin-1 (ISO-8859-1) or Windows-1252: save it as UTF-8 "
+        "(or iconv -f WINDOWS-1252 -t UTF-8)"
+    )
+
+
+def _check_csv_rows(label: str, path: str, columns: list[str], optional: bool, text, first_line: str) -> list[str]:
     problems: list[str] = []
     bad: list[str] = []
     n_bad = 0
     rows = 0
     last = last_bad = 0
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh, strict=True)
-            start = 1
-            try:
-                header = next(reader)
-            except StopIteration:
-                header = []
-            problems += _header_problems(label, path, header, columns)
-            width = len(header)
-            start = reader.line_num + 1
-            for record in reader:
-                if record == []:  # a blank line
-                    start = reader.line_num + 1
-                    continue
-                rows += 1
-                last = start
-                if len(record) != width:
-                    n_bad += 1
-                    last_bad = start
-                    if len(bad) < MAX_LINES_NAMED:
-                        bad.append(f"line {start} has {len(record)} fields, the header has {width}")
+        reader = csv.reader(itertools.chain([first_line], text), strict=True)
+        start = 1
+        try:
+            header = next(reader)
+        except StopIteration:
+            header = []
+        problems += _header_problems(label, path, header, columns)
+        width = len(header)
+        start = reader.line_num + 1
+        for record in reader:
+            if record == []:  # a blank line
                 start = reader.line_num + 1
+                continue
+            rows += 1
+            last = start
+            if len(record) != width:
+                n_bad += 1
+                last_bad = start
+                if len(bad) < MAX_LINES_NAMED:
+                    bad.append(f"line {start} has {len(record)} fields, the header has {width}")
+            start = reader.line_num + 1
     except csv.Error as exc:
-        text = str(exc)
-        if "unexpected end of data" in text:
+        message = str(exc)
+        if "unexpected end of data" in message:
             what = f"a quoted field opened on line {start} is never closed (unterminated quote, or a truncated file)"
-        elif "field larger than field limit" in text:
+        elif "field larger than field limit" in message:
             what = (
                 f"line {start} has a field longer than {MAX_FIELD_CHARS:,} characters, more than DuckDB reads "
                 "on one line (a quote that is never closed, or content that is not a CSV value)"
             )
-        elif "NUL" in text:
+        elif "NUL" in message:
             what = f"line {start} contains a NUL byte (binary content, not CSV text)"
         else:
             what = (
@@ -208,12 +273,7 @@ def check_csv(label: str, path: str, columns: list[str], optional: bool = False)
         problems.append(f"extract {label} ({path}): {what}")
         return problems
     except UnicodeDecodeError:
-        line, byte = _first_bad_utf8(path)
-        problems.append(
-            f"extract {label} ({path}): the file is not UTF-8 text: line {line}, byte {byte} is not UTF-8; "
-            "it looks like an 8-bit encoding such as Latin-1 (ISO-8859-1) or Windows-1252: save it as UTF-8 "
-            "(or iconv -f WINDOWS-1252 -t UTF-8)"
-        )
+        problems.append(_not_utf8(label, path))
         return problems
     if bad:
         more = f"; and {n_bad - len(bad)} more line(s)" if n_bad > len(bad) else ""
@@ -232,23 +292,29 @@ def check_csv(label: str, path: str, columns: list[str], optional: bool = False)
 
 
 def check_parquet(label: str, path: str, columns: list[str], optional: bool = False) -> list[str]:
+    """Problems with one Parquet extract: its magic bytes, footer, columns and rows. The file is
+    opened once: read through once for its SHA-256 (left for ``file_info``), then its footer is
+    read from the same handle."""
     import pyarrow.parquet as pq
 
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
+    buffered, hashing, key = _open_hashed(path)
+    with buffered, hashing.raw:
+        head = buffered.peek(8)[:8]
         tail = b""
-        if size >= 4:
-            fh.seek(-4, os.SEEK_END)
-            tail = fh.read(4)
-    if not (head.startswith(b"PAR1") and tail == b"PAR1"):
-        kind = _content_kind(head) or ("empty" if size == 0 else "not a Parquet file (or a truncated one)")
-        return [f"extract {label} ({path}): the file is {kind}, expected Parquet"]
-    try:
-        meta = pq.read_metadata(path)
-    except Exception:  # noqa: BLE001 - any reader error means the same thing here
-        return [f"extract {label} ({path}): the Parquet footer cannot be read (a truncated or damaged file)"]
+        size = 0
+        for block in iter(lambda: buffered.read(CHUNK), b""):
+            size += len(block)
+            tail = (tail + block)[-4:]
+        sha256 = hashing.digest.hexdigest()
+        if not (head.startswith(b"PAR1") and tail == b"PAR1"):
+            kind = _content_kind(head) or ("empty" if size == 0 else "not a Parquet file (or a truncated one)")
+            return [f"extract {label} ({path}): the file is {kind}, expected Parquet"]
+        hashing.raw.seek(0)
+        try:
+            meta = pq.read_metadata(hashing.raw)
+        except Exception:  # noqa: BLE001 - any reader error means the same thing here
+            return [f"extract {label} ({path}): the Parquet footer cannot be read (a truncated or damaged file)"]
+    remember_sha256(key, sha256)
     header = meta.schema.to_arrow_schema().names
     problems = _header_problems(label, path, header, columns)
     if meta.num_rows == 0 and not optional:
@@ -259,14 +325,30 @@ def check_parquet(label: str, path: str, columns: list[str], optional: bool = Fa
     return problems
 
 
-def check(label: str, path: str, columns: list[str], optional: bool = False, path_var: str | None = None) -> list[str]:
-    """Every problem with one declared extract; an absent optional extract is no problem."""
+def check(
+    label: str,
+    path: str,
+    columns: list[str],
+    optional: bool = False,
+    path_var: str | None = None,
+    raw_format: str | None = None,
+) -> list[str]:
+    """Every problem with one declared extract; an absent optional extract is no problem.
+    ``raw_format`` is var raw_format (csv or parquet) for an extract that may come in either: the
+    file must be in that format, and a file absent in it but present in the other is named with
+    the setting that reads it. Without it (an extract with one format) the extension decides."""
     pattern = any(ch in path for ch in "*?[")
     matches = sorted(glob.glob(path)) if pattern else ([path] if os.path.lexists(path) else [])
+    var = path_var or label.split(".")[-1] + "_path"
     if not matches:
         if optional:
             return []
-        var = path_var or label.split(".")[-1] + "_path"
+        other = {"csv": "parquet", "parquet": "csv"}.get(raw_format or "")
+        if other and path.endswith("." + raw_format) and os.path.exists(path[: -len(raw_format)] + other):
+            return [
+                f"extract {label}: file not found: {path}; found {path[: -len(raw_format)] + other}, but var "
+                f"raw_format is {raw_format}: set raw_format: {other} (e.g. --vars '{{raw_format: {other}}}')"
+            ]
         return [f"extract {label}: file not found: {path} (set var raw_dir, or {var}, to the folder or file)"]
     problems = []
     for one in matches:
@@ -280,8 +362,16 @@ def check(label: str, path: str, columns: list[str], optional: bool = False, pat
             empty = "an empty folder" if not any(os.scandir(one)) else "a folder"
             problems.append(f"extract {label} ({one}): is {empty}, not a file")
             continue
+        kind = "parquet" if one.endswith(".parquet") else "csv"
+        if raw_format and kind != raw_format:
+            problems.append(
+                f"extract {label} ({one}): the file is named as {kind.upper() if kind == 'csv' else 'Parquet'}, "
+                f"but var raw_format is {raw_format}, the format it is read in: set raw_format: {kind}, "
+                f"or point {var} at the extract's .{raw_format} file"
+            )
+            continue
         try:
-            if one.endswith(".parquet"):
+            if kind == "parquet":
                 problems += check_parquet(label, one, columns, optional)
             else:
                 problems += check_csv(label, one, columns, optional)
@@ -290,9 +380,11 @@ def check(label: str, path: str, columns: list[str], optional: bool = False, pat
     return problems
 
 
-def sql_check(label: str, path: str, columns_json: str, optional: bool, path_var: str | None = None) -> str:
+def sql_check(
+    label: str, path: str, columns_json: str, optional: bool, path_var: str | None = None, raw_format: str | None = None
+) -> str:
     """DuckDB scalar function: the problems as a JSON list of strings (empty list when fine)."""
-    return json.dumps(check(label, path, json.loads(columns_json), bool(optional), path_var))
+    return json.dumps(check(label, path, json.loads(columns_json), bool(optional), path_var, raw_format or None))
 
 
 def declared_extracts(project: str | Path = ".") -> list[dict]:

@@ -54,8 +54,8 @@ def register_functions(session: Any) -> None:
     from health_equity.engine.extract_files import path_exists, pseudonym_salt, sql_file_info
     from health_equity.engine.preflight import sql_check, sql_unknown_vars
 
-    def preflight(label, path, columns_json, optional, path_var):
-        return sql_check(label, path, columns_json, bool(optional), path_var)
+    def preflight(label, path, columns_json, optional, path_var, raw_format):
+        return sql_check(label, path, columns_json, bool(optional), path_var, raw_format)
 
     session.udf.register("health_equity_preflight", preflight, "string")
     session.udf.register("health_equity_file_info", sql_file_info, "string")

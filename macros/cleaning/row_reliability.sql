@@ -1,15 +1,62 @@
 {#- Helpers for the base models: row numbers, exact duplicates, plausibility. -#}
 
-{#- Every row of a raw source with its data-row number in the file (1 = the first row after the
-    header; DuckDB runs on one thread and keeps the file's order), how many rows share its key
+{#- Every row of a raw extract (`relation`, such as asthma_extract('patients')) with its data-row
+    number in the file (1 = the first row after the header; DuckDB runs on one thread and keeps
+    the file's order), how many rows share its key
     (rows_with_key; `key` is the cleaned key as an expression over the raw columns), how many
     byte-identical copies of the whole row the file holds (identical_rows) and which copy this is
     (identical_copy, 1 = first in the file).
     Byte-identical rows share their key, so a row whose key is on no other row is its only copy.
     The windows over whole rows (the costly part: a sort of every column) therefore run only on
     the rows whose key repeats or is missing, found by a grouped count, and the rest get 1, 1, 1:
-    three scans of the file instead of two windows over every row of it. -#}
-{% macro numbered_source(source_name, table_name, key) -%}
+    three scans of the rows instead of two windows over every row of it. On DuckDB the file is
+    read once into a materialized CTE that the three scans share (each raw file is read once per
+    build for its data); elsewhere (Spark reads a table registered over the file) the relation is
+    scanned three times. -#}
+{% macro numbered_source(relation, key) -%}
+    {{ return(adapter.dispatch('numbered_source')(relation, key)) }}
+{%- endmacro %}
+
+{% macro duckdb__numbered_source(relation, key) -%}
+    with numbered_rows as materialized (
+        select
+            raw_row.*,
+            {{ file_row_number() }} as source_row_number
+        from {{ relation }} as raw_row
+    )
+
+    select
+        numbered_rows.*,
+        coalesce(repeated.rows_with_key, 1) as rows_with_key,
+        coalesce(repeated.identical_rows, 1) as identical_rows,
+        coalesce(repeated.identical_copy, 1) as identical_copy
+    from numbered_rows
+    left join (
+        select
+            source_row_number,
+            count(*) over (partition by row_key) as rows_with_key,
+            count(*) over (partition by whole_row) as identical_rows,
+            row_number() over (partition by whole_row order by source_row_number) as identical_copy
+        from (
+            select
+                {{ key }} as row_key,
+                {#- The whole raw row, as whole_row('raw_row') over the file: every column but the number. #}
+                struct_pack(*columns(* exclude (source_row_number))) as whole_row,
+                source_row_number
+            from numbered_rows
+        ) as keyed
+        where
+            row_key is null
+            or row_key in (
+                select {{ key }} as repeated_key
+                from numbered_rows
+                group by {{ key }}
+                having count(*) > 1
+            )
+    ) as repeated on numbered_rows.source_row_number = repeated.source_row_number
+{%- endmacro %}
+
+{% macro default__numbered_source(relation, key) -%}
     select
         numbered.*,
         coalesce(repeated.rows_with_key, 1) as rows_with_key,
@@ -19,7 +66,7 @@
         select
             raw_row.*,
             {{ file_row_number() }} as source_row_number
-        from {{ source(source_name, table_name) }} as raw_row
+        from {{ relation }} as raw_row
     ) as numbered
     left join (
         select
@@ -32,13 +79,13 @@
                 {{ key }} as row_key,
                 {{ whole_row('raw_row') }} as whole_row,
                 {{ file_row_number() }} as source_row_number
-            from {{ source(source_name, table_name) }} as raw_row
+            from {{ relation }} as raw_row
         ) as keyed
         where
             row_key is null
             or row_key in (
                 select {{ key }} as repeated_key
-                from {{ source(source_name, table_name) }}
+                from {{ relation }}
                 group by {{ key }}
                 having count(*) > 1
             )

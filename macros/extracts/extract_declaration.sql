@@ -2,22 +2,30 @@
     The raw extracts, declared once: each is a table of a source in the sources YAML whose `meta`
     (the source's meta with the table's added to it) says
       file           the file's stem in var raw_dir, and the extract's name in the data-quality marts;
-      formats        the formats its file may come in ([csv, parquet]: the file in raw_dir decides,
-                     or var raw_format, see extract_format; [csv]: always .csv);
-      path_var       the var that points this one extract at another file (default <table>_path);
+      path           the file read: the path var, else raw_dir/<file>.<format> (Jinja in the YAML,
+                     rendered by dbt);
+      external_location  how DuckDB reads it (dbt-duckdb's own source meta: source() renders as
+                     read_csv('{path}', ...) or read_parquet('{path}'));
+      formats        the formats its file may come in ([csv, parquet]: var raw_format says which;
+                     [csv]: always .csv);
+      path_var       the var in `path` that points this one extract at another file (default
+                     <table>_path; test_extract_declaration checks the two agree);
       key            the base model's key column (a list for a compound key);
       base_model     the model holding every row of the file, cleaned, with its quarantine_reason;
       optional       true when the file may be absent or header-only;
       extract_family the family (asthma, hospitals) whose stg_<family>__quarantine and
                      stg_<family>__extract_row_counts list it;
       numbered_rows  true when the base model numbers its rows (source_row_number).
-    Everything else is derived from it: the path and the reader (here), the structural preflight
+    Everything else is derived from it: the spec (here), the structural preflight
     (validate_sources, preflight.sql), provenance and origins (file_origins.sql), the quarantine
     and row-count models (extract_row_outcomes.sql), reconciliation and row outcomes.
 
-    One thing dbt cannot derive: it learns a model's parents while parsing, before it reads any
-    YAML, so extract_families() below names each family's base models for the models built from
-    the declaration. A declared extract missing there stops the build saying so.
+    One thing dbt cannot derive: it learns a model's parents while parsing, when the sources'
+    meta is not yet readable from Jinja (`graph` is empty until execution), so extract_families()
+    below names each family's base models for the models built from the declaration. A declared
+    extract missing there stops the build saying so (declared_extracts). The Python reader
+    (health_equity.engine.preflight.declared_extracts) reads the same YAML before dbt runs, for
+    the generator, which must know the file names without a dbt parse.
 -#}
 
 {#- Each family and its base models (dbt's parse-time dependencies; see above). -#}
@@ -57,9 +65,19 @@
     {{- exceptions.raise_compiler_error("no source " ~ source_name ~ "." ~ table_name) -}}
 {%- endmacro %}
 
-{#- The model that stands in for an asthma extract when var asthma_input is omop (the OMOP rows
-    in the extract's layout, models/staging/omop), and the OMOP table its rows mostly come from;
-    none for every other extract, and with the default input. -#}
+{#- An asthma extract's rows: source('asthma_raw', <table>), or on the OMOP input (var
+    asthma_input: omop) the model that stands in for it (the OMOP rows in the extract's layout,
+    models/staging/omop). A model reading an asthma extract calls this instead of source(), so the
+    switch is visible where it happens and dbt learns the right parent while it parses. -#}
+{% macro asthma_extract(table_name) -%}
+    {%- if omop_input() -%}
+        {{- return(ref('stg_omop__' ~ table_name)) -}}
+    {%- endif -%}
+    {{- return(source('asthma_raw', table_name)) -}}
+{%- endmacro %}
+
+{#- The OMOP table an asthma extract's stand-in rows mostly come from (provenance names its
+    file); none for every other extract, and with the default input. -#}
 {% macro omop_stand_in(node) -%}
     {%- if node.meta.get('extract_family') == 'asthma' and omop_input() -%}
         {%- set tables = {'patients': 'person', 'gp_practices': 'person', 'gp_events': 'visit_occurrence',
@@ -70,22 +88,30 @@
     {{- return(none) -}}
 {%- endmacro %}
 
-{#- One declared extract, with its file path and reader worked out from the vars now. On the
-    OMOP input an asthma extract is read from its stand-in model, and its path is the OMOP file
-    its rows mostly come from. -#}
+{#- The format the extracts that may come as CSV or Parquet are read in: var raw_format, csv or
+    parquet, an explicit setting (the Makefile's data is the generator's default, Parquet; a folder
+    of supplied CSV files says raw_format: csv). The preflight names a file found in the other
+    format. -#}
+{% macro raw_format() -%}
+    {%- set wanted = var('raw_format') -%}
+    {%- if wanted not in ('csv', 'parquet') -%}
+        {{- exceptions.raise_compiler_error("var raw_format is '" ~ wanted ~ "': use csv or parquet") -}}
+    {%- endif -%}
+    {{- return(wanted) -}}
+{%- endmacro %}
+
+{#- One declared extract, as its YAML declares it (dbt has rendered the path from the vars). On
+    the OMOP input an asthma extract is read from its stand-in model, and its path is the OMOP
+    file its rows mostly come from. -#}
 {% macro extract_spec(node) -%}
     {%- set meta = node.meta -%}
     {%- set formats = meta.get('formats', ['csv']) -%}
-    {%- set path_var = meta.get('path_var', node.name ~ '_path') -%}
+    {%- set format = raw_format() if raw_format() in formats else formats[0] -%}
     {%- set stand_in = omop_stand_in(node) -%}
     {%- if stand_in -%}
         {%- set path = omop_file(stand_in.table) or var('omop_dir') -%}
-        {#- Read through source(), which returns the model (a ref here would come too late for dbt
-            to learn the dependency). -#}
-        {%- set location = none -%}
     {%- else -%}
-        {%- set path = var(path_var, '') or var('raw_dir') ~ '/' ~ meta.file ~ '.' ~ extract_format(meta.file, formats) -%}
-        {%- set location = adapter.dispatch('extract_reader')(node, path, formats) -%}
+        {%- set path = meta.path -%}
     {%- endif -%}
     {%- set key = meta.get('key', []) -%}
     {{- return({
@@ -94,8 +120,8 @@
         'name': meta.file,
         'family': meta.get('extract_family'),
         'path': path,
-        'path_var': path_var,
-        'location': location,
+        'path_var': meta.get('path_var', node.name ~ '_path'),
+        'format': format,
         'formats': formats,
         'optional': meta.get('optional', false),
         'key': [key] if key is string else key,
@@ -104,53 +130,6 @@
         'columns': node.columns.keys() | list,
         'omop_model': stand_in.model if stand_in else none,
     }) -}}
-{%- endmacro %}
-
-{#- The format (file extension) of an extract's file in raw_dir. Var raw_format says which:
-    csv or parquet reads that format where the extract may come in it (its first format where
-    not); auto, the default, reads the format whose file is in raw_dir, so the generator's Parquet
-    and a folder of supplied CSV files both build with no var. Both files there is ambiguous and
-    stops the run; neither reads the first format, and the preflight says that file is missing.
-    While dbt parses nothing is read: the path is not used then. -#}
-{% macro extract_format(stem, formats) -%}
-    {%- set wanted = var('raw_format') -%}
-    {%- if wanted not in ('auto', 'csv', 'parquet') -%}
-        {{- exceptions.raise_compiler_error("var raw_format is '" ~ wanted ~ "': use auto, csv or parquet") -}}
-    {%- endif -%}
-    {%- if wanted != 'auto' -%}
-        {{- return(wanted if wanted in formats else formats[0]) -}}
-    {%- endif -%}
-    {%- if formats | length == 1 or not execute -%}
-        {{- return(formats[0]) -}}
-    {%- endif -%}
-    {%- set paths = [] -%}
-    {%- set present = [] -%}
-    {%- for format in formats -%}
-        {%- do paths.append(var('raw_dir') ~ '/' ~ stem ~ '.' ~ format) -%}
-        {%- if extract_file_exists(paths[-1]) -%}{%- do present.append(format) -%}{%- endif -%}
-    {%- endfor -%}
-    {%- if present | length > 1 -%}
-        {{- exceptions.raise_compiler_error(
-            "extract " ~ stem ~ ": raw_dir has it in " ~ present | length ~ " formats ("
-            ~ paths | join(', ') ~ "): set var raw_format to " ~ present | join(' or ')
-            ~ ", or remove the files that are not wanted") -}}
-    {%- endif -%}
-    {{- return(present[0] if present else formats[0]) -}}
-{%- endmacro %}
-
-{#- What a query reads an extract's rows from. DuckDB reads the file itself: Parquet as it is,
-    CSV with its header and every column as text (no type guessing), so staging does the casting.
-    Spark reads the table register_extract_tables (macros/engine/spark_extract_tables.sql) put
-    over the same file at the start of the run, with the same reading rules. -#}
-{% macro default__extract_reader(node, path, formats) -%}
-    {%- if path.endswith('.parquet') and 'parquet' in formats -%}
-        {{- return('read_parquet(' ~ sql_string(path) ~ ')') -}}
-    {%- endif -%}
-    {{- return('read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true)') -}}
-{%- endmacro %}
-
-{% macro spark__extract_reader(node, path, formats) -%}
-    {{- return(node.schema ~ '.' ~ node.identifier) -}}
 {%- endmacro %}
 
 {#- Every declared extract (of one family), sorted; empty while dbt parses. -#}
@@ -164,31 +143,13 @@
                     {{- exceptions.raise_compiler_error(
                         "extract " ~ spec.source_name ~ "." ~ spec.table_name ~ ": add its base model '"
                         ~ spec.base_model ~ "' to family '" ~ spec.family ~ "' in extract_families()"
-                        ~ " (macros/extracts/extract_declaration.sql): dbt must know a model's parents before it reads the sources YAML") -}}
+                        ~ " (macros/extracts/extract_declaration.sql): dbt learns a model's parents while parsing, before the sources' meta can be read") -}}
                 {%- endif -%}
                 {%- do found.append(spec) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
     {{- return(found | sort(attribute='source_name,table_name')) -}}
-{%- endmacro %}
-
-{#- source() as dbt has it, reading a declared extract's file: DuckDB reads the path worked out by
-    extract_spec (dbt-duckdb renders a relation with `external` set as that reader). A unit test's
-    mocked source is left alone. -#}
-{% macro source(source_name, table_name) -%}
-    {%- set relation = builtins.source(source_name, table_name) -%}
-    {%- if source_name == 'asthma_raw' and omop_input() and '__dbt__cte__' not in (relation | string) -%}
-        {#- Called while dbt parses too, so the stand-in model becomes a parent of the caller. -#}
-        {{- return(ref('stg_omop__' ~ table_name)) -}}
-    {%- endif -%}
-    {%- if execute and '__dbt__cte__' not in (relation | string) -%}
-        {%- set node = extract_node(source_name, table_name) -%}
-        {%- if node.meta.get('file') -%}
-            {{- return(relation.incorporate(external=extract_spec(node).location)) -}}
-        {%- endif -%}
-    {%- endif -%}
-    {{- return(relation) -}}
 {%- endmacro %}
 
 {#-
@@ -199,6 +160,7 @@
 -#}
 {% macro read_extract(source_name, table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
+    {#- A unit test's mocked source is a CTE: read it as it is. -#}
     {%- set mocked = '__dbt__cte__' in (relation | string) -%}
     {%- set node = extract_node(source_name, table_name) if execute and not mocked else none -%}
     {%- set spec = extract_spec(node) if node and node.meta.get('file') else none -%}

@@ -29,17 +29,18 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- stg_<family>__extract_row_counts: rows read from each file of the family, counted straight
-    from the file (an absent optional file reads 0), with the path of the file actually read. -#}
+{#- stg_<family>__extract_row_counts: rows read from each file of the family, with the path of
+    the file actually read. The base model holds every row of its file (quarantined ones too) and
+    is the one read of the file for its data, so the rows are counted there rather than by reading
+    the file again; an absent optional file reads 0 (its base model has no rows). -#}
 {% macro extract_row_counts(family) -%}
-    {#- Built after the family's base models, so selecting the sources' descendants recounts. -#}
     {{ depends_on_extracts(family) }}
     {%- for e in declared_extracts(family) %}
         select
             {{ sql_string(e.name) }} as extract_name,
             {{ sql_string(e.path) }} as file_path,
             count(*) as rows_read
-        from ({{ read_extract(e.source_name, e.table_name) }})
+        from {{ ref(e.base_model) }}
         {% if not loop.last %}union all{% endif %}
     {%- else %}
         select cast(null as string) as extract_name, cast(null as string) as file_path, cast(0 as bigint) as rows_read

@@ -2,8 +2,11 @@
     Runs at the start of every dbt invocation (on-run-start), before any model is built.
     For every declared extract (declared_extracts, macros/extracts/extract_declaration.sql), the
     Python preflight (health_equity/engine/preflight.py, registered in DuckDB as health_equity_preflight
-    by the profile's plugin) reads the file once and checks, driven by the source YAML:
-      - the file exists (an absent file is fine only for a source with meta: {optional: true});
+    by the profile's plugin) reads the file once (hashing it on the way, for provenance) and
+    checks, driven by the source YAML:
+      - the file exists (an absent file is fine only for a source with meta: {optional: true}),
+        in the format var raw_format reads (a file found in the other format is named, with the
+        setting that reads it);
       - its content is what its name says: no gzip, zip or Parquet content under a .csv name;
       - the header: every declared column is there (matched by name, so extra columns such as the
         39th column of older CMS releases are fine), and no two columns share a name or differ
@@ -25,7 +28,8 @@
             {%- set checked = run_query(
                 "select health_equity_preflight(" ~ sql_string(e.source_name ~ '.' ~ e.table_name) ~ ", "
                 ~ sql_string(e.path) ~ ", " ~ sql_string(tojson(e.columns)) ~ ", "
-                ~ ('true' if e.optional else 'false') ~ ", " ~ sql_string(e.path_var) ~ ")"
+                ~ ('true' if e.optional else 'false') ~ ", " ~ sql_string(e.path_var) ~ ", "
+                ~ sql_string(e.format if e.formats | length > 1 else '') ~ ")"
             ).columns[0].values()[0] -%}
             {%- do problems.extend(fromjson(checked)) -%}
         {%- endfor -%}

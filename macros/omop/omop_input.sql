@@ -5,8 +5,8 @@
     as text; Parquet as it is. Columns are matched by name in any case, and a column the CDM
     renamed between 5.3 and 5.4 is read under either name (omop_select). The models in
     models/staging/omop turn these tables into rows in the layout of each asthma extract, and
-    source('asthma_raw', ...) then reads those models instead of the files
-    (macros/extracts/extract_declaration.sql), so every asthma model, test and mart downstream is
+    the base models read those models instead of the files (asthma_extract,
+    macros/extracts/extract_declaration.sql), so every asthma model, test and mart downstream is
     the same on both inputs. See the doc block omop_mapping.
 -#}
 

@@ -130,9 +130,22 @@ def dbt(
         "--log-path",
         str(work / "logs"),
     ]
+    vars_ = with_raw_format(vars_)
     if vars_:
         args += ["--vars", json.dumps(vars_)]
     return _invoke_dbt(args, env, project)
+
+
+def with_raw_format(vars_: dict | None) -> dict | None:
+    """The vars, with raw_format set from the generator's manifest.json in raw_dir when the test
+    does not set it: the format is an explicit setting of the build (var raw_format), decided
+    before dbt compiles, as the Makefile's data is the generator's default (Parquet)."""
+    if not vars_ or "raw_dir" not in vars_ or "raw_format" in vars_:
+        return vars_
+    manifest = Path(vars_["raw_dir"]) / "manifest.json"
+    if not manifest.is_file():
+        return vars_
+    return {**vars_, "raw_format": json.loads(manifest.read_text()).get("format", "parquet")}
 
 
 def _invoke_dbt(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:

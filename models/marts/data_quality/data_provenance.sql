@@ -1,4 +1,6 @@
-{#- One row per extract the project declares: the file read, its size, SHA-256, rows, last
+{#- One row per extract the project declares: the file read, its size, SHA-256 (computed by the
+    preflight in its pass over the file), rows (counted in the base model, which holds every row
+    of the file: the file is not read again), last
     modification time and origin (synthetic when the generator's manifest.json beside it lists
     its SHA-256, supplied otherwise, absent for an optional file not given). Built after the base
     models, so the lineage shows which files it describes. On the OMOP input an asthma extract's
@@ -25,7 +27,7 @@ files as (
                 cast({{ info.size }} as bigint) as file_bytes,
                 {{ sql_string(info.sha256) }} as sha256,
                 cast({{ sql_string(info.last_modified) }} as timestamp) as file_modified_at,
-                (select count(*) from {{ f.location or omop_reader(f.path) }}) as rows_read,
+                (select count(*) from {{ omop_reader(f.path) if f.omop_model else ref(f.base_model) }}) as rows_read,
             {%- else -%}
                 cast(null as bigint) as file_bytes,
                 cast(null as string) as sha256,

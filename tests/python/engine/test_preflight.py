@@ -295,3 +295,27 @@ def test_dbt_build_stops_on_a_mistyped_var_naming_it_and_the_nearest(tmp_path):
     assert r.returncode != 0
     assert "unknown var 'raw_dri'" in r.stdout and "did you mean 'raw_dir'?" in r.stdout
     assert not (tmp_path / "w.duckdb").exists() or "int_project_settings" not in r.stdout.split("Unknown setting")[0]
+
+
+def test_a_file_in_the_other_format_than_raw_format_is_named_with_the_setting(tmp_path):
+    """raw_format is an explicit setting: an extract absent in that format but present in the
+    other, or a path var pointing at a file in the other format, says which setting reads it."""
+    (tmp_path / "patients.csv").write_text(HEADER + ROWS[0])
+    absent = P.check("asthma_raw.patients", str(tmp_path / "patients.parquet"), COLUMNS, raw_format="parquet")
+    assert absent == [
+        f"extract asthma_raw.patients: file not found: {tmp_path}/patients.parquet; found {tmp_path}/patients.csv, "
+        "but var raw_format is parquet: set raw_format: csv (e.g. --vars '{raw_format: csv}')"
+    ]
+    other = P.check("asthma_raw.patients", str(tmp_path / "patients.csv"), COLUMNS, False, "patients_path", "parquet")
+    assert other == [
+        f"extract asthma_raw.patients ({tmp_path}/patients.csv): the file is named as CSV, but var raw_format is "
+        "parquet, the format it is read in: set raw_format: csv, or point patients_path at the extract's .parquet file"
+    ]
+    assert P.check("asthma_raw.patients", str(tmp_path / "patients.csv"), COLUMNS, raw_format="csv") == []
+    # Through the SQL entry point, as validate_sources calls it; '' is an extract with one format.
+    assert (
+        json.loads(
+            P.sql_check("asthma_raw.patients", str(tmp_path / "patients.csv"), json.dumps(COLUMNS), False, "", "")
+        )
+        == []
+    )

@@ -10,6 +10,7 @@ matching labels.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def spark_dbt_run(command: list[str], work, raw) -> subprocess.CompletedProcess:
     args = [sys.executable, "-m", "health_equity.engine.spark", *command, "--target", "spark"]
     args += ["--profiles-dir", str(REPO), "--project-dir", str(REPO)]
     args += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    args += ["--vars", f'{{"raw_dir": "{raw}"}}']
+    args += ["--vars", json.dumps({"raw_dir": str(raw), "raw_format": "csv"})]  # SPARK_GEN writes CSV
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, check=False)
 
 

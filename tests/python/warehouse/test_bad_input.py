@@ -344,7 +344,8 @@ def test_a_broken_parquet_path_is_reported_as_what_it_is_under_its_own_name(smal
     os.symlink(raw / "patients.parquet", raw / "patients.parquet")  # a loop
     (raw / "hospital_admissions.csv").unlink()
     (raw / "hospital_admissions.parquet").mkdir()
-    r = dbt(["build", "--select", "stg_asthma__patients"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    vars_ = {"raw_dir": str(raw), "raw_format": "parquet"}  # the broken paths are the Parquet ones
+    r = dbt(["build", "--select", "stg_asthma__patients"], tmp_path / "w.duckdb", tmp_path, vars_)
     assert r.returncode != 0
     assert (
         f"extract asthma_raw.patients ({raw}/patients.parquet): is a symbolic link that leads nowhere (it loops, "

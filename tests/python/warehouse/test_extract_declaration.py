@@ -47,6 +47,22 @@ def test_the_parse_time_list_of_base_models_is_the_declared_one():
     assert {k: sorted(v) for k, v in listed.items()} == {k: sorted(v) for k, v in declared.items()}
 
 
+def test_each_declared_path_reads_its_own_path_var_and_file_and_the_reader_reads_the_path():
+    """meta.path is Jinja over the vars (dbt renders it): the file in raw_dir unless the extract's
+    path var (meta path_var, default <table>_path) is set. The var and the stem are written there
+    and in path_var/file; this says where they disagree. external_location (dbt-duckdb) reads
+    {path}, in the format raw_format says where an extract may come in two."""
+    for e in declared_extracts(REPO):
+        label = f"{e['source_name']}.{e['table_name']}"
+        path = e.get("path", "")
+        assert f"var('{e['path_var']}')" in path, f"{label}: meta.path {path!r} does not read var {e['path_var']}"
+        assert f"/{e['file']}." in path, f"{label}: meta.path {path!r} is not raw_dir/{e['file']}.<format>"
+        assert ("var('raw_format')" in path) == (len(e["formats"]) > 1), label
+        location = e.get("external_location", "")
+        assert "'{path}'" in location, f"{label}: external_location {location!r} does not read {{path}}"
+        assert ("read_parquet" in location) == ("parquet" in e["formats"]), label
+
+
 def test_a_tenth_extract_is_one_yaml_entry_and_its_staging_models(small_extracts, tmp_path):
     project = project_copy(tmp_path / "project")
     entry, models = readme_example()

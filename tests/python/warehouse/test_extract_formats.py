@@ -1,7 +1,7 @@
-"""The asthma extracts come as CSV or Parquet (var raw_format, default auto: the file in raw_dir
-decides). The generator's Parquet and the same seed written as CSV text stage to the same rows; a
-folder holding one extract in both formats, or a raw_format that is neither, stops the run saying
-what to do."""
+"""The asthma extracts come as CSV or Parquet (var raw_format, an explicit setting: parquet, the
+generator's default, or csv). The generator's Parquet and the same seed written as CSV text stage
+to the same rows; a folder in the other format than raw_format says, or a raw_format that is
+neither, stops the run naming the file and the setting."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ ASTHMA = ["patients", "gp_practices", "gp_events", "prescriptions", "hospital_ad
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory) -> dict:
-    """The same seed generated as CSV and as Parquet (the default), each staged."""
+    """The same seed generated as CSV and as Parquet (the default), each staged (raw_format from
+    the generator's manifest.json: conftest.with_raw_format, as the Makefile's data is Parquet)."""
     tmp = tmp_path_factory.mktemp("formats")
     out = {}
     for fmt, args in (("csv", ["--format", "csv"]), ("parquet", [])):
@@ -39,7 +40,7 @@ def _df(db, sql: str) -> pd.DataFrame:
         return con.sql(sql).df()
 
 
-def test_the_generator_writes_parquet_by_default_and_auto_reads_whichever_format_is_there(staged):
+def test_the_generator_writes_parquet_by_default_and_raw_format_reads_that_format(staged):
     for fmt, (raw, db) in staged.items():
         assert sorted(p.name for p in raw.iterdir() if p.stem in ASTHMA) == sorted(f"{n}.{fmt}" for n in ASTHMA)
         read = _df(db, "select extract_name, file_path from staging.stg_asthma__extract_row_counts")
@@ -62,14 +63,20 @@ def test_csv_and_parquet_of_the_same_seed_stage_to_identical_rows(staged):
         pd.testing.assert_frame_equal(canonical(a), canonical(b), check_exact=True, obj=f"staging.{name}")
 
 
-def test_one_extract_in_both_formats_stops_the_run_until_raw_format_says_which(staged, tmp_path):
+def test_extracts_in_the_other_format_stop_the_run_naming_the_file_and_the_setting(staged, tmp_path):
+    """A folder of CSV extracts read with raw_format parquet (the default) stops before any model,
+    naming the file found and the setting; a folder holding both formats reads the one it says."""
     raw = tmp_path / "raw"
     shutil.copytree(staged["csv"][0], raw)
-    shutil.copy(staged["parquet"][0] / "patients.parquet", raw / "patients.parquet")
-    r = dbt(["run", "--select", "base_asthma__patients"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    wrong = {"raw_dir": str(raw), "raw_format": "parquet"}
+    r = dbt(["run", "--select", "base_asthma__patients"], tmp_path / "w.duckdb", tmp_path, wrong)
     assert r.returncode != 0
-    assert f"({raw}/patients.csv, {raw}/patients.parquet)" in r.stdout
-    assert "set var raw_format to csv or parquet" in r.stdout
+    assert (
+        f"extract asthma_raw.patients: file not found: {raw}/patients.parquet; found {raw}/patients.csv, "
+        "but var raw_format is parquet: set raw_format: csv"
+    ) in r.stdout
+    assert "START sql" not in r.stdout
+    shutil.copy(staged["parquet"][0] / "patients.parquet", raw / "patients.parquet")
     chosen = {"raw_dir": str(raw), "raw_format": "csv"}
     r = dbt(["build", "--select", "+base_asthma__patients", *NO_TESTS], tmp_path / "w.duckdb", tmp_path / "csv", chosen)
     assert r.returncode == 0, r.stdout[-3000:]
@@ -79,4 +86,4 @@ def test_a_raw_format_that_is_neither_csv_nor_parquet_stops_the_run_naming_the_c
     vars_ = {"raw_dir": str(staged["csv"][0]), "raw_format": "xlsx"}
     r = dbt(["run", "--select", "base_asthma__patients"], tmp_path / "w.duckdb", tmp_path, vars_)
     assert r.returncode != 0
-    assert "var raw_format is 'xlsx': use auto, csv or parquet" in r.stdout
+    assert "var raw_format is 'xlsx': use csv or parquet" in r.stdout

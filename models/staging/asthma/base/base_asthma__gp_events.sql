@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'gp_events', clean_text('gp_event_id')) }}
+    {{ numbered_source(asthma_extract('gp_events'), clean_text('gp_event_id')) }}
 ),
 
 registered as (

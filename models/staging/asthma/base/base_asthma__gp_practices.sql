@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'gp_practices', clean_code('practice_code')) }}
+    {{ numbered_source(asthma_extract('gp_practices'), clean_code('practice_code')) }}
 ),
 
 cleaned as (

@@ -4,7 +4,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'hospital_admissions', clean_text('admission_id')) }}
+    {{ numbered_source(asthma_extract('hospital_admissions'), clean_text('admission_id')) }}
 ),
 
 registered as (

@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'outpatient_appointments', clean_text('appointment_id')) }}
+    {{ numbered_source(asthma_extract('outpatient_appointments'), clean_text('appointment_id')) }}
 ),
 
 registered as (

@@ -3,7 +3,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'patients', clean_text('patient_id')) }}
+    {{ numbered_source(asthma_extract('patients'), clean_text('patient_id')) }}
 ),
 
 ethnicity as (

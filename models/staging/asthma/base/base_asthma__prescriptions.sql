@@ -4,7 +4,7 @@
 with
 
 source as (
-    {{ numbered_source('asthma_raw', 'prescriptions', clean_text('prescription_id')) }}
+    {{ numbered_source(asthma_extract('prescriptions'), clean_text('prescription_id')) }}
 ),
 
 registered as (
