@@ -231,3 +231,20 @@
         {{- return(omop_acs_income_file().label) -}}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The outcome of one OMOP row in stg_omop__row_outcomes: the reasons every table shares first
+    (the base model's own exclusion, then a person not on the register, then an unmapped concept),
+    then the table's own rules, given as the call block's body. -#}
+{% macro omop_row_outcome(alias, registered=true, concept_column=none) -%}
+    case
+        when {{ alias }}.exclusion_reason is not null then {{ alias }}.exclusion_reason
+        {%- if registered %}
+            when register.person_id is null
+                then 'person not on the asthma register (no asthma condition inside an observation period)'
+        {%- endif %}
+        {%- if concept_column %}
+            when {{ alias }}.{{ concept_column }} = 0 then 'unmapped concept (concept_id 0)'
+        {%- endif %}
+        {{ caller() }}
+    end
+{%- endmacro %}

@@ -2,7 +2,6 @@
 -- in the file and its outcome: 'used: <asthma extract contract> ...' or the reason it was left
 -- out. The stand-in models (stg_omop__<extract>) take exactly the rows marked used, so rows read
 -- = rows used + rows excluded, table by table (data_quality_omop_row_outcomes).
-{% set not_registered = "'person not on the asthma register (no asthma condition inside an observation period)'" %}
 with
 
 register as (
@@ -46,8 +45,7 @@ person_outcomes as (
     select
         'person' as omop_table,
         persons.omop_row_number,
-        case
-            when persons.exclusion_reason is not null then persons.exclusion_reason
+        {% call omop_row_outcome('persons', registered=false) %}
             when register.person_id is not null then 'used: patients'
             when not exists (
                 select 1
@@ -55,7 +53,7 @@ person_outcomes as (
                 where periods.person_id = persons.person_id and periods.exclusion_reason is null
             ) then 'no usable observation period'
             else 'no asthma condition inside an observation period'
-        end as outcome
+        {% endcall %} as outcome
     from persons
     left join register on persons.person_id = register.person_id
 ),
@@ -64,13 +62,11 @@ period_outcomes as (
     select
         'observation_period' as omop_table,
         periods.omop_row_number,
-        case
-            when periods.exclusion_reason is not null then periods.exclusion_reason
-            when register.person_id is null then {{ not_registered }}
+        {% call omop_row_outcome('periods') %}
             when periods.omop_row_number = register.observation_period_row_number
                 then 'used: patients (registration dates)'
             else 'another observation period of the person is used (the latest with an asthma condition)'
-        end as outcome
+        {% endcall %} as outcome
     from periods
     left join register on periods.person_id = register.person_id
 ),
@@ -84,10 +80,7 @@ condition_outcomes as (
     select
         'condition_occurrence' as omop_table,
         conditions.omop_row_number,
-        case
-            when conditions.exclusion_reason is not null then conditions.exclusion_reason
-            when register.person_id is null then {{ not_registered }}
-            when conditions.condition_concept_id = 0 then 'unmapped concept (concept_id 0)'
+        {% call omop_row_outcome('conditions', concept_column='condition_concept_id') %}
             when conditions.concept_set is null and conditions.is_in_vocabulary then 'not in an asthma concept set'
             when conditions.concept_set is null and exists (select 1 from {{ ref('stg_omop__concepts') }})
                 then 'concept missing from the supplied vocabulary (not classifiable)'
@@ -99,7 +92,7 @@ condition_outcomes as (
                 then 'used: gp_events (code of the consultation)'
             when conditions.concept_set = 'asthma_exacerbation' then 'used: gp_events (acute asthma consultation)'
             else 'used: patients (asthma diagnosis)'
-        end as outcome
+        {% endcall %} as outcome
     from conditions
     left join register on conditions.person_id = register.person_id
     left join usable_visits
@@ -112,10 +105,7 @@ visit_outcomes as (
     select
         'visit_occurrence' as omop_table,
         visits.omop_row_number,
-        case
-            when visits.exclusion_reason is not null then visits.exclusion_reason
-            when register.person_id is null then {{ not_registered }}
-            when visits.visit_concept_id = 0 then 'unmapped concept (concept_id 0)'
+        {% call omop_row_outcome('visits', concept_column='visit_concept_id') %}
             when visits.visit_concept_set = 'visit_emergency_not_admitted'
                 then 'emergency room visit without admission (no staging contract holds it)'
             when visits.staging_contract is not null then 'used: ' || visits.staging_contract
@@ -123,7 +113,7 @@ visit_outcomes as (
             when exists (select 1 from {{ ref('stg_omop__concepts') }})
                 then 'concept missing from the supplied vocabulary (not classifiable)'
             else 'not in a visit concept set (no vocabulary supplied)'
-        end as outcome
+        {% endcall %} as outcome
     from visits
     left join register on visits.person_id = register.person_id
 ),
@@ -132,10 +122,7 @@ drug_outcomes as (
     select
         'drug_exposure' as omop_table,
         drugs.omop_row_number,
-        case
-            when drugs.exclusion_reason is not null then drugs.exclusion_reason
-            when register.person_id is null then {{ not_registered }}
-            when drugs.drug_concept_id = 0 then 'unmapped concept (concept_id 0)'
+        {% call omop_row_outcome('drugs', concept_column='drug_concept_id') %}
             when drugs.medicine_class in (select asthma_classes.medicine_class from asthma_classes)
                 then 'used: prescriptions'
             when drugs.medicine_class is not null then 'not an asthma medicine class: ' || drugs.medicine_class
@@ -149,7 +136,7 @@ drug_outcomes as (
             when exists (select 1 from {{ ref('stg_omop__concepts') }})
                 then 'concept missing from the supplied vocabulary (not classifiable)'
             else 'not classifiable: no vocabulary supplied'
-        end as outcome
+        {% endcall %} as outcome
     from drugs
     left join register on drugs.person_id = register.person_id
 ),
@@ -158,11 +145,9 @@ death_outcomes as (
     select
         'death' as omop_table,
         deaths.omop_row_number,
-        case
-            when deaths.exclusion_reason is not null then deaths.exclusion_reason
-            when register.person_id is null then {{ not_registered }}
+        {% call omop_row_outcome('deaths') %}
             else 'used: patients (date of death)'
-        end as outcome
+        {% endcall %} as outcome
     from deaths
     left join register on deaths.person_id = register.person_id
 ),
@@ -171,8 +156,7 @@ location_outcomes as (
     select
         'location' as omop_table,
         locations.omop_row_number,
-        case
-            when locations.exclusion_reason is not null then locations.exclusion_reason
+        {% call omop_row_outcome('locations', registered=false) %}
             when not exists (
                 select 1
                 from register
@@ -180,7 +164,7 @@ location_outcomes as (
             ) then 'no patient on the asthma register lives there'
             when locations.area_code is null then 'used: patients (no area code: deprivation not available)'
             else 'used: patients (area code)'
-        end as outcome
+        {% endcall %} as outcome
     from locations
 ),
 
