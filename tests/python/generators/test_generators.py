@@ -13,7 +13,7 @@ import yaml
 from conftest import REPO, generate
 from scipy import stats
 
-from generators import asthma, faults, hospitals, reference
+from generators import asthma, asthma_world, faults, hospitals, hospitals_geography, reference
 from health_equity.stats import rates as R
 
 # First line of the real files, byte for byte (as in tests/fixtures/real and the CMS/Census downloads).
@@ -378,8 +378,8 @@ class _QuickFaker:
 def test_every_seed_0_to_199_writes_files_matching_the_manifest_with_unique_facility_ids(tmp_path, monkeypatch):
     from generators import cli
 
-    monkeypatch.setattr(hospitals, "Faker", _QuickFaker)
-    monkeypatch.setattr(asthma, "Faker", _QuickFaker)
+    monkeypatch.setattr(hospitals_geography, "Faker", _QuickFaker)
+    monkeypatch.setattr(asthma_world, "Faker", _QuickFaker)
     failures = []
     for seed in range(200):
         out = tmp_path / str(seed)
