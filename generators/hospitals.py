@@ -9,6 +9,10 @@
 Each hospital's latent clinical risk (higher = worse, unit variance noise) is
 ``INCOME_SLOPE * (log(income) - log(NATIONAL_MEDIAN)) + type effect + state effect + u``;
 group better/worse counts and measure scores derive from it, linearly for the scores.
+
+The parameters and fixed layouts are in generators.hospitals_params and the states, name pools
+and ZCTAs in generators.hospitals_geography; this module draws the hospitals, writes their files
+and the planted truth, and is what callers import.
 """
 
 from __future__ import annotations
@@ -17,207 +21,93 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from faker import Faker
 
 from generators import reference
+from generators.hospitals_geography import (
+    Places,
+    Zctas,
+    _acs_income,
+    _places,
+    _states,
+    _zctas,
+)
+from generators.hospitals_params import (
+    ACS_HEADER,
+    CD_HEADER,
+    DEFAULT_HOSPITALS,
+    EMERGENCY_SHARE,
+    FEDERAL_OWNER,
+    GROUP_P_REPORT,
+    GROUPS,
+    HEADER,
+    ID_RANGE,
+    INCOME_LOG_SD_STATE,
+    INCOME_LOG_SD_WITHIN,
+    INCOME_SLOPE,
+    MAX_HOSPITALS,
+    MEASURE_CV,
+    MEASURE_LOADING,
+    MEASURE_NOISE_SD,
+    MEASURE_PERIOD,
+    MEASURES,
+    MIN_CASES,
+    MIN_ZCTAS_PER_STATE,
+    NA,
+    NAME_BY_TYPE,
+    NAME_SUFFIXES,
+    NATIONAL_MEDIAN,
+    OWNERSHIP_GENERAL,
+    OWNERSHIP_PSYCH,
+    P_NOT_COMPUTABLE,
+    P_ZIP_WITHOUT_ZCTA,
+    REAL_ZCTAS,
+    REPORTS_MEASURES,
+    STAR_SHARES,
+    STATE_EFFECT_SD,
+    TYPE_EFFECT,
+)
 
-DEFAULT_HOSPITALS = 5432
-# Largest --hospitals: facility ids stay unique within each CMS type's number range (the acute
-# range 0001-1299 of the most populous state is the first to fill, near 24,000 hospitals).
-MAX_HOSPITALS = 20_000
-MIN_ZCTAS_PER_STATE = 3
-REAL_ZCTAS = 33_120
-NATIONAL_MEDIAN = 57_849.0  # median of ZCTA medians, ACS 2016-20
-INCOME_LOG_SD_STATE = 0.12
-INCOME_LOG_SD_WITHIN = 0.36
-P_NOT_COMPUTABLE = 0.08
-P_ZIP_WITHOUT_ZCTA = 0.03
-INCOME_SLOPE = -0.60  # latent risk per unit of log(median household income)
-STATE_EFFECT_SD = 0.30
-TYPE_EFFECT = {
-    "Acute Care Hospitals": 0.0,
-    "Critical Access Hospitals": 0.25,
-    "Psychiatric": 0.0,
-    "Acute Care - Veterans Administration": -0.10,
-    "Childrens": -0.30,
-    "Rural Emergency Hospital": 0.30,
-    "Acute Care - Department of Defense": 0.0,
-    "Long-term": 0.0,
-}
-# Measures and national rates (July 2024): the reference seed the warehouse reads.
-MEASURES = {
-    r["measure_id"]: (r["measure_name"], float(r["national_rate"]))
-    for r in reference.load("ref_cms_complication_measures")
-}
-MEASURE_CV = 0.10  # score = rate * (1 + CV * (LOADING * latent + noise))
-MEASURE_LOADING = 1.0
-MEASURE_NOISE_SD = 1.0
-MIN_CASES = 25
-REPORTS_MEASURES = {  # share of hospitals of a type with data, per measure family
-    "Acute Care Hospitals": 0.95,
-    "Critical Access Hospitals": 0.45,
-    "Acute Care - Veterans Administration": 0.9,
-    "Acute Care - Department of Defense": 0.6,
-}
-GROUPS = [("MORT", 8), ("Safety", 8), ("READM", 11)]
-GROUP_P_REPORT = {
-    "Acute Care Hospitals": 0.85,
-    "Critical Access Hospitals": 0.35,
-    "Acute Care - Veterans Administration": 0.8,
-    "Acute Care - Department of Defense": 0.5,
-}
-STAR_SHARES = [0.080, 0.226, 0.327, 0.267, 0.101]
-
-HEADER = [
-    "Facility ID", "Facility Name", "Address", "City/Town", "State", "ZIP Code", "County/Parish",
-    "Telephone Number", "Hospital Type", "Hospital Ownership", "Emergency Services",
-    "Meets criteria for birthing friendly designation", "Hospital overall rating",
-    "Hospital overall rating footnote",
-    "MORT Group Measure Count", "Count of Facility MORT Measures", "Count of MORT Measures Better",
-    "Count of MORT Measures No Different", "Count of MORT Measures Worse", "MORT Group Footnote",
-    "Safety Group Measure Count", "Count of Facility Safety Measures", "Count of Safety Measures Better",
-    "Count of Safety Measures No Different", "Count of Safety Measures Worse", "Safety Group Footnote",
-    "READM Group Measure Count", "Count of Facility READM Measures", "Count of READM Measures Better",
-    "Count of READM Measures No Different", "Count of READM Measures Worse", "READM Group Footnote",
-    "Pt Exp Group Measure Count", "Count of Facility Pt Exp Measures", "Pt Exp Group Footnote",
-    "TE Group Measure Count", "Count of Facility TE Measures", "TE Group Footnote",
-]  # fmt: skip
-CD_HEADER = [
-    "Facility ID", "Facility Name", "Address", "City/Town", "State", "ZIP Code", "County/Parish",
-    "Telephone Number", "Measure ID", "Measure Name", "Compared to National", "Denominator", "Score",
-    "Lower Estimate", "Higher Estimate", "Footnote", "Start Date", "End Date",
-]  # fmt: skip
-ACS_HEADER = ["GEO_ID", "NAME", "B19013_001E", "B19013_001EA", "B19013_001M", "B19013_001MA"]
-NA = "Not Available"
-
-OWNERSHIP_GENERAL = (
-    ["Voluntary non-profit - Private", "Proprietary", "Government - Hospital District or Authority",
-     "Government - Local", "Voluntary non-profit - Church", "Voluntary non-profit - Other",
-     "Government - State", "Physician", "Tribal"],
-    [0.45, 0.20, 0.10, 0.09, 0.07, 0.05, 0.02, 0.01, 0.01],
-)  # fmt: skip
-OWNERSHIP_PSYCH = (["Proprietary", "Government - State", "Voluntary non-profit - Private"], [0.5, 0.25, 0.25])
-EMERGENCY_SHARE = {
-    "Acute Care Hospitals": 0.95, "Critical Access Hospitals": 0.97, "Psychiatric": 0.10,
-    "Acute Care - Veterans Administration": 0.80, "Childrens": 0.85, "Rural Emergency Hospital": 1.0,
-    "Acute Care - Department of Defense": 0.80, "Long-term": 0.0,
-}  # fmt: skip
-
-
-# Facility ids: CMS state code + a number in the type's own range (first, last); federal hospitals
-# (VA, DoD) end in "F". The ranges do not overlap, so ids are unique up to MAX_HOSPITALS.
-ID_RANGE = {
-    "Acute Care Hospitals": (1, 1299),
-    "Critical Access Hospitals": (1300, 1989),
-    "Long-term": (2000, 2299),
-    "Rural Emergency Hospital": (3100, 3299),
-    "Childrens": (3300, 3999),
-    "Psychiatric": (4000, 9999),
-    "Acute Care - Veterans Administration": (10, 499),
-    "Acute Care - Department of Defense": (500, 999),
-}
-FEDERAL_OWNER = {
-    "Acute Care - Veterans Administration": "Veterans Health Administration",
-    "Acute Care - Department of Defense": "Department of Defense",
-}
-NAME_SUFFIXES = np.array(
-    ["MEDICAL CENTER", "REGIONAL MEDICAL CENTER", "GENERAL HOSPITAL", "COMMUNITY HOSPITAL", "MEMORIAL HOSPITAL",
-     "HEALTH SYSTEM"]
-)  # fmt: skip
-NAME_BY_TYPE = {  # any other type: "{city} {suffix}"
-    "Acute Care - Veterans Administration": "VA {city} HEALTHCARE SYSTEM",
-    "Acute Care - Department of Defense": "{city} ARMY COMMUNITY HOSPITAL",
-    "Psychiatric": "{city} BEHAVIORAL HEALTH HOSPITAL",
-    "Childrens": "{city} CHILDREN'S HOSPITAL",
-    "Long-term": "{city} SPECIALTY HOSPITAL",
-}
-MEASURE_PERIOD = {"PSI": "07/01/2021", "MORT": "07/01/2020", "end": "06/30/2023"}  # start by family, end
-
-
-def _states():
-    rows = reference.load("ref_us_states")
-    pop = np.array([float(r["population_2020"]) for r in rows])
-    return rows, pop
-
-
-@dataclass
-class Places:
-    """Name pools drawn with Faker (seeded), shared by every hospital."""
-
-    cities: np.ndarray
-    streets: np.ndarray
-    counties: np.ndarray
-
-
-def _places(seed: int) -> Places:
-    fake = Faker("en_US")
-    fake.seed_instance(seed)
-    cities = np.array(sorted({fake.city().upper() for _ in range(1500)}))
-    streets = np.array([fake.street_address().upper() for _ in range(3000)])
-    counties = np.array(sorted({fake.last_name().upper() for _ in range(600)}))
-    return Places(cities, streets, counties)
-
-
-@dataclass
-class Zctas:
-    """ACS ZCTAs: code, state index, income (clipped to the coding bounds), whether computable, and
-    per state the ZIPs with no ZCTA (PO boxes, firms)."""
-
-    zcta: np.ndarray
-    state: np.ndarray
-    income: np.ndarray
-    not_computable: np.ndarray
-    spare: list[list[str]]
-
-
-def _zctas(rng: np.random.Generator, states: list[dict], pop: np.ndarray, state_income, n_hospitals: int) -> Zctas:
-    """ZCTAs per state by population, inside each state's three-digit ZIP ranges, with incomes."""
-    n_zcta = max(1500, round(REAL_ZCTAS * n_hospitals / DEFAULT_HOSPITALS))
-    share = pop / pop.sum()
-    per_state = np.maximum(3, np.round(share * n_zcta)).astype(int)
-    used: set[str] = set()
-    zcta_of: dict[int, list[str]] = {}
-    spare: list[list[str]] = [[] for _ in states]
-    ranges = [(int(r["zip3_lower"]), int(r["zip3_upper"])) for r in states]
-    # Territories share three-digit prefixes with states (006-009, 967, 969). The narrowest
-    # ranges pick first, and each state leaves MIN_ZCTAS_PER_STATE codes for every state after it
-    # in its range, so no state ends with no ZCTA however many hospitals are asked for.
-    order = sorted(range(len(states)), key=lambda i: (ranges[i][1] - ranges[i][0], i))
-    for pos, s in enumerate(order):
-        lo, hi = ranges[s]
-        later = sum(1 for t in order[pos + 1 :] if ranges[t][0] <= hi and lo <= ranges[t][1])
-        space = np.arange(lo * 100, (hi + 1) * 100)
-        space = np.array([z for z in space[space % 100 != 0] if f"{z:05d}" not in used])
-        room = space.size - MIN_ZCTAS_PER_STATE * later
-        size = min(room, per_state[s] + max(2, per_state[s] // 5))
-        pick = [f"{z:05d}" for z in rng.choice(space, size=size, replace=False)]
-        used.update(pick)
-        zcta_of[s] = pick[: per_state[s]]
-        spare[s] = pick[per_state[s] :]
-    zcta = np.array([z for s in range(len(states)) for z in zcta_of[s]])
-    zcta_state = np.array([s for s in range(len(states)) for _ in zcta_of[s]])
-    log_income = np.log(NATIONAL_MEDIAN) + state_income[zcta_state] + rng.normal(0, INCOME_LOG_SD_WITHIN, zcta.size)
-    # Incomes beyond the ACS coding bounds are published as "250,000+" / "2,500-": the bound is
-    # what anyone can know, so it is what the planted relation uses too.
-    income = np.clip(np.round(np.exp(log_income), 0), 2_500, 250_000)
-    not_computable = rng.random(zcta.size) < P_NOT_COMPUTABLE
-    return Zctas(zcta, zcta_state, income, not_computable, spare)
-
-
-def _acs_income(rng: np.random.Generator, z: Zctas) -> list[list[str]]:
-    """Rows of ACSDT5Y.B19013-Data.csv (header first), with the Census's special values."""
-    rows = [[*ACS_HEADER, ""]]
-    for code, inc, nc in zip(z.zcta.tolist(), z.income.tolist(), z.not_computable.tolist()):
-        if nc:
-            e, ea, m, ma = "-", "-", "**", "**"
-        elif inc >= 250_000:
-            e, ea, m, ma = "250,000+", "250,000+", "***", "***"
-        elif inc <= 2_500:
-            e, ea, m, ma = "2,500-", "2,500-", "***", "***"
-        else:
-            e, ea, m, ma = str(int(inc)), "null", str(int(round(inc * rng.uniform(0.05, 0.3), -1))), "null"
-        rows.append([f"8600000US{code}", f"ZCTA5 {code}", e, ea, m, ma, ""])
-    return rows
+# What callers import from generators.hospitals (the CLI, the tests): its own functions and every
+# public name of the modules it was split into.
+__all__ = [
+    "ACS_HEADER",
+    "CD_HEADER",
+    "DEFAULT_HOSPITALS",
+    "EMERGENCY_SHARE",
+    "FEDERAL_OWNER",
+    "GROUPS",
+    "GROUP_P_REPORT",
+    "HEADER",
+    "Hospitals",
+    "ID_RANGE",
+    "INCOME_LOG_SD_STATE",
+    "INCOME_LOG_SD_WITHIN",
+    "INCOME_SLOPE",
+    "MAX_HOSPITALS",
+    "MEASURES",
+    "MEASURE_CV",
+    "MEASURE_LOADING",
+    "MEASURE_NOISE_SD",
+    "MEASURE_PERIOD",
+    "MIN_CASES",
+    "MIN_ZCTAS_PER_STATE",
+    "NA",
+    "NAME_BY_TYPE",
+    "NAME_SUFFIXES",
+    "NATIONAL_MEDIAN",
+    "OWNERSHIP_GENERAL",
+    "OWNERSHIP_PSYCH",
+    "P_NOT_COMPUTABLE",
+    "P_ZIP_WITHOUT_ZCTA",
+    "Places",
+    "REAL_ZCTAS",
+    "REPORTS_MEASURES",
+    "STAR_SHARES",
+    "STATE_EFFECT_SD",
+    "TYPE_EFFECT",
+    "Zctas",
+    "generate",
+]
 
 
 @dataclass

@@ -13,7 +13,7 @@ import re
 import duckdb
 import jinja2
 import pytest
-from outputs.test_exports import SCREENSHOTS, open_in_browser
+from outputs.browser import SCREENSHOTS, open_in_browser
 
 from health_equity.outputs import report
 from health_equity.outputs.report.hospital_income import ScoreRow
@@ -193,3 +193,82 @@ def test_the_templates_escape_data_and_refuse_an_undefined_name():
     # A name the page needs and was not given stops the render instead of leaving a gap.
     with pytest.raises(jinja2.UndefinedError):
         env.get_template("kpis.html.j2").render(kpi_tiles=[], score_rows=[], lowest_tier="Low")
+
+
+def _tick_value(label: str) -> float | None:
+    """A tick label as a number: "$50k" is 50000, "1.5" is 1.5, "−0.5" (plotly's minus) is -0.5;
+    None for a category label."""
+    text = label.replace("\u2212", "-").replace(",", "").replace("$", "").strip()
+    scale = 1.0
+    if text.endswith("k"):
+        text, scale = text[:-1], 1e3
+    try:
+        return float(text) * scale
+    except ValueError:
+        return None
+
+
+def test_the_report_renders_every_chart_with_data_in_a_real_browser(clean_build, tmp_path):
+    out = tmp_path / "report.html"
+    assert report.main(["--db", str(clean_build.db), "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "cdn" not in html.lower().split("<script", 1)[0]  # nothing fetched: plotly.js is inline
+    with open_in_browser(out.as_uri(), "report_full") as (page, errors):
+        charts = page.evaluate("""() => [...document.querySelectorAll('section.chart')].map(s => {
+            const gd = s.querySelector('.js-plotly-plot');
+            return {name: s.dataset.chart, title: s.querySelector('h3').innerText,
+                    caption: s.querySelector('.caption').innerText,
+                    traces: gd ? gd.data.length : 0,
+                    marks: gd ? gd.querySelectorAll(
+                        'path.point, .bars path, .heatmaplayer image, path.js-line').length : 0,
+                    xtitle: gd && gd.layout.xaxis && gd.layout.xaxis.title ? gd.layout.xaxis.title.text || '' : '',
+                    // Every axis's tick labels in screen order, and whether each axis title fits the chart.
+                    ticks: gd ? [...gd.querySelectorAll('.xaxislayer-above, .yaxislayer-above')].map(layer => {
+                        const isX = layer.classList.contains('xaxislayer-above');
+                        return [...layer.querySelectorAll('text')]
+                            .map(t => ({text: t.textContent, pos: isX ? t.getBoundingClientRect().x
+                                                                       : -t.getBoundingClientRect().y}))
+                            .sort((a, b) => a.pos - b.pos).map(t => t.text);
+                    }) : [],
+                    clipped: gd ? [...gd.querySelectorAll('.g-xtitle, .g-ytitle, .g-x2title, .g-y2title')]
+                        .filter(t => t.getBBox().width > 0).filter(t => {
+                            const r = t.getBoundingClientRect(), box = gd.getBoundingClientRect();
+                            return r.left < box.left - 1 || r.right > box.right + 1
+                                || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+                        }).map(t => t.textContent) : []};
+        })""")
+        for c in charts:
+            page.locator(f'section[data-chart="{c["name"]}"]').screenshot(
+                path=str(SCREENSHOTS / f"chart_{c['name']}.png")
+            )
+        kpis = page.locator(".kpi").count()
+    assert not errors, errors
+    names = {c["name"] for c in charts}
+    assert names == {
+        "state_map",
+        "income_scatter",
+        "tier_bars",
+        "funnel",
+        "hotspots",
+        "cluster_profiles",
+        "forest_plot",
+        "dsr_imd",
+        "dsr_ethnicity",
+        "sii_rii",
+        "funnel_readmissions",
+        "funnel_saba",
+    }
+    for c in charts:
+        assert c["traces"] > 0 and c["marks"] > 0, c
+        assert c["title"] and len(c["caption"]) > 40, c
+    # Axis titles sit inside their chart, and numeric tick labels read in order along each axis
+    # (a log axis labelled "4 5 ... 9 1 2 3" or "2 ... 9 100 2" fails here).
+    for c in charts:
+        assert not c["clipped"], (c["name"], c["clipped"])
+        for labels in c["ticks"]:
+            values = [_tick_value(t) for t in labels]
+            if len(labels) > 1 and all(v is not None for v in values):
+                assert all(a < b for a, b in zip(values, values[1:])), (c["name"], labels)
+    # Every chart but the tile map has a labelled value axis.
+    assert all(c["xtitle"] for c in charts if c["name"] != "state_map"), charts
+    assert kpis == 3
