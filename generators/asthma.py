@@ -196,7 +196,7 @@ def total_effect_irr() -> dict:
     standard error at 100k patients. Fitted on the clustered patients only (at least the minimum
     baseline person-time; the total model no longer is) they lie as close: clustering selects on
     registration date and survival, not on deprivation or ethnicity.
-    tests/python/generators/test_generated_extracts.py checks the agreement at 1M patients and
+    tests/python/synthetic/test_generated_extracts.py checks the agreement at 1M patients and
     benchmarks/validate_truth.py the coverage of the warehouse's intervals over seeds.
     """
     groups = list(IRR_ETHNICITY)
