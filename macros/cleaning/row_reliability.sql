@@ -25,49 +25,45 @@
         from {{ relation }} as raw_row
     )
 
-    select
-        numbered_rows.*,
-        coalesce(repeated.rows_with_key, 1) as rows_with_key,
-        coalesce(repeated.identical_rows, 1) as identical_rows,
-        coalesce(repeated.identical_copy, 1) as identical_copy
-    from numbered_rows
-    left join (
+    {% set keyed -%}
         select
-            source_row_number,
-            count(*) over (partition by row_key) as rows_with_key,
-            count(*) over (partition by whole_row) as identical_rows,
-            row_number() over (partition by whole_row order by source_row_number) as identical_copy
-        from (
-            select
-                {{ key }} as row_key,
-                {#- The whole raw row, as whole_row('raw_row') over the file: every column but the number. #}
-                struct_pack(*columns(* exclude (source_row_number))) as whole_row,
-                source_row_number
-            from numbered_rows
-        ) as keyed
-        where
-            row_key is null
-            or row_key in (
-                select {{ key }} as repeated_key
-                from numbered_rows
-                group by {{ key }}
-                having count(*) > 1
-            )
-    ) as repeated on numbered_rows.source_row_number = repeated.source_row_number
+            {{ key }} as row_key,
+            {#- The whole raw row, as whole_row('raw_row') over the file: every column but the number. #}
+            struct_pack(*columns(* exclude (source_row_number))) as whole_row,
+            source_row_number
+        from numbered_rows
+    {%- endset %}
+    {{ rows_with_repeats('numbered_rows', 'numbered_rows', keyed, key, 'numbered_rows') }}
 {%- endmacro %}
 
 {% macro default__numbered_source(relation, key) -%}
+    {% set numbered -%}
+        (
+            select
+                raw_row.*,
+                {{ file_row_number() }} as source_row_number
+            from {{ relation }} as raw_row
+        ) as numbered
+    {%- endset %}
+    {% set keyed -%}
+        select
+            {{ key }} as row_key,
+            {{ whole_row('raw_row') }} as whole_row,
+            {{ file_row_number() }} as source_row_number
+        from {{ relation }} as raw_row
+    {%- endset %}
+    {{ rows_with_repeats(numbered, 'numbered', keyed, key, relation) }}
+{%- endmacro %}
+
+{#- What both versions of numbered_source share: the numbered rows with their repeat counts,
+    the whole-row windows taken only over the rows whose key repeats or is missing. -#}
+{% macro rows_with_repeats(numbered, numbered_alias, keyed, key, key_rows) -%}
     select
-        numbered.*,
+        {{ numbered_alias }}.*,
         coalesce(repeated.rows_with_key, 1) as rows_with_key,
         coalesce(repeated.identical_rows, 1) as identical_rows,
         coalesce(repeated.identical_copy, 1) as identical_copy
-    from (
-        select
-            raw_row.*,
-            {{ file_row_number() }} as source_row_number
-        from {{ relation }} as raw_row
-    ) as numbered
+    from {{ numbered }}
     left join (
         select
             source_row_number,
@@ -75,21 +71,17 @@
             count(*) over (partition by whole_row) as identical_rows,
             row_number() over (partition by whole_row order by source_row_number) as identical_copy
         from (
-            select
-                {{ key }} as row_key,
-                {{ whole_row('raw_row') }} as whole_row,
-                {{ file_row_number() }} as source_row_number
-            from {{ relation }} as raw_row
+            {{ keyed }}
         ) as keyed
         where
             row_key is null
             or row_key in (
                 select {{ key }} as repeated_key
-                from {{ relation }}
+                from {{ key_rows }}
                 group by {{ key }}
                 having count(*) > 1
             )
-    ) as repeated on numbered.source_row_number = repeated.source_row_number
+    ) as repeated on {{ numbered_alias }}.source_row_number = repeated.source_row_number
 {%- endmacro %}
 
 {#- The duplicate rules, one for every extract (patients, events, the CMS and ACS files), first of
