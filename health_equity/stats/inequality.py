@@ -322,3 +322,17 @@ COLUMNS = [
     "reps",
     "note",
 ]
+
+
+def quintile_measure(published: pd.DataFrame) -> str | None:
+    """What the deprivation quintiles measure, as asthma_inequalities labels its imd_quintile groups
+    (deprivation_measure, one label per build; dbt doc omop_deprivation): the label of the groups
+    that have a quintile, else (no patient has one) the name of the "not available" group, which
+    says why; None without imd_quintile rows. Two labels in one build are an error: one gradient
+    cannot run across two measures."""
+    imd = published[published.dimension == "imd_quintile"]
+    available = imd[~imd.group_value.astype(str).str.startswith("not available")]
+    labels = sorted(set((available if len(available) else imd).deprivation_measure.dropna()))
+    if len(labels) > 1:
+        raise ValueError(f"asthma_inequalities labels its IMD quintile groups with more than one measure: {labels}")
+    return labels[0] if labels else None

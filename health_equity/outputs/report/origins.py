@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from health_equity.stats.inequality import quintile_measure
+
 SECTION_SOURCES = {"hospitals": "hospitals_raw", "asthma": "asthma_raw"}
 SECTION_SUBJECTS = {"hospitals": "real hospitals", "asthma": "real patients"}
 
@@ -55,12 +57,13 @@ def mixed_origins(provenance: pd.DataFrame) -> list[str]:
 def deprivation_measures(inequalities: pd.DataFrame) -> list[str]:
     """For the banner over the asthma section when its deprivation groups are not the IMD: on the
     OMOP input they may be ACS median household income quintiles of U.S. ZIPs, or a supplied
-    lookup's quintiles (asthma_inequalities.deprivation_measure, one label per build; dbt doc
-    omop_deprivation). Empty when the groups are the IMD. The charts keep the marts' name "IMD
-    quintile"; the banner says what it is."""
+    lookup's quintiles (health_equity.stats.inequality.quintile_measure, the label the indices
+    mart carries). Empty when the groups are the IMD, or when no patient has a quintile. The
+    charts keep the marts' name "IMD quintile"; the banner says what it is."""
     if "deprivation_measure" not in inequalities:
         return []
     imd = inequalities[inequalities.dimension == "imd_quintile"]
-    shown = imd[~imd.group_value.astype(str).str.startswith("not available")]
-    measures = sorted(set(shown.deprivation_measure.dropna()))
-    return [] if measures == ["IMD 2019 quintile"] else measures
+    if imd.group_value.astype(str).str.startswith("not available").all():
+        return []
+    measure = quintile_measure(inequalities)
+    return [] if measure in (None, "IMD 2019 quintile") else [measure]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from health_equity.stats.inequality import ridit_scores, sii_by_outcome, sii_rii
+from health_equity.stats.inequality import quintile_measure, ridit_scores, sii_by_outcome, sii_rii
 
 
 def test_ridit_scores_are_cumulative_midpoints():
@@ -203,3 +203,32 @@ def test_an_outcome_with_a_suppressed_or_unpublished_quintile_is_withheld():
         assert out.loc[outcome, "note"].startswith(f"withheld under the disclosure policy: IMD quintile(s) {quintile} ")
     # Without the published flags (the package used on its own), every outcome is estimated.
     assert sii_by_outcome(rates, reps=1000).sii.notna().all()
+
+
+def _published(rows):
+    return pd.DataFrame(rows, columns=["dimension", "group_value", "deprivation_measure"])
+
+
+def test_the_quintile_measure_is_the_label_of_the_groups_with_a_quintile():
+    acs = "ACS 5-year 2016-2020 median household income quintile of the ZIP (as ZCTA)"
+    published = _published(
+        [
+            ("imd_quintile", "1", acs),
+            ("imd_quintile", "5", acs),
+            ("imd_quintile", "not available: no area code", "not available: no area code"),
+            ("sex", "Female", None),
+        ]
+    )
+    assert quintile_measure(published) == acs
+
+
+def test_without_any_quintile_the_measure_is_the_not_available_groups_reason():
+    reason = "not available: no location data"
+    assert quintile_measure(_published([("imd_quintile", reason, reason), ("sex", "Male", None)])) == reason
+    assert quintile_measure(_published([("sex", "Male", None)])) is None
+
+
+def test_two_measures_in_one_build_are_an_error_naming_both():
+    published = _published([("imd_quintile", "1", "IMD 2019 quintile"), ("imd_quintile", "2", "lookup quintile")])
+    with pytest.raises(ValueError, match="more than one measure.*IMD 2019 quintile.*lookup quintile"):
+        quintile_measure(published)
