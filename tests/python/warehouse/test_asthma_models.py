@@ -243,7 +243,14 @@ def test_lr_test_picks_the_negative_binomial_and_alpha_matches_the_planted_dispe
 
     patients = medium_build.df("select * from marts.asthma_patients")
     clusters = medium_build.df("select * from marts.asthma_patient_clusters")
-    frame = R.model_frame(patients, clusters).merge(planted_phenotypes(medium_build), on="patient_key")
+    # In key order: the seeded simulation below draws patient by patient, so a row order that a
+    # parallel scan may change would change its draws.
+    frame = (
+        R.model_frame(patients, clusters)
+        .merge(planted_phenotypes(medium_build), on="patient_key")
+        .sort_values("patient_key", kind="mergesort")
+        .reset_index(drop=True)
+    )
     exact = medium_build.df(
         "select distinct n from intermediate.int_asthma_admission_rate_ratios where model_name = 'total'"
     )
