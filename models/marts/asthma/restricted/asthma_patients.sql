@@ -20,6 +20,12 @@
     {%- do counted_in.update({rule.measure: 'counts_' ~ name}) %}
 {%- endfor %}
 {%- set windows = [('baseline', '<'), ('followup', '>=')] %}
+{%- set count_columns = [] %}
+{%- for m in measures %}
+    {%- for study_window, comparison in windows %}
+        {%- do count_columns.append({'name': study_window ~ '_' ~ m, 'measure': m}) %}
+    {%- endfor %}
+{%- endfor %}
 with
 
 patients as (
@@ -69,6 +75,37 @@ omop_deprivation as (
     ),
 {% endfor %}
 
+-- Every pass's counts in one relation (NULL where a pass does not count that measure), so each
+-- patient meets all their counts in one aggregate and one join. A left join per pass (seven
+-- hash joins of a million rows in one query) ran out of DuckDB's 3 GB at 1M patients.
+pass_counts as (
+    {%- for pass in passes %}
+        select
+            patient_key,
+            {%- for column in count_columns %}
+                {% if counted_in[column.measure] == 'counts_' ~ pass.name -%}
+                    {{ column.name }}
+                {%- else -%}
+                    cast(null as bigint) as {{ column.name }}
+                {%- endif %}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        from counts_{{ pass.name }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+-- A patient has one row per pass at most, and each measure is counted in one pass: the sum
+-- is that one count.
+counts as (
+    select
+        patient_key,
+        {%- for column in count_columns %}
+            cast(sum({{ column.name }}) as bigint) as {{ column.name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from pass_counts
+    group by patient_key
+),
+
 joined as (
     select
         patients.patient_key,
@@ -98,8 +135,8 @@ joined as (
         person_time.followup_person_years,
         person_time.person_years,
         {% for m in measures %}
-            coalesce({{ counted_in[m] }}.baseline_{{ m }}, 0) as baseline_{{ m }},
-            coalesce({{ counted_in[m] }}.followup_{{ m }}, 0) as followup_{{ m }},
+            coalesce(counts.baseline_{{ m }}, 0) as baseline_{{ m }},
+            coalesce(counts.followup_{{ m }}, 0) as followup_{{ m }},
         {% endfor %}
         person_time.followup_person_years >= {{ var('saba_min_followup_years') }} as is_saba_assessable
     from patients
@@ -107,9 +144,7 @@ joined as (
     {%- if omop_input() %}
         left join omop_deprivation on patients.patient_key = omop_deprivation.patient_key
     {%- endif %}
-    {%- for pass in passes %}
-        left join counts_{{ pass.name }} on patients.patient_key = counts_{{ pass.name }}.patient_key
-    {%- endfor %}
+    left join counts on patients.patient_key = counts.patient_key
 ),
 
 final as (
