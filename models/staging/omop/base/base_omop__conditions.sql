@@ -40,8 +40,7 @@ classified as (
         cleaned.*,
         members.concept_set,
         members.snomed_code,
-        concepts.concept_id is not null as is_in_vocabulary,
-        count(*) over (partition by cleaned.condition_occurrence_id) as rows_with_key
+        concepts.concept_id is not null as is_in_vocabulary
     from cleaned
     left join members on cleaned.condition_concept_id = members.concept_id
     left join concepts on cleaned.condition_concept_id = concepts.concept_id
@@ -50,12 +49,7 @@ classified as (
 final as (
     select
         *,
-        case
-            when condition_occurrence_id is null then 'null key: condition_occurrence_id'
-            when rows_with_key > 1 then 'duplicate key: condition_occurrence_id'
-            when person_id is null then 'null key: person_id'
-            when condition_start_date is null then 'missing or unparseable condition_start_date'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('condition_occurrence_id', ['condition_start_date']) }} as exclusion_reason
     from classified
 )
 

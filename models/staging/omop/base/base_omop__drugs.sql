@@ -61,8 +61,7 @@ classified as (
         drug_classes.medicine_class,
         drug_classes.bnf_chemical_code,
         coalesce(concepts.concept_name, ingredient.concept_name) as medicine,
-        concepts.concept_id is not null as is_in_vocabulary,
-        count(*) over (partition by cleaned.drug_exposure_id) as rows_with_key
+        concepts.concept_id is not null as is_in_vocabulary
     from cleaned
     left join drug_classes on cleaned.drug_concept_id = drug_classes.concept_id
     left join concept_sets as ingredient on drug_classes.ingredient_concept_id = ingredient.concept_id
@@ -72,12 +71,7 @@ classified as (
 final as (
     select
         *,
-        case
-            when drug_exposure_id is null then 'null key: drug_exposure_id'
-            when rows_with_key > 1 then 'duplicate key: drug_exposure_id'
-            when person_id is null then 'null key: person_id'
-            when drug_exposure_start_date is null then 'missing or unparseable drug_exposure_start_date'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('drug_exposure_id', ['drug_exposure_start_date']) }} as exclusion_reason
     from classified
 )
 

@@ -21,13 +21,10 @@ cleaned as (
 final as (
     select
         *,
-        case
-            when person_id is null then 'null key: person_id'
-            when observation_period_start_date is null then 'missing or unparseable observation_period_start_date'
-            when observation_period_end_date is null then 'missing or unparseable observation_period_end_date'
+        {% call omop_exclusion_reason(dates=['observation_period_start_date', 'observation_period_end_date']) -%}
             when observation_period_end_date < observation_period_start_date
                 then 'impossible date: observation_period_end_date before its start'
-        end as exclusion_reason
+        {%- endcall %} as exclusion_reason
     from cleaned
 )
 

@@ -42,8 +42,7 @@ mapped as (
     select
         cleaned.*,
         gender.maps_to as sex,
-        coalesce(race.maps_to, ethnicity.maps_to, '99') as ethnic_category_code,
-        count(*) over (partition by cleaned.person_id) as rows_with_key
+        coalesce(race.maps_to, ethnicity.maps_to, '99') as ethnic_category_code
     from cleaned
     left join demographics as gender
         on gender.field = 'gender' and cleaned.gender_concept_id = gender.concept_id
@@ -56,10 +55,7 @@ mapped as (
 final as (
     select
         *,
-        case
-            when person_id is null then 'null key: person_id'
-            when rows_with_key > 1 then 'duplicate key: person_id'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('person_id') }} as exclusion_reason
     from mapped
 )
 

@@ -56,8 +56,7 @@ classified as (
             when discharged_to.concept_set in ('discharge_home', 'discharge_transfer') then discharged_to.maps_to
             else 'other'
         end as discharged_to,
-        concepts.concept_id is not null as is_in_vocabulary,
-        count(*) over (partition by cleaned.visit_occurrence_id) as rows_with_key
+        concepts.concept_id is not null as is_in_vocabulary
     from cleaned
     left join members as visit_type
         on cleaned.visit_concept_id = visit_type.concept_id and visit_type.concept_set like 'visit\_%' escape '\'
@@ -75,12 +74,7 @@ classified as (
 final as (
     select
         *,
-        case
-            when visit_occurrence_id is null then 'null key: visit_occurrence_id'
-            when rows_with_key > 1 then 'duplicate key: visit_occurrence_id'
-            when person_id is null then 'null key: person_id'
-            when visit_start_date is null then 'missing or unparseable visit_start_date'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('visit_occurrence_id', ['visit_start_date']) }} as exclusion_reason
     from classified
 )
 
