@@ -114,6 +114,13 @@
     try_cast({{ column }} as bigint)
 {%- endmacro %}
 
+{#- Select-list items: each of `columns` as an OMOP id (omop_id), under its own name. -#}
+{% macro omop_ids(columns) -%}
+    {%- for column in columns %}
+        {{ omop_id(column) }} as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- A CDM date: the date column, else the date part of the datetime column. -#}
 {% macro omop_date(date_column, datetime_column=none) -%}
     {%- if datetime_column -%}

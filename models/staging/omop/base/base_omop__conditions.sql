@@ -27,9 +27,7 @@ concepts as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('condition_occurrence_id') }} as condition_occurrence_id,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('condition_concept_id') }} as condition_concept_id,
+        {{ omop_ids(['condition_occurrence_id', 'person_id', 'condition_concept_id']) }},
         {{ omop_date('start_date', 'start_datetime') }} as condition_start_date,
         {{ omop_id('visit_occurrence_id') }} as visit_occurrence_id
     from source

@@ -47,9 +47,7 @@ drug_classes as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('drug_exposure_id') }} as drug_exposure_id,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('drug_concept_id') }} as drug_concept_id,
+        {{ omop_ids(['drug_exposure_id', 'person_id', 'drug_concept_id']) }},
         {{ omop_date('start_date', 'start_datetime') }} as drug_exposure_start_date,
         try_cast(quantity as double) as quantity
     from source

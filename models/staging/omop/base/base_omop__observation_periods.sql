@@ -11,8 +11,7 @@ source as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('observation_period_id') }} as observation_period_id,
-        {{ omop_id('person_id') }} as person_id,
+        {{ omop_ids(['observation_period_id', 'person_id']) }},
         {{ omop_date('start_date') }} as observation_period_start_date,
         {{ omop_date('end_date') }} as observation_period_end_date
     from source

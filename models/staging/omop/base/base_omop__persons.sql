@@ -17,12 +17,9 @@ demographics as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('gender_concept_id') }} as gender_concept_id,
-        {{ omop_id('race_concept_id') }} as race_concept_id,
-        {{ omop_id('ethnicity_concept_id') }} as ethnicity_concept_id,
-        {{ omop_id('location_id') }} as location_id,
-        {{ omop_id('care_site_id') }} as care_site_id,
+        {{ omop_ids([
+            'person_id', 'gender_concept_id', 'race_concept_id', 'ethnicity_concept_id', 'location_id', 'care_site_id',
+        ]) }},
         -- birth_datetime when recorded; else the year, with a missing month taken as July and a
         -- missing day as the 15th (the middle of what is known).
         coalesce(

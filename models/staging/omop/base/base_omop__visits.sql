@@ -25,14 +25,10 @@ concepts as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('visit_occurrence_id') }} as visit_occurrence_id,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('visit_concept_id') }} as visit_concept_id,
+        {{ omop_ids(['visit_occurrence_id', 'person_id', 'visit_concept_id']) }},
         {{ omop_date('start_date', 'start_datetime') }} as visit_start_date,
         {{ omop_date('end_date', 'end_datetime') }} as visit_end_date,
-        {{ omop_id('care_site_id') }} as care_site_id,
-        {{ omop_id('admitted_from_concept_id') }} as admitted_from_concept_id,
-        {{ omop_id('discharged_to_concept_id') }} as discharged_to_concept_id
+        {{ omop_ids(['care_site_id', 'admitted_from_concept_id', 'discharged_to_concept_id']) }}
     from source
 ),
 
