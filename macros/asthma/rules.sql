@@ -14,6 +14,16 @@
         as group_value
 {%- endmacro %}
 
+{#- The columns that say which indicator a row of the inequality rates is and how it is defined,
+    in the order int_asthma_inequality_rates and asthma_inequalities give them: the group, the
+    outcome and its measure, and what the numerator and denominator count. -#}
+{% macro indicator_definition_columns() -%}
+    {{ return([
+        'dimension', 'group_value', 'outcome', 'measure_type', 'outcome_period', 'numerator_definition',
+        'denominator_definition', 'denominator_unit',
+    ]) }}
+{%- endmacro %}
+
 {#- The four funnel-plot limits (percentages) of a proportion p (a fraction) at denominator n,
     as <prefix>lower_95, <prefix>upper_95, <prefix>lower_998 and <prefix>upper_998 (vars z_95 and
     z_99_8); with `condition`, a limit is NULL where the condition does not hold. -#}

@@ -114,6 +114,13 @@
     try_cast({{ column }} as bigint)
 {%- endmacro %}
 
+{#- Select-list items: each of `columns` as an OMOP id (omop_id), under its own name. -#}
+{% macro omop_ids(columns) -%}
+    {%- for column in columns %}
+        {{ omop_id(column) }} as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- A CDM date: the date column, else the date part of the datetime column. -#}
 {% macro omop_date(date_column, datetime_column=none) -%}
     {%- if datetime_column -%}
@@ -186,16 +193,22 @@
 {% endmacro %}
 
 {#- The rows of an OMOP base model that stg_omop__row_outcomes marks with one outcome (such as
-    'used: prescriptions'): what each stg_omop__ model in an extract's layout is built from, so
-    the rows it writes are exactly the ones the row accounting counts as used. -#}
+    'used: prescriptions'), or with any of a list of them, each with its outcome: what each
+    stg_omop__ model in an extract's layout is built from, so the rows it writes are exactly the
+    ones the row accounting counts as used. -#}
 {% macro omop_rows_with_outcome(base_model, omop_table, outcome) -%}
-    select base_rows.*
+    {%- set wanted = [outcome] if outcome is string else outcome %}
+    select
+        base_rows.*,
+        outcomes.outcome
     from {{ ref(base_model) }} as base_rows
     inner join {{ ref('stg_omop__row_outcomes') }} as outcomes
         on
             outcomes.omop_table = '{{ omop_table }}'
             and base_rows.omop_row_number = outcomes.omop_row_number
-            and outcomes.outcome = '{{ outcome }}'
+            and outcomes.outcome in (
+                {%- for one in wanted %}{{ sql_string(one) }}{{ ', ' if not loop.last }}{% endfor -%}
+            )
 {%- endmacro %}
 
 {#- The ACS median household income file the hospital half reads (source
@@ -232,19 +245,48 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The outcome of one OMOP row in stg_omop__row_outcomes: the reasons every table shares first
-    (the base model's own exclusion, then a person not on the register, then an unmapped concept),
-    then the table's own rules, given as the call block's body. -#}
-{% macro omop_row_outcome(alias, registered=true, concept_column=none) -%}
+{#- The exclusion_reason of a row of an OMOP base model, the rules every table shares in this
+    order: its key missing, its key on more than one row of the file, no person (a table with a
+    person_id other than its key), each of `dates` missing or unparseable; then the table's own
+    WHEN branches, given as the body of a call block when it has any. The first that applies wins. -#}
+{% macro omop_exclusion_reason(key=none, dates=[], has_person=true) -%}
     case
-        when {{ alias }}.exclusion_reason is not null then {{ alias }}.exclusion_reason
-        {%- if registered %}
-            when register.person_id is null
-                then 'person not on the asthma register (no asthma condition inside an observation period)'
+        {%- if key %}
+            when {{ key }} is null then 'null key: {{ key }}'
+            when count(*) over (partition by {{ key }}) > 1 then 'duplicate key: {{ key }}'
         {%- endif %}
-        {%- if concept_column %}
-            when {{ alias }}.{{ concept_column }} = 0 then 'unmapped concept (concept_id 0)'
+        {%- if has_person and key != 'person_id' %}
+            when person_id is null then 'null key: person_id'
         {%- endif %}
-        {{ caller() }}
+        {%- for date_column in dates %}
+            when {{ date_column }} is null then 'missing or unparseable {{ date_column }}'
+        {%- endfor %}
+        {{ caller() if caller is defined }}
     end
+{%- endmacro %}
+
+{#- The outcome of every row of one OMOP table in stg_omop__row_outcomes, as a query: the table's
+    name, the row's number and its outcome. The reasons every table shares come first (the base
+    model's own exclusion, then a person not on the register, then an unmapped concept), then the
+    table's own rules, given as the call block's body. The base model's rows are read under alias,
+    joined to the CTE `register` on person_id unless the table has no person. -#}
+{% macro omop_outcome_rows(omop_table, alias, register='required', concept_column=none) -%}
+    select
+        '{{ omop_table }}' as omop_table,
+        {{ alias }}.omop_row_number,
+        case
+            when {{ alias }}.exclusion_reason is not null then {{ alias }}.exclusion_reason
+            {%- if register == 'required' %}
+                when register.person_id is null
+                    then 'person not on the asthma register (no asthma condition inside an observation period)'
+            {%- endif %}
+            {%- if concept_column %}
+                when {{ alias }}.{{ concept_column }} = 0 then 'unmapped concept (concept_id 0)'
+            {%- endif %}
+            {{ caller() }}
+        end as outcome
+    from {{ alias }}
+    {%- if register != 'none' %}
+        left join register on {{ alias }}.person_id = register.person_id
+    {%- endif %}
 {%- endmacro %}

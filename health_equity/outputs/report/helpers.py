@@ -65,6 +65,27 @@ def headline_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame.is_headline.fillna(False).astype(bool)]
 
 
+def rows_where(frame: pd.DataFrame, where: dict) -> pd.DataFrame:
+    """The rows whose columns hold the values of `where`, compared as text: the row a headline names
+    by its column values (Headline.where) is the one it quotes."""
+    keep = pd.Series(True, index=frame.index)
+    for column, value in where.items():
+        keep &= frame[column].astype(str) == str(value)
+    return frame[keep]
+
+
+def first_row(rows: pd.DataFrame, needed: str) -> pd.Series | None:
+    """The first of the rows when there is one and its `needed` column has a value, else None."""
+    if len(rows) and pd.notna(rows[needed].iloc[0]):
+        return rows.iloc[0]
+    return None
+
+
+def interval_bars(value: pd.Series, lower: pd.Series, upper: pd.Series, **style) -> dict:
+    """Plotly error bars (error_x or error_y) from each value to the two ends of its interval."""
+    return {"type": "data", "symmetric": False, "array": upper - value, "arrayminus": value - lower, **style}
+
+
 def no_data(fig: go.Figure, message: str) -> go.Figure:
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     return fig

@@ -11,10 +11,13 @@ import plotly.graph_objects as go
 from health_equity.outputs.report.helpers import (
     OKABE_ITO,
     Chart,
+    first_row,
     headline_rows,
+    interval_bars,
     layout,
     mart_rows,
     no_data,
+    rows_where,
     signed_words,
 )
 from health_equity.outputs.report.settings import Settings
@@ -134,13 +137,7 @@ def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
                 x=t.income_tier,
                 y=t.mean_risk,
                 marker_color=OKABE_ITO[i % len(OKABE_ITO)],
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": t.mean_risk_upper_95 - t.mean_risk,
-                    "arrayminus": t.mean_risk - t.mean_risk_lower_95,
-                    "color": "#222",
-                },
+                error_y=interval_bars(t.mean_risk, t.mean_risk_lower_95, t.mean_risk_upper_95, color="#222"),
                 hovertemplate="%{x}: mean %{y:+.2f}<extra></extra>",
             )
         )
@@ -170,11 +167,11 @@ def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
         no_data(fig, "No hospital has a score")
     empty = tiers.groupby("score_name").mean_risk.apply(lambda m: m.isna().all())
     missing = [r.score_label for _, r in labels.iterrows() if empty[r.score_name]]
-    low = headline_rows(tiers)
-    low = low[low.income_tier == settings.tier_names[0]]
     gap = ""
-    if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
-        g = low.iloc[0]
+    g = first_row(
+        rows_where(tiers, {"is_headline": True, "income_tier": settings.tier_names[0]}), "gap_to_highest_tier"
+    )
+    if g is not None:
         gap = (
             f" {settings.tier_names[0]} minus {settings.tier_names[-1]}: {g.gap_to_highest_tier:+.2f} on the score "
             f"(95% CI {g.gap_lower_95:+.2f} to {g.gap_upper_95:+.2f}), which is {g.gap_in_hospital_sd:+.2f} standard "
@@ -215,8 +212,8 @@ def score_table(tiers: pd.DataFrame, regression: pd.DataFrame, settings: Setting
         reg = mine[(mine.model_name == "log_income") & (mine.term == "log_income")]
         why = mine[mine.row_type == "no_estimate"].no_estimate_reason
         gap = "no data"
-        if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
-            g = low.iloc[0]
+        g = first_row(low, "gap_to_highest_tier")
+        if g is not None:
             gap = f"{g.gap_to_highest_tier:+.2f} ({g.gap_lower_95:+.2f} to {g.gap_upper_95:+.2f})"
         slope = "no estimate: " + (why.dropna().iloc[0] if len(why.dropna()) else "no data")
         if len(reg):
@@ -237,10 +234,8 @@ def kpis(
     """The KPI tiles (templates/kpis.html.j2): label, value and note of each, as text."""
     scored = hospitals[hospitals.is_scored.fillna(False).astype(bool)]
     lowest, highest = settings.tier_names[0], settings.tier_names[-1]
-    low = headline_rows(tiers)
-    low = low[low.income_tier == lowest]
-    if len(low) and pd.notna(low.gap_to_highest_tier.iloc[0]):
-        r = low.iloc[0]
+    r = first_row(rows_where(tiers, {"is_headline": True, "income_tier": lowest}), "gap_to_highest_tier")
+    if r is not None:
         gap = f"{r.gap_in_hospital_sd:+.2f} SD"
         gap_note = (
             f"{lowest}- minus {highest}-income tier mean {score_label}: {r.gap_to_highest_tier:+.2f} on the score "
@@ -249,10 +244,11 @@ def kpis(
         )
     else:
         gap, gap_note = "no data", f"no hospital has the {score_label}"
-    slope = headline_rows(regression)
-    slope = slope[(slope.model_name == "log_income") & (slope.term == "log_income")]
-    if len(slope) and pd.notna(slope.estimate_per_doubling.iloc[0]):
-        r = slope.iloc[0]
+    r = first_row(
+        rows_where(regression, {"is_headline": True, "model_name": "log_income", "term": "log_income"}),
+        "estimate_per_doubling",
+    )
+    if r is not None:
         slope_value = f"{r.estimate_per_doubling:+.2f} SD"
         slope_note = (
             f"change in the score for each doubling of ZIP median household income (95% CI "

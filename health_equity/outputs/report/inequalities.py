@@ -13,7 +13,7 @@ from health_equity.outputs.report.funnels import (
     label_annotations,
     position_points,
 )
-from health_equity.outputs.report.helpers import OKABE_ITO, Chart, layout, mart_rows, no_data
+from health_equity.outputs.report.helpers import OKABE_ITO, Chart, first_row, interval_bars, layout, mart_rows, no_data
 from health_equity.outputs.report.settings import Settings
 from health_equity.stats.measures import funnel_limits
 
@@ -171,19 +171,15 @@ def dsr_chart(ineq: pd.DataFrame, dimension: str, title: str, axis: str, name: s
                 name=legend,
                 marker_color=colour,
                 marker_line={"color": "#333", "width": 0.5},
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": g.dsr_upper_95 - g.dsr_per_1000,
-                    "arrayminus": g.dsr_per_1000 - g.dsr_lower_95,
-                    "color": "#222",
-                },
+                error_y=interval_bars(g.dsr_per_1000, g.dsr_lower_95, g.dsr_upper_95, color="#222"),
                 hovertemplate="%{x}: %{y:.1f} per 1,000 person-years<extra>" + legend + "</extra>",
             )
         )
-    overall = ineq[(ineq.dimension == "all_patients") & (ineq.outcome == "emergency_admissions")]
-    reference = float(overall.dsr_per_1000.iloc[0]) if len(overall) and pd.notna(overall.dsr_per_1000.iloc[0]) else None
-    if reference is not None:
+    overall = first_row(
+        ineq[(ineq.dimension == "all_patients") & (ineq.outcome == "emergency_admissions")], "dsr_per_1000"
+    )
+    if overall is not None:
+        reference = float(overall.dsr_per_1000)
         fig.add_hline(y=reference, line={"color": "#000", "dash": "dash", "width": 1.5})
         fig.add_trace(
             go.Scatter(
@@ -232,7 +228,7 @@ def sii_chart(indices: pd.DataFrame) -> Chart:
             y=labels,
             mode="markers",
             marker={"size": 11, "color": OKABE_ITO[5]},
-            error_x={"type": "data", "symmetric": False, "array": upper - ratio, "arrayminus": ratio - lower},
+            error_x=interval_bars(ratio, lower, upper),
             hovertemplate="%{y}: %{x:.2f} times as high in the most deprived<extra></extra>",
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from health_equity.outputs.report.helpers import OKABE_ITO, Chart, layout, mart_rows
+from health_equity.outputs.report.helpers import OKABE_ITO, Chart, interval_bars, layout, mart_rows
 from health_equity.outputs.report.settings import Settings
 
 RATE_RATIO_TABLE = [
@@ -73,12 +73,7 @@ def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
                 name=f"{FOREST_MODELS[model]}, {family}",
                 visible=i == 0,
                 marker={"color": OKABE_ITO[i], "size": 9, "symbol": ["circle", "square", "diamond"][i % 3]},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": m.ci_upper - m.irr,
-                    "arrayminus": m.irr - m.ci_lower,
-                },
+                error_x=interval_bars(m.irr, m.ci_lower, m.ci_upper),
                 customdata=m.label,
                 hovertemplate="%{customdata}<br>IRR %{x:.2f}<extra>" + FOREST_MODELS[model] + "</extra>",
             )

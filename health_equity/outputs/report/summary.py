@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 
 import pandas as pd
 
-from health_equity.outputs.report.helpers import headline_rows, signed_words
+from health_equity.outputs.report.helpers import first_row, rows_where, signed_words
 from health_equity.outputs.report.inequalities import OUTCOME_NAME
 from health_equity.outputs.report.settings import Settings
 from health_equity.stats.inequality import interval_in_words, sig3, significance_in_words
@@ -26,7 +26,11 @@ class Headline:
     where: dict
     columns: list[str]
     formats: list[str]
-    values: list[float]
+    row: InitVar[pd.Series]  # the mart row: values are its columns, in that order
+    values: list[float] = field(init=False)
+
+    def __post_init__(self, row: pd.Series) -> None:
+        self.values = [float(row[c]) for c in self.columns]
 
     def parts(self) -> list[tuple[str, str | None]]:
         """The sentence as (text, column) pieces: each quoted number, found in turn, with its column
@@ -45,6 +49,11 @@ def quoted(value: float, fmt: str) -> str:
     return f"{value:.2f}" if fmt == "ratio" else sig3(value)
 
 
+def significance(lower: float, upper: float, no_difference: float) -> str:
+    """Whether a 95% interval leaves out the value of no difference (1 for a ratio, 0 for a gap), in words."""
+    return significance_in_words(lower > no_difference or upper < no_difference)
+
+
 MEASURE_PHRASE = {
     "rate per 1,000 person-years": "age-standardised rate per 1,000 person-years",
     "percentage of index discharges": "% of index discharges",
@@ -52,14 +61,17 @@ MEASURE_PHRASE = {
 }
 
 
+# The rows the headlines quote, by their column values (the trace each headline carries).
+TOTAL_DEPRIVATION_RATIO = {"model_name": "total", "is_primary": True, "term": "imd_quintile", "level": "1"}
+INCOME_SLOPE = {"is_headline": True, "row_type": "coefficient", "model_name": "log_income", "term": "log_income"}
+
+
 def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings) -> list[Headline]:
     """Who is worse off, by how much, how sure: the total model's deprivation rate ratio, then each
     outcome's most-vs-least deprived comparison in the indices mart's own words (its interpretation)."""
     out = []
-    total = rr[(rr.model_name == "total") & rr.is_primary & (rr.term == "imd_quintile") & (rr.level.astype(str) == "1")]
-    if len(total) and pd.notna(total.ci_lower.iloc[0]):
-        t = total.iloc[0]
-        significant = t.ci_lower > 1 or t.ci_upper < 1
+    t = first_row(rows_where(rr, TOTAL_DEPRIVATION_RATIO), "ci_lower")
+    if t is not None:
         out.append(
             Headline(
                 "asthma",
@@ -67,15 +79,15 @@ def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings
                 ": patients in the most deprived fifth of areas vs the least deprived fifth, allowing for ethnicity, "
                 "age and sex: "
                 f"{t.irr:.2f} times the admission rate (95% CI {t.ci_lower:.2f} to {t.ci_upper:.2f}); "
-                f"{significance_in_words(significant)}.",
+                f"{significance(t.ci_lower, t.ci_upper, 1)}.",
                 "asthma_admission_rate_ratios",
-                {"model_name": "total", "is_primary": True, "term": "imd_quintile", "level": "1"},
+                TOTAL_DEPRIVATION_RATIO,
                 ["irr", "ci_lower", "ci_upper"],
                 ["ratio", "ratio", "ratio"],
-                [float(t.irr), float(t.ci_lower), float(t.ci_upper)],
+                t,
             )
         )
-    for r in indices.itertuples():
+    for _, r in indices.iterrows():
         if pd.isna(r.interpretation):
             continue
         has_ratio = pd.notna(r.most_to_least_deprived_ratio_lower)
@@ -94,7 +106,7 @@ def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings
                 {"outcome": r.outcome},
                 columns,
                 ["ratio"] * (3 if has_ratio else 0) + ["sig3"] * 3,
-                [float(getattr(r, c)) for c in columns],
+                r,
             )
         )
     return out
@@ -106,11 +118,9 @@ def hospital_headlines(
     """The income gap (lowest vs highest income tier) and the income slope per doubling, in words."""
     out = []
     lowest, highest = settings.tier_names[0], settings.tier_names[-1]
-    low = headline_rows(tiers)
-    low = low[low.income_tier == lowest]
-    if len(low) and pd.notna(low.gap_lower_95.iloc[0]):
-        g = low.iloc[0]
-        significant = g.gap_lower_95 > 0 or g.gap_upper_95 < 0
+    lowest_tier = {"is_headline": True, "income_tier": lowest}
+    g = first_row(rows_where(tiers, lowest_tier), "gap_lower_95")
+    if g is not None:
         out.append(
             Headline(
                 "hospitals",
@@ -119,24 +129,16 @@ def hospital_headlines(
                 f"{highest.lower()}-income ZIPs: a mean score {signed_words(g.gap_to_highest_tier)} (95% CI "
                 f"{interval_in_words(g.gap_lower_95, g.gap_upper_95)}), which is "
                 f"{sig3(g.gap_in_hospital_sd)} standard deviations of the score across hospitals; "
-                f"{significance_in_words(significant)}.",
+                f"{significance(g.gap_lower_95, g.gap_upper_95, 0)}.",
                 "hospital_income_tiers",
-                {"is_headline": True, "income_tier": lowest},
+                lowest_tier,
                 ["gap_to_highest_tier", "gap_lower_95", "gap_upper_95", "gap_in_hospital_sd"],
                 ["sig3"] * 4,
-                [
-                    float(g.gap_to_highest_tier),
-                    float(g.gap_lower_95),
-                    float(g.gap_upper_95),
-                    float(g.gap_in_hospital_sd),
-                ],
+                g,
             )
         )
-    reg = headline_rows(regression)
-    reg = reg[(reg.model_name == "log_income") & (reg.term == "log_income") & (reg.row_type == "coefficient")]
-    if len(reg) and pd.notna(reg.ci_lower_per_doubling.iloc[0]):
-        r = reg.iloc[0]
-        significant = r.ci_lower_per_doubling > 0 or r.ci_upper_per_doubling < 0
+    r = first_row(rows_where(regression, INCOME_SLOPE), "ci_lower_per_doubling")
+    if r is not None:
         out.append(
             Headline(
                 "hospitals",
@@ -144,12 +146,13 @@ def hospital_headlines(
                 ": each doubling of the ZIP's median household income goes "
                 f"with a score {signed_words(r.estimate_per_doubling)} (95% CI "
                 f"{interval_in_words(r.ci_lower_per_doubling, r.ci_upper_per_doubling)}); "
-                f"{significance_in_words(significant)}. An association across hospitals, not a cause.",
+                f"{significance(r.ci_lower_per_doubling, r.ci_upper_per_doubling, 0)}. An association across "
+                "hospitals, not a cause.",
                 "hospital_income_regression",
-                {"is_headline": True, "row_type": "coefficient", "model_name": "log_income", "term": "log_income"},
+                INCOME_SLOPE,
                 ["estimate_per_doubling", "ci_lower_per_doubling", "ci_upper_per_doubling"],
                 ["sig3"] * 3,
-                [float(r.estimate_per_doubling), float(r.ci_lower_per_doubling), float(r.ci_upper_per_doubling)],
+                r,
             )
         )
     return out

@@ -32,14 +32,12 @@
 {% set dsr_bands = "by_band.person_years > 0 and by_band.dimension != 'age_band'" %}
 {#- The columns of the rate rows and the proportion rows put together (listed, not matched by
     name: Spark SQL has no UNION BY NAME). -#}
-{% set combined_columns = [
-    'dimension', 'group_value', 'outcome', 'measure_type', 'outcome_period', 'numerator_definition',
-    'denominator_definition', 'denominator_unit', 'numerator', 'denominator', 'patients', 'events',
-    'person_years', 'crude_rate_per_1000', 'crude_rate_lower_95', 'crude_rate_upper_95', 'crude_rate_ci_method',
-    'esp_bands_with_person_time', 'dsr_per_1000', 'dsr_standard_error', 'dsr_lower_95', 'dsr_upper_95',
-    'dsr_standard_error_independent', 'dsr_ci_method', 'proportion_pct', 'proportion_lower_95',
-    'proportion_upper_95', 'overall_proportion_pct', 'funnel_lower_95', 'funnel_upper_95', 'funnel_lower_998',
-    'funnel_upper_998',
+{% set combined_columns = indicator_definition_columns() + [
+    'numerator', 'denominator', 'patients', 'events', 'person_years', 'crude_rate_per_1000', 'crude_rate_lower_95',
+    'crude_rate_upper_95', 'crude_rate_ci_method', 'esp_bands_with_person_time', 'dsr_per_1000', 'dsr_standard_error',
+    'dsr_lower_95', 'dsr_upper_95', 'dsr_standard_error_independent', 'dsr_ci_method', 'proportion_pct',
+    'proportion_lower_95', 'proportion_upper_95', 'overall_proportion_pct', 'funnel_lower_95', 'funnel_upper_95',
+    'funnel_lower_998', 'funnel_upper_998',
 ] %}
 with
 
@@ -364,14 +362,7 @@ combined as (
 
 final as (
     select
-        dimension,
-        group_value,
-        outcome,
-        measure_type,
-        outcome_period,
-        numerator_definition,
-        denominator_definition,
-        denominator_unit,
+        {{ indicator_definition_columns() | join(', ') }},
         numerator,
         denominator,
         -- The indicator: a rate's DSR, an age band's age-specific (crude) rate, a proportion's

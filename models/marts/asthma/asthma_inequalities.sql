@@ -175,14 +175,7 @@ compared as (
 
 final as (
     select
-        dimension,
-        group_value,
-        outcome,
-        measure_type,
-        outcome_period,
-        numerator_definition,
-        denominator_definition,
-        denominator_unit,
+        {{ indicator_definition_columns() | join(', ') }},
         published_numerator as numerator,
         published_denominator as denominator,
         shown_value as indicator_value,

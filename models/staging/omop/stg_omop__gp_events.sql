@@ -5,24 +5,13 @@
 -- as used for gp_events.
 with
 
-outcomes as (
-    select * from {{ ref('stg_omop__row_outcomes') }}
-),
-
 visits as (
     {{ omop_rows_with_outcome('base_omop__visits', 'visit_occurrence', 'used: gp_events') }}
 ),
 
 conditions as (
-    select
-        conditions.*,
-        outcomes.outcome
-    from {{ ref('base_omop__conditions') }} as conditions
-    inner join outcomes
-        on
-            outcomes.omop_table = 'condition_occurrence'
-            and conditions.omop_row_number = outcomes.omop_row_number
-            and outcomes.outcome like 'used: gp\_events%' escape '\'
+    {{ omop_rows_with_outcome('base_omop__conditions', 'condition_occurrence', [
+        'used: gp_events (code of the consultation)', 'used: gp_events (acute asthma consultation)']) }}
 ),
 
 snomed as (

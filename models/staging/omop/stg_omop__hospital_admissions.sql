@@ -5,22 +5,17 @@
 -- death falls within the visit, else from the discharge concept (doc omop_mapping).
 with
 
-outcomes as (
-    select * from {{ ref('stg_omop__row_outcomes') }}
-),
-
 visits as (
     {{ omop_rows_with_outcome('base_omop__visits', 'visit_occurrence', 'used: hospital_admissions') }}
 ),
 
+asthma_conditions as (
+    {{ omop_rows_with_outcome('base_omop__conditions', 'condition_occurrence',
+        'used: hospital_admissions (asthma diagnosis)') }}
+),
+
 asthma_visits as (
-    select distinct conditions.visit_occurrence_id
-    from {{ ref('base_omop__conditions') }} as conditions
-    inner join outcomes
-        on
-            outcomes.omop_table = 'condition_occurrence'
-            and conditions.omop_row_number = outcomes.omop_row_number
-            and outcomes.outcome = 'used: hospital_admissions (asthma diagnosis)'
+    select distinct visit_occurrence_id from asthma_conditions
 ),
 
 register as (

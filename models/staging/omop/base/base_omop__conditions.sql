@@ -27,9 +27,7 @@ concepts as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('condition_occurrence_id') }} as condition_occurrence_id,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('condition_concept_id') }} as condition_concept_id,
+        {{ omop_ids(['condition_occurrence_id', 'person_id', 'condition_concept_id']) }},
         {{ omop_date('start_date', 'start_datetime') }} as condition_start_date,
         {{ omop_id('visit_occurrence_id') }} as visit_occurrence_id
     from source
@@ -40,8 +38,7 @@ classified as (
         cleaned.*,
         members.concept_set,
         members.snomed_code,
-        concepts.concept_id is not null as is_in_vocabulary,
-        count(*) over (partition by cleaned.condition_occurrence_id) as rows_with_key
+        concepts.concept_id is not null as is_in_vocabulary
     from cleaned
     left join members on cleaned.condition_concept_id = members.concept_id
     left join concepts on cleaned.condition_concept_id = concepts.concept_id
@@ -50,12 +47,7 @@ classified as (
 final as (
     select
         *,
-        case
-            when condition_occurrence_id is null then 'null key: condition_occurrence_id'
-            when rows_with_key > 1 then 'duplicate key: condition_occurrence_id'
-            when person_id is null then 'null key: person_id'
-            when condition_start_date is null then 'missing or unparseable condition_start_date'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('condition_occurrence_id', ['condition_start_date']) }} as exclusion_reason
     from classified
 )
 

@@ -18,11 +18,7 @@ cleaned as (
 final as (
     select
         *,
-        case
-            when person_id is null then 'null key: person_id'
-            when count(*) over (partition by person_id) > 1 then 'duplicate key: person_id'
-            when death_date is null then 'missing or unparseable death_date'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('person_id', ['death_date']) }} as exclusion_reason
     from cleaned
 )
 

@@ -47,9 +47,7 @@ drug_classes as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('drug_exposure_id') }} as drug_exposure_id,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('drug_concept_id') }} as drug_concept_id,
+        {{ omop_ids(['drug_exposure_id', 'person_id', 'drug_concept_id']) }},
         {{ omop_date('start_date', 'start_datetime') }} as drug_exposure_start_date,
         try_cast(quantity as double) as quantity
     from source
@@ -61,8 +59,7 @@ classified as (
         drug_classes.medicine_class,
         drug_classes.bnf_chemical_code,
         coalesce(concepts.concept_name, ingredient.concept_name) as medicine,
-        concepts.concept_id is not null as is_in_vocabulary,
-        count(*) over (partition by cleaned.drug_exposure_id) as rows_with_key
+        concepts.concept_id is not null as is_in_vocabulary
     from cleaned
     left join drug_classes on cleaned.drug_concept_id = drug_classes.concept_id
     left join concept_sets as ingredient on drug_classes.ingredient_concept_id = ingredient.concept_id
@@ -72,12 +69,7 @@ classified as (
 final as (
     select
         *,
-        case
-            when drug_exposure_id is null then 'null key: drug_exposure_id'
-            when rows_with_key > 1 then 'duplicate key: drug_exposure_id'
-            when person_id is null then 'null key: person_id'
-            when drug_exposure_start_date is null then 'missing or unparseable drug_exposure_start_date'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('drug_exposure_id', ['drug_exposure_start_date']) }} as exclusion_reason
     from classified
 )
 

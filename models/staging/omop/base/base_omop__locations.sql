@@ -23,10 +23,7 @@ cleaned as (
 final as (
     select
         *,
-        case
-            when location_id is null then 'null key: location_id'
-            when count(*) over (partition by location_id) > 1 then 'duplicate key: location_id'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('location_id', has_person=false) }} as exclusion_reason
     from cleaned
 )
 

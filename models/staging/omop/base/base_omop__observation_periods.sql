@@ -11,8 +11,7 @@ source as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('observation_period_id') }} as observation_period_id,
-        {{ omop_id('person_id') }} as person_id,
+        {{ omop_ids(['observation_period_id', 'person_id']) }},
         {{ omop_date('start_date') }} as observation_period_start_date,
         {{ omop_date('end_date') }} as observation_period_end_date
     from source
@@ -21,13 +20,10 @@ cleaned as (
 final as (
     select
         *,
-        case
-            when person_id is null then 'null key: person_id'
-            when observation_period_start_date is null then 'missing or unparseable observation_period_start_date'
-            when observation_period_end_date is null then 'missing or unparseable observation_period_end_date'
+        {% call omop_exclusion_reason(dates=['observation_period_start_date', 'observation_period_end_date']) -%}
             when observation_period_end_date < observation_period_start_date
                 then 'impossible date: observation_period_end_date before its start'
-        end as exclusion_reason
+        {%- endcall %} as exclusion_reason
     from cleaned
 )
 

@@ -17,12 +17,9 @@ demographics as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('gender_concept_id') }} as gender_concept_id,
-        {{ omop_id('race_concept_id') }} as race_concept_id,
-        {{ omop_id('ethnicity_concept_id') }} as ethnicity_concept_id,
-        {{ omop_id('location_id') }} as location_id,
-        {{ omop_id('care_site_id') }} as care_site_id,
+        {{ omop_ids([
+            'person_id', 'gender_concept_id', 'race_concept_id', 'ethnicity_concept_id', 'location_id', 'care_site_id',
+        ]) }},
         -- birth_datetime when recorded; else the year, with a missing month taken as July and a
         -- missing day as the 15th (the middle of what is known).
         coalesce(
@@ -42,8 +39,7 @@ mapped as (
     select
         cleaned.*,
         gender.maps_to as sex,
-        coalesce(race.maps_to, ethnicity.maps_to, '99') as ethnic_category_code,
-        count(*) over (partition by cleaned.person_id) as rows_with_key
+        coalesce(race.maps_to, ethnicity.maps_to, '99') as ethnic_category_code
     from cleaned
     left join demographics as gender
         on gender.field = 'gender' and cleaned.gender_concept_id = gender.concept_id
@@ -56,10 +52,7 @@ mapped as (
 final as (
     select
         *,
-        case
-            when person_id is null then 'null key: person_id'
-            when rows_with_key > 1 then 'duplicate key: person_id'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('person_id') }} as exclusion_reason
     from mapped
 )
 

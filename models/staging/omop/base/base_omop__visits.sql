@@ -25,14 +25,10 @@ concepts as (
 cleaned as (
     select
         omop_row_number,
-        {{ omop_id('visit_occurrence_id') }} as visit_occurrence_id,
-        {{ omop_id('person_id') }} as person_id,
-        {{ omop_id('visit_concept_id') }} as visit_concept_id,
+        {{ omop_ids(['visit_occurrence_id', 'person_id', 'visit_concept_id']) }},
         {{ omop_date('start_date', 'start_datetime') }} as visit_start_date,
         {{ omop_date('end_date', 'end_datetime') }} as visit_end_date,
-        {{ omop_id('care_site_id') }} as care_site_id,
-        {{ omop_id('admitted_from_concept_id') }} as admitted_from_concept_id,
-        {{ omop_id('discharged_to_concept_id') }} as discharged_to_concept_id
+        {{ omop_ids(['care_site_id', 'admitted_from_concept_id', 'discharged_to_concept_id']) }}
     from source
 ),
 
@@ -56,8 +52,7 @@ classified as (
             when discharged_to.concept_set in ('discharge_home', 'discharge_transfer') then discharged_to.maps_to
             else 'other'
         end as discharged_to,
-        concepts.concept_id is not null as is_in_vocabulary,
-        count(*) over (partition by cleaned.visit_occurrence_id) as rows_with_key
+        concepts.concept_id is not null as is_in_vocabulary
     from cleaned
     left join members as visit_type
         on cleaned.visit_concept_id = visit_type.concept_id and visit_type.concept_set like 'visit\_%' escape '\'
@@ -75,12 +70,7 @@ classified as (
 final as (
     select
         *,
-        case
-            when visit_occurrence_id is null then 'null key: visit_occurrence_id'
-            when rows_with_key > 1 then 'duplicate key: visit_occurrence_id'
-            when person_id is null then 'null key: person_id'
-            when visit_start_date is null then 'missing or unparseable visit_start_date'
-        end as exclusion_reason
+        {{ omop_exclusion_reason('visit_occurrence_id', ['visit_start_date']) }} as exclusion_reason
     from classified
 )
 
