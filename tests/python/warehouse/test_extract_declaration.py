@@ -16,7 +16,7 @@ import shutil
 import duckdb
 import pandas as pd
 from conftest import REPO, dbt, project_copy
-from dbt_declaration import declaration, declared_extracts
+from dbt_declaration import declaration, declared_extracts, read_declaration
 
 
 def readme_example() -> tuple[str, dict[str, str]]:
@@ -46,6 +46,7 @@ def test_each_base_model_and_family_is_in_one_list_and_the_reader_finds_it():
     extracts, families = d["extracts"], d["families"]
     assert len({e["name"] for e in extracts}) == len(extracts)  # one name per extract in the marts
     for e in extracts:
+        assert not {"base_model", "extract_family"} & set(e["meta"]), e["meta"]
         assert any((REPO / "models").rglob(f"{e['base_model']}.sql")), e
     assert base_models_by_family(extracts) == {family: sorted(models) for family, models in families.items()}
     assert {e["family"] for e in extracts} == {"asthma", "hospitals"}
@@ -89,6 +90,15 @@ def test_a_tenth_extract_is_one_yaml_entry_and_its_staging_models(small_extracts
     ]
     for path, sql in models.items():
         (project / path).write_text(sql)
+    # Declared and read, but its base model not in extract_families(): the build stops naming
+    # the extract and what to add.
+    stopped = read_declaration(project=project)
+    assert stopped.returncode != 0
+    assert (
+        "extract asthma_raw.peak_flow_readings: no base model in extract_families() "
+        "(macros/extracts/extract_declaration.sql) reads it: add 'base_asthma__peak_flow_readings' "
+        "to its family's list there"
+    ) in " ".join(stopped.stdout.split()), stopped.stdout[-3000:]
     macros = project / "macros" / "extracts" / "extract_declaration.sql"
     text = macros.read_text()
     anchor = "'base_asthma__outpatient_appointments',"
