@@ -24,7 +24,6 @@ from generators.output import (
     write_cms_csv,
     write_json,
 )
-from generators.reference import REPO
 
 SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
 # Largest --patients: the NHS-number-like ids stay unique up to ~24M patients and the practice
@@ -227,7 +226,6 @@ def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict
         files.update(fh["files"])
         injected += fh["faults"]
 
-    files = declared_kinds(files, args.format)
     write_json(out / "truth.json", truth, sort_keys=True)
     manifest = {
         "seed": args.seed,
@@ -240,36 +238,6 @@ def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict
     }
     write_json(out / "manifest.json", manifest)
     return files, manifest, time.perf_counter() - started
-
-
-def declared_kinds(files: dict[str, dict], fmt: str) -> dict[str, dict]:
-    """The written files checked against the extracts the warehouse declares (the sources YAML
-    meta, read by health_equity.engine.preflight.declared_extracts): each file is declared, has the
-    declared extension, and takes its manifest ``kind`` from the declared family. A file the
-    warehouse would not read stops the generator; a declared extract it does not synthesise (one
-    added to the warehouse later) is named on stderr, to be supplied as a file."""
-    from health_equity.engine.preflight import declared_extracts
-
-    declared = {e["file"]: e for e in declared_extracts(REPO)}
-    undeclared = sorted(set(files) - set(declared))
-    if undeclared:
-        raise SystemExit(f"the generator writes files no source declares: {', '.join(undeclared)}")
-    families = {declared[name]["extract_family"] for name in files}
-    missing = sorted(
-        name
-        for name, e in declared.items()
-        if e["extract_family"] in families and not e.get("optional") and name not in files
-    )
-    if missing:
-        print(f"declared but not generated (supply these files): {', '.join(missing)}", file=sys.stderr)
-    checked = {}
-    for name, meta in files.items():
-        formats = declared[name]["formats"]
-        expected = f"{name}.{fmt if fmt in formats else formats[0]}"
-        if meta["path"] != expected:
-            raise SystemExit(f"the generator wrote {meta['path']}; the sources YAML declares {expected}")
-        checked[name] = {**meta, "kind": declared[name]["extract_family"]}
-    return checked
 
 
 def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
@@ -306,7 +274,7 @@ def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
     }
     truth = asthma.truth()
     truth["patient_phenotype"] = phen
-    files = {name: {"path": w.path.name, "rows": w.rows} for name, w in writers.items()}
+    files = {name: {"path": w.path.name, "rows": w.rows, "kind": "asthma"} for name, w in writers.items()}
     return truth, {"files": files, "faults": injected}
 
 
@@ -327,6 +295,6 @@ def write_hospitals(out, n_hospitals, seed, seq, fault_rng, fault_rate):
             table, recs = faults.inject(fault_rng, name, table, fault_rate, 0)
             injected += recs
             write_cms_csv(path, table)
-        files[name] = {"path": path.name, "rows": len(body)}
+        files[name] = {"path": path.name, "rows": len(body), "kind": "hospitals"}
     truth["hospital_latent_risk"] = planted
     return truth, {"files": files, "faults": injected}

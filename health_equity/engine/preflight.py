@@ -10,8 +10,8 @@ names, and only once the header is recognisably the extract's own.
 It runs inside the dbt run: ``health_equity.engine.plugin`` registers :func:`sql_check` as a DuckDB
 function and the ``validate_sources`` macro (on-run-start) calls it once per source declared in
 the source YAML, with the columns the YAML declares, the source's ``meta.optional`` flag and the
-var that points the extract at a file. :func:`declared_extracts` reads the same declaration for
-Python callers (tests, the generator's manifest).
+var that points the extract at a file. The declaration has that one reader
+(macros/extracts/extract_declaration.sql); nothing here reads the sources YAML.
 """
 
 from __future__ import annotations
@@ -385,41 +385,6 @@ def sql_check(
 ) -> str:
     """DuckDB scalar function: the problems as a JSON list of strings (empty list when fine)."""
     return json.dumps(check(label, path, json.loads(columns_json), bool(optional), path_var, raw_format or None))
-
-
-def declared_extracts(project: str | Path = ".") -> list[dict]:
-    """The extracts the sources YAML under ``project``/models declares, as macros/extracts/extract_declaration.sql
-    reads them: one dict per table with a ``meta.file`` (the source's meta with the table's added),
-    plus ``source_name``, ``table_name``, ``path_var``, ``key`` (a list) and ``columns``. Sorted
-    by source and table."""
-    import yaml
-
-    # libyaml's parser where the wheel has it (the pure-Python one is ~10x slower), and only the
-    # files that can declare sources: the generators call this once per run.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    found = []
-    for path in sorted((Path(project) / "models").rglob("*.yml")):
-        text = path.read_text()
-        if "sources:" not in text:
-            continue
-        for source in (yaml.load(text, Loader=loader) or {}).get("sources") or []:  # noqa: S506 - a safe loader
-            for table in source.get("tables") or []:
-                meta = {**(source.get("meta") or {}), **(table.get("meta") or {})}
-                if "file" not in meta:
-                    continue
-                key = meta.get("key", [])
-                found.append(
-                    {
-                        **meta,
-                        "source_name": source["name"],
-                        "table_name": table["name"],
-                        "path_var": meta.get("path_var", table["name"] + "_path"),
-                        "key": [key] if isinstance(key, str) else list(key),
-                        "formats": meta.get("formats", ["csv"]),
-                        "columns": [c["name"] for c in table.get("columns") or []],
-                    }
-                )
-    return sorted(found, key=lambda e: (e["source_name"], e["table_name"]))
 
 
 def unknown_vars(names: list[str], project_dir: str | Path = ".") -> list[str]:

@@ -11,21 +11,23 @@
       path_var       the var in `path` that points this one extract at another file (default
                      <table>_path; test_extract_declaration checks the two agree);
       key            the base model's key column (a list for a compound key);
-      base_model     the model holding every row of the file, cleaned, with its quarantine_reason;
       optional       true when the file may be absent or header-only;
-      extract_family the family (asthma, hospitals) whose stg_<family>__quarantine and
-                     stg_<family>__extract_row_counts list it;
       numbered_rows  true when the base model numbers its rows (source_row_number).
     Everything else is derived from it: the spec (here), the structural preflight
     (validate_sources, preflight.sql), provenance and origins (file_origins.sql), the quarantine
     and row-count models (extract_row_outcomes.sql), reconciliation and row outcomes.
 
-    One thing dbt cannot derive: it learns a model's parents while parsing, when the sources'
-    meta is not yet readable from Jinja (`graph` is empty until execution), so extract_families()
-    below names each family's base models for the models built from the declaration. A declared
-    extract missing there stops the build saying so (declared_extracts). The Python reader
-    (health_equity.engine.preflight.declared_extracts) reads the same YAML before dbt runs, for
-    the generator, which must know the file names without a dbt parse.
+    One fact lives outside the YAML, once: extract_families() below, each family (asthma,
+    hospitals) and its base models. dbt learns a model's parents while parsing, when the sources'
+    meta is not yet readable from Jinja (`graph` is empty until execution), so the models built
+    from the declaration take their parents from that list (depends_on_extracts). An extract's
+    base model (the model holding every row of its file, cleaned, with its quarantine_reason) and
+    its family (whose stg_<family>__quarantine and stg_<family>__extract_row_counts list it) are
+    not declared again: extract_base() finds, in dbt's graph, the listed model that reads the
+    extract (its source, or on the OMOP input its stand-in model), and the list it is in. A
+    declared extract that no listed model reads stops the build naming it and what to add.
+    This Jinja is the one reader of the declaration; Python tests ask it through dbt
+    (tests/python/dbt_declaration.py), and the generator knows what it writes without it.
 -#}
 
 {#- Each family and its base models (dbt's parse-time dependencies; see above). -#}
@@ -77,15 +79,52 @@
 {%- endmacro %}
 
 {#- The OMOP table an asthma extract's stand-in rows mostly come from (provenance names its
-    file); none for every other extract, and with the default input. -#}
+    file), and the stand-in model asthma_extract() reads instead of source('asthma_raw', ...);
+    none for every other extract, and with the default input. -#}
 {% macro omop_stand_in(node) -%}
-    {%- if node.meta.get('extract_family') == 'asthma' and omop_input() -%}
+    {%- if node.source_name == 'asthma_raw' and omop_input() -%}
         {%- set tables = {'patients': 'person', 'gp_practices': 'person', 'gp_events': 'visit_occurrence',
             'prescriptions': 'drug_exposure', 'hospital_admissions': 'visit_occurrence',
             'outpatient_appointments': 'visit_occurrence'} -%}
         {{- return({'model': 'stg_omop__' ~ node.name, 'table': tables[node.name]}) -}}
     {%- endif -%}
     {{- return(none) -}}
+{%- endmacro %}
+
+{#- A declared extract's base model and family, from dbt's graph: the model in extract_families()
+    whose parents include the extract's source, or on the OMOP input its stand-in model. No such
+    model, or more than one, stops the build naming the extract and what to change. -#}
+{% macro extract_base(node) -%}
+    {%- set stand_in = omop_stand_in(node) -%}
+    {%- set read = [node.unique_id] + (['model.' ~ project_name ~ '.' ~ stand_in.model] if stand_in else []) -%}
+    {%- set found = [] -%}
+    {%- for family, models in extract_families().items() -%}
+        {%- for model in models -%}
+            {%- set parent = graph.nodes.get('model.' ~ project_name ~ '.' ~ model) -%}
+            {%- if parent and parent.depends_on.nodes | select('in', read) | list -%}
+                {%- do found.append({'model': model, 'family': family}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if found | length == 1 -%}
+        {{- return(found[0]) -}}
+    {%- endif -%}
+    {%- set label = "extract " ~ node.source_name ~ "." ~ node.name -%}
+    {%- set where = " in extract_families() (macros/extracts/extract_declaration.sql)" -%}
+    {%- if found -%}
+        {{- exceptions.raise_compiler_error(label ~ ": more than one base model" ~ where ~ " reads it ("
+            ~ found | map(attribute='model') | join(', ') ~ "): one model holds an extract's rows") -}}
+    {%- endif -%}
+    {%- set readers = [] -%}
+    {%- for other in graph.nodes.values() if other.resource_type == 'model' -%}
+        {%- if other.depends_on.nodes | select('in', read) | list -%}
+            {%- do readers.append("'" ~ other.name ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set model = readers | join(' or ') if readers else "the model that reads source('" ~ node.source_name
+        ~ "', '" ~ node.name ~ "')" -%}
+    {{- exceptions.raise_compiler_error(label ~ ": no base model" ~ where ~ " reads it: add " ~ model
+        ~ " to its family's list there (dbt learns a model's parents while parsing, before the sources can be read)") -}}
 {%- endmacro %}
 
 {#- The format the extracts that may come as CSV or Parquet are read in: var raw_format, csv or
@@ -114,18 +153,19 @@
         {%- set path = meta.path -%}
     {%- endif -%}
     {%- set key = meta.get('key', []) -%}
+    {%- set base = extract_base(node) -%}
     {{- return({
         'source_name': node.source_name,
         'table_name': node.name,
         'name': meta.file,
-        'family': meta.get('extract_family'),
+        'family': base.family,
         'path': path,
         'path_var': meta.get('path_var', node.name ~ '_path'),
         'format': format,
         'formats': formats,
         'optional': meta.get('optional', false),
         'key': [key] if key is string else key,
-        'base_model': meta.get('base_model'),
+        'base_model': base.model,
         'numbered_rows': meta.get('numbered_rows', false),
         'columns': node.columns.keys() | list,
         'omop_model': stand_in.model if stand_in else none,
@@ -139,12 +179,6 @@
         {%- for node in graph.sources.values() if node.meta.get('file') -%}
             {%- set spec = extract_spec(node) -%}
             {%- if family is none or spec.family == family -%}
-                {%- if spec.base_model not in extract_families().get(spec.family, []) -%}
-                    {{- exceptions.raise_compiler_error(
-                        "extract " ~ spec.source_name ~ "." ~ spec.table_name ~ ": add its base model '"
-                        ~ spec.base_model ~ "' to family '" ~ spec.family ~ "' in extract_families()"
-                        ~ " (macros/extracts/extract_declaration.sql): dbt learns a model's parents while parsing, before the sources' meta can be read") -}}
-                {%- endif -%}
                 {%- do found.append(spec) -%}
             {%- endif -%}
         {%- endfor -%}

@@ -13,11 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import dbt
+from dbt_declaration import declared_extracts
 
 from health_equity.engine import preflight as P
-
-# Every extract the sources YAML declares (the same declaration validate_sources reads).
-DECLARED = P.declared_extracts(Path(__file__).resolve().parents[3])
 
 COLUMNS = ["patient_id", "nhs_number", "given_name", "date_of_birth"]
 HEADER = ",".join(COLUMNS) + "\n"
@@ -248,18 +246,21 @@ def test_the_sql_entry_point_returns_the_problems_as_json(tmp_path):
     assert "or acs_income_path, to the folder" in message
 
 
-@pytest.mark.parametrize("extract", DECLARED, ids=lambda e: e["table_name"])
-def test_every_declared_extract_passes_with_its_header_and_names_its_own_path_var_when_absent(tmp_path, extract):
-    label = f"{extract['source_name']}.{extract['table_name']}"
-    columns, optional, path_var = extract["columns"], extract.get("optional", False), extract["path_var"]
-    path = str(tmp_path / f"{extract['file']}.csv")
-    absent = f"extract {label}: file not found: {path} (set var raw_dir, or {path_var}, to the folder or file)"
-    expected = [] if optional else [absent]
-    assert P.check(label, path, columns, optional, path_var) == expected
-    header = ",".join(f'"{c}"' for c in columns)
-    write(tmp_path, header + "\n" + ",".join("x" for _ in columns) + "\n", f"{extract['file']}.csv")
-    assert P.check(label, path, columns, optional, path_var) == []
-    assert columns and extract["key"] and extract["base_model"] and extract["extract_family"]
+def test_every_declared_extract_passes_with_its_header_and_names_its_own_path_var_when_absent(tmp_path):
+    """Every extract as the declaration's reader gives it to validate_sources (through dbt)."""
+    extracts = declared_extracts()
+    assert extracts
+    for extract in extracts:
+        label = f"{extract['source_name']}.{extract['table_name']}"
+        columns, optional, path_var = extract["columns"], extract["optional"], extract["path_var"]
+        path = str(tmp_path / f"{extract['name']}.csv")
+        absent = f"extract {label}: file not found: {path} (set var raw_dir, or {path_var}, to the folder or file)"
+        expected = [] if optional else [absent]
+        assert P.check(label, path, columns, optional, path_var) == expected, label
+        header = ",".join(f'"{c}"' for c in columns)
+        write(tmp_path, header + "\n" + ",".join("x" for _ in columns) + "\n", f"{extract['name']}.csv")
+        assert P.check(label, path, columns, optional, path_var) == [], label
+        assert columns and extract["key"] and extract["base_model"] and extract["family"], label
 
 
 # --- settings ------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, generate
+from conftest import generate
+from dbt_declaration import declared_extracts, disagreements, generated
 
 from generators import asthma_world, faults, hospitals_geography, reference
 
@@ -239,22 +240,56 @@ def test_a_new_run_removes_the_files_of_the_previous_one_it_did_not_write(tmp_pa
     assert {p.name for p in out.iterdir()} == written  # no stale parquet beside the new csv
 
 
-def test_the_manifest_follows_the_warehouse_declaration_and_a_disagreement_stops_the_generator(tmp_path, capsys):
-    from generators import cli
-    from health_equity.engine.preflight import declared_extracts
+def test_the_files_the_generator_writes_are_the_declared_extracts(tmp_path):
+    """The generator does not read the declaration; this is where the two must agree, as dbt reads
+    the sources YAML: each file written is a declared extract, with the declared extension and
+    columns, its kind the declared family, and every declared (non-optional) extract of the
+    families written is written, in both formats."""
+    declared = declared_extracts()
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / fmt
+        assert generate(out, "--patients", "30", "--hospitals", "20", "--format", fmt, "--quiet").returncode == 0
+        files, written_format = generated(out)
+        assert written_format == fmt and {m["kind"] for m in files.values()} == {"asthma", "hospitals"}
+        assert disagreements(files, fmt, declared) == []
+    # One family only: the other family's extracts are not missing.
+    out = tmp_path / "hospitals"
+    assert generate(out, "--hospitals", "20", "--only", "hospitals", "--quiet").returncode == 0
+    files, fmt = generated(out)
+    assert {m["kind"] for m in files.values()} == {"hospitals"} and disagreements(files, fmt, declared) == []
 
+
+def test_a_changed_declaration_is_a_disagreement_naming_the_extract(tmp_path):
+    """The comparison fails when the declaration changes under the generator: a column, a format,
+    a family, a file name or a new required extract."""
     out = tmp_path / "raw"
     assert generate(out, "--patients", "30", "--hospitals", "20", "--format", "csv", "--quiet").returncode == 0
-    files = json.loads((out / "manifest.json").read_text())["files"]
-    declared = {e["file"]: e for e in declared_extracts(REPO)}
-    assert set(files) == set(declared)  # every declared extract is written, nothing undeclared
-    assert all(meta["kind"] == declared[name]["extract_family"] for name, meta in files.items())
-    written = {name: {"path": meta["path"], "rows": meta["rows"]} for name, meta in files.items()}
-    with pytest.raises(SystemExit, match="no source declares: peak_flow"):
-        cli.declared_kinds({**written, "peak_flow": {"path": "peak_flow.csv", "rows": 1}}, "csv")
-    fewer = cli.declared_kinds({k: v for k, v in written.items() if k != "gp_events"}, "csv")
-    assert "gp_events" not in fewer and "declared but not generated (supply these files): gp_events" in (
-        capsys.readouterr().err
-    )
-    with pytest.raises(SystemExit, match=r"wrote \w+\.csv; the sources YAML declares \w+\.parquet"):
-        cli.declared_kinds(written, "parquet")
+    files, fmt = generated(out)
+    declared = declared_extracts()
+    assert disagreements(files, fmt, declared) == []
+
+    def changed(table: str, **change) -> list[dict]:
+        return [{**e, **change} if e["table_name"] == table else e for e in declared]
+
+    gp = next(e for e in declared if e["table_name"] == "gp_events")
+    assert disagreements(files, fmt, changed("gp_events", columns=[*gp["columns"], "site"])) == [
+        "gp_events: its columns are not the declared ones (undeclared [], not written ['site'])"
+    ]
+    assert disagreements(files, fmt, changed("gp_events", columns=gp["columns"][::-1])) == [
+        "gp_events: its columns are not the declared ones (in another order)"
+    ]
+    assert disagreements(files, fmt, changed("gp_events", formats=["parquet"])) == [
+        "gp_events: written as gp_events.csv; the declaration reads gp_events.parquet"
+    ]
+    assert disagreements(files, fmt, changed("gp_events", family="hospitals")) == [
+        "gp_events: written as kind asthma; declared in family hospitals"
+    ]
+    assert disagreements(files, fmt, changed("gp_events", name="gp_consultations")) == [
+        "gp_events: written (gp_events.csv), but no source declares it",
+        "gp_consultations: declared in family asthma (not optional), but not written",
+    ]
+    peak_flow = {**gp, "table_name": "peak_flow_readings", "name": "peak_flow_readings"}
+    assert disagreements(files, fmt, [*declared, peak_flow]) == [
+        "peak_flow_readings: declared in family asthma (not optional), but not written"
+    ]
+    assert disagreements(files, fmt, [*declared, {**peak_flow, "optional": True}]) == []

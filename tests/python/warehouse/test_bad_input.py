@@ -6,9 +6,8 @@ import shutil
 
 import duckdb
 import pandas as pd
-from conftest import REPO, TEST_SALT, dbt
-
-from health_equity.engine.preflight import declared_extracts
+from conftest import TEST_SALT, dbt
+from dbt_declaration import declared_extracts
 
 # Each injected fault kind and the quarantine reason it must produce.
 REASON = {
@@ -20,8 +19,6 @@ REASON = {
     "discharge_before_admission": "discharge before admission",
     "negative_quantity": "negative or zero quantity",
 }
-# The asthma extracts as the sources YAML declares them: file name, key column and base model.
-ASTHMA = [e for e in declared_extracts(REPO) if e["extract_family"] == "asthma"]
 
 
 def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
@@ -31,12 +28,14 @@ def test_every_injected_asthma_fault_is_caught_and_rows_reconcile(faulty_build):
     assert rec["is_reconciled"].all()
     assert (rec.rows_staged + rec.rows_quarantined == rec.rows_read).all()
     checked = 0
-    faulted = [e for e in ASTHMA if any(f["file"] == e["file"] for f in manifest["faults"])]
+    # The asthma extracts as the declaration's reader gives them: file name, key column and base model.
+    asthma = [e for e in declared_extracts() if e["family"] == "asthma"]
+    faulted = [e for e in asthma if any(f["file"] == e["name"] for f in manifest["faults"])]
     asthma_files = {name for name, meta in manifest["files"].items() if meta["kind"] == "asthma"}
     # Every asthma file the generator faulted is a declared extract, and is checked here.
-    assert faulted and {f["file"] for f in manifest["faults"]} & asthma_files == {e["file"] for e in faulted}
+    assert faulted and {f["file"] for f in manifest["faults"]} & asthma_files == {e["name"] for e in faulted}
     for extract in faulted:
-        file, (key,), base = extract["file"], extract["key"], extract["base_model"]
+        file, (key,), base = extract["name"], extract["key"], extract["base_model"]
         recs = [f for f in manifest["faults"] if f["file"] == file]
         raw = pd.read_csv(faulty_build.raw_dir / f"{file}.csv", dtype=str, keep_default_na=False)
         fq = q[q.extract_name == file]

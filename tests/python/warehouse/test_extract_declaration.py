@@ -1,20 +1,22 @@
 """Each extract is declared once, in the sources YAML meta; the rest is derived from it.
 
-The README's tenth extract (a peak-flow file), added to a copy of the project as its one YAML entry,
-its base and stg models and its base model's name in extract_families(), reaches the preflight, the
-quarantine, the row counts, reconciliation, row outcomes and provenance with nothing else edited."""
+The declaration has one reader (macros/extracts/extract_declaration.sql), asked here through dbt
+(tests/python/dbt_declaration.py), and each fact one list: an extract's base model and family are
+in extract_families() only, and the reader finds them in dbt's graph. The README's tenth extract
+(a peak-flow file), added to a copy of the project as its one YAML entry, its base and stg models
+and its base model's name in extract_families(), reaches the preflight, the quarantine, the row
+counts, reconciliation, row outcomes and provenance with nothing else edited; without that name
+the build stops saying what to add."""
 
 from __future__ import annotations
 
-import ast
 import re
 import shutil
 
 import duckdb
 import pandas as pd
 from conftest import REPO, dbt, project_copy
-
-from health_equity.engine.preflight import declared_extracts
+from dbt_declaration import declaration, declared_extracts, read_declaration
 
 
 def readme_example() -> tuple[str, dict[str, str]]:
@@ -29,38 +31,52 @@ def readme_example() -> tuple[str, dict[str, str]]:
     return entry, models
 
 
-def parse_time_families(macros: str) -> dict[str, list[str]]:
-    """The family -> base models literal of extract_families() in macros/extracts/extract_declaration.sql."""
-    body = re.search(r"macro extract_families\(\).*?return\((\{.*?\})\)", macros, re.S)
-    assert body, "extract_families() not found"
-    return ast.literal_eval(body.group(1))
-
-
-def test_the_parse_time_list_of_base_models_is_the_declared_one():
-    extracts = declared_extracts(REPO)
-    assert len({e["file"] for e in extracts}) == len(extracts)  # one name per extract in the marts
-    declared: dict[str, list[str]] = {}
+def base_models_by_family(extracts: list[dict]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
     for e in extracts:
-        declared.setdefault(e["extract_family"], []).append(e["base_model"])
+        found.setdefault(e["family"], []).append(e["base_model"])
+    return {family: sorted(models) for family, models in found.items()}
+
+
+def test_each_base_model_and_family_is_in_one_list_and_the_reader_finds_it():
+    """extract_families() is the one list of base models and families: the YAML does not repeat
+    them, every listed model is the base model of exactly one declared extract, and the reader
+    finds the same ones on the OMOP input, where the asthma base models read stand-in models."""
+    d = declaration()
+    extracts, families = d["extracts"], d["families"]
+    assert len({e["name"] for e in extracts}) == len(extracts)  # one name per extract in the marts
+    for e in extracts:
+        assert not {"base_model", "extract_family"} & set(e["meta"]), e["meta"]
         assert any((REPO / "models").rglob(f"{e['base_model']}.sql")), e
-    listed = parse_time_families((REPO / "macros" / "extracts" / "extract_declaration.sql").read_text())
-    assert {k: sorted(v) for k, v in listed.items()} == {k: sorted(v) for k, v in declared.items()}
+    assert base_models_by_family(extracts) == {family: sorted(models) for family, models in families.items()}
+    assert {e["family"] for e in extracts} == {"asthma", "hospitals"}
+    omop = declared_extracts({"asthma_input": "omop", "omop_dir": "/nowhere"})
+    assert base_models_by_family(omop) == base_models_by_family(extracts)
+    stand_ins = {e["table_name"]: e["omop_model"] for e in omop if e["omop_model"]}
+    assert stand_ins == {e["table_name"]: f"stg_omop__{e['table_name']}" for e in extracts if e["family"] == "asthma"}
 
 
 def test_each_declared_path_reads_its_own_path_var_and_file_and_the_reader_reads_the_path():
-    """meta.path is Jinja over the vars (dbt renders it): the file in raw_dir unless the extract's
-    path var (meta path_var, default <table>_path) is set. The var and the stem are written there
-    and in path_var/file; this says where they disagree. external_location (dbt-duckdb) reads
-    {path}, in the format raw_format says where an extract may come in two."""
-    for e in declared_extracts(REPO):
+    """meta.path is Jinja over the vars (dbt renders it): the file in raw_dir, in the format
+    raw_format says where an extract may come in two, unless the extract's path var (meta
+    path_var, default <table>_path) is set; and external_location (dbt-duckdb) reads that path
+    in that format."""
+    for e in declared_extracts():
         label = f"{e['source_name']}.{e['table_name']}"
-        path = e.get("path", "")
-        assert f"var('{e['path_var']}')" in path, f"{label}: meta.path {path!r} does not read var {e['path_var']}"
-        assert f"/{e['file']}." in path, f"{label}: meta.path {path!r} is not raw_dir/{e['file']}.<format>"
-        assert ("var('raw_format')" in path) == (len(e["formats"]) > 1), label
-        location = e.get("external_location", "")
-        assert "'{path}'" in location, f"{label}: external_location {location!r} does not read {{path}}"
-        assert ("read_parquet" in location) == ("parquet" in e["formats"]), label
+        # The defaults: raw_dir seeds/synthetic, raw_format parquet.
+        assert e["format"] == ("parquet" if "parquet" in e["formats"] else "csv"), label
+        assert e["path"] == f"seeds/synthetic/{e['name']}.{e['format']}", label
+        reader = "read_parquet" if e["format"] == "parquet" else "read_csv"
+        assert e["relation"].startswith(f"{reader}('{e['path']}'"), f"{label}: {e['relation']}"
+    # Every other extract pointed elsewhere by its path var; the rest read from raw_dir as CSV.
+    extracts = declared_extracts()
+    elsewhere = {e["path_var"]: f"/elsewhere/{e['table_name']}.csv" for e in extracts[::2]}
+    as_csv = declared_extracts({"raw_dir": "/data", "raw_format": "csv", **elsewhere})
+    assert [e["table_name"] for e in as_csv] == [e["table_name"] for e in extracts]
+    for e in as_csv:
+        assert e["path"] == elsewhere.get(e["path_var"], f"/data/{e['name']}.csv"), e["path_var"]
+        assert e["relation"].startswith(f"read_csv('{e['path']}'"), e["relation"]
+    assert len(elsewhere) < len(as_csv) and {e["path"] for e in as_csv} >= set(elsewhere.values())
 
 
 def test_a_tenth_extract_is_one_yaml_entry_and_its_staging_models(small_extracts, tmp_path):
@@ -74,6 +90,15 @@ def test_a_tenth_extract_is_one_yaml_entry_and_its_staging_models(small_extracts
     ]
     for path, sql in models.items():
         (project / path).write_text(sql)
+    # Declared and read, but its base model not in extract_families(): the build stops naming
+    # the extract and what to add.
+    stopped = read_declaration(project=project)
+    assert stopped.returncode != 0
+    assert (
+        "extract asthma_raw.peak_flow_readings: no base model in extract_families() "
+        "(macros/extracts/extract_declaration.sql) reads it: add 'base_asthma__peak_flow_readings' "
+        "to its family's list there"
+    ) in " ".join(stopped.stdout.split()), stopped.stdout[-3000:]
     macros = project / "macros" / "extracts" / "extract_declaration.sql"
     text = macros.read_text()
     anchor = "'base_asthma__outpatient_appointments',"
