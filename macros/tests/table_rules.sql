@@ -1,18 +1,22 @@
 {#-
-    Generic test: every rule of one static reference seed in one query (one test node), instead of
-    one node per column and rule. Rules: not_null and unique (lists of columns), accepted_values
-    (column -> allowed values; nulls pass, as in dbt's accepted_values), relationships (column ->
-    {to: seed name, field: column there}; nulls pass), unique_combinations (lists of columns whose
-    combination is unique) and aggregate_expressions (boolean SQL over the whole seed). The seed is
-    read once for the per-column rules. On any broken rule the query fails with a message naming
-    the seed, and each broken rule's column and rule with the number of offending rows, e.g.
-    "ref_us_states: census_region accepted_values (1 rows); state_code not_null (2 rows)".
+    Generic test: the rules of one table, view or seed in one query (one test node), instead of one
+    node per column and rule. Rules: not_null and unique (lists of columns), accepted_values
+    (column -> allowed values: text is quoted, numbers and booleans are not; nulls pass, as in
+    dbt's accepted_values), row_expressions (boolean SQL that must be true on every row; a null
+    result fails, as in expression_holds), relationships (column -> {to: a seed or model name,
+    field: its column}; nulls pass), unique_combinations (lists of columns whose combination is
+    unique) and aggregate_expressions (boolean SQL over the whole relation). The relation is read
+    once for the per-column and per-row rules. On any broken rule the query fails with a message
+    naming the relation, and each broken rule's column (or expression) and rule with the number of
+    offending rows, e.g. "ref_us_states: census_region accepted_values (1 rows); state_code
+    not_null (2 rows)".
 -#}
-{% test reference_rules(
+{% test table_rules(
     model,
     not_null=[],
     unique=[],
     accepted_values={},
+    row_expressions=[],
     relationships={},
     unique_combinations=[],
     aggregate_expressions=[]
@@ -27,10 +31,17 @@
     {%- endfor -%}
     {%- for column, values in accepted_values.items() -%}
         {%- set allowed = [] -%}
-        {%- for value in values -%}{%- do allowed.append(sql_string(value)) -%}{%- endfor -%}
+        {%- for value in values -%}
+            {%- do allowed.append(sql_string(value) if value is string else value | string | lower) -%}
+        {%- endfor -%}
         {%- do checks.append((
             column, 'accepted_values',
             'count(case when ' ~ column ~ ' not in (' ~ allowed | join(', ') ~ ') then 1 end)'
+        )) -%}
+    {%- endfor -%}
+    {%- for expression in row_expressions -%}
+        {%- do checks.append((
+            expression, 'row_expression', 'count(case when not coalesce((' ~ expression ~ '), false) then 1 end)'
         )) -%}
     {%- endfor -%}
     {%- for expression in aggregate_expressions -%}
