@@ -2,7 +2,8 @@
 with the data, measured against two yardsticks in the same run.
 
 For each extract format it first builds 100 patients: that build is the fixed cost (dbt's parse,
-about 440 nodes each paying its own overhead, the Python models' imports), whatever the data.
+about 185 nodes each paying its own overhead, the Python models' imports), whatever the data.
+Each build is the command `make build` runs (unit tests left out: `make test` runs them).
 Then for each number of patients it prints:
 - the generator's rows/s;
 - the raw-read floor: DuckDB reading every extract (CSV as all text, or Parquet) into tables in

@@ -234,3 +234,29 @@ def test_a_value_or_row_that_breaks_a_check_from_upstream_fails_the_mart(clean_b
                 "or is_scored <> (score_flag is null)"
             ).fetchall()[0][0]
         assert bad == 0, name
+
+
+def test_a_broken_rule_of_a_shared_table_rules_test_fails_naming_the_relation_column_and_rule(clean_build, tmp_path):
+    """The plain checks of a seed or model share one table_rules test (one query): each rule is
+    still checked, and a broken one fails the test with a message naming the relation and, per
+    broken rule, the column (or expression), the rule and how many rows break it."""
+    db = tmp_path / "broken.duckdb"
+    shutil.copy(clean_build.db, db)
+    first = clean_build.query("select min(facility_id) from intermediate.int_hospitals_income_matched")[0][0]
+    with duckdb.connect(str(db)) as con:
+        con.execute("update reference.ref_us_states set census_region = 'Moon' where state_code = 'CA'")
+        con.execute("update reference.ref_us_states set state_name = null where state_code in ('NY', 'TX')")
+        matched = "intermediate.int_hospitals_income_matched"
+        con.execute(f"insert into {matched} select * from {matched} where facility_id = '{first}'")
+        con.execute(f"update {matched} set income_match_method = 'guessed' where facility_id = '{first}'")
+    selected = [
+        "table_rules_ref_us_states",
+        "table_rules_int_hospitals_income_matched",
+        "table_rules_ref_imd_quintiles",
+    ]
+    r = dbt(["test", "--select", *selected], db, tmp_path, {"raw_dir": str(clean_build.raw_dir)})
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert "ref_us_states: census_region accepted_values (1 rows); state_name not_null (2 rows)" in r.stdout
+    expected = "int_hospitals_income_matched: facility_id unique (1 rows); income_match_method accepted_values (2 rows)"
+    assert expected in r.stdout, r.stdout[-3000:]
+    assert " PASS table_rules_ref_imd_quintiles " in r.stdout and " ERROR=2 " in r.stdout, r.stdout[-3000:]
