@@ -132,12 +132,26 @@ def test_the_built_marts_carry_every_declared_constraint(clean_build):
     assert declared <= built, sorted(declared - built)
 
 
+def failed_mart_build(clean_build, tmp_path, name: str, sql: str) -> tuple[list[str], duckdb.DuckDBPyConnection]:
+    """Run `sql` on a copy of the clean warehouse (a bad row sent from upstream), then build
+    hospital_equity on it: the build must fail in that model. Returns the lines of dbt's output that
+    name a Constraint Error, and the copy, read-only, to see what the failed build left."""
+    db = tmp_path / f"{name}.duckdb"
+    shutil.copy(clean_build.db, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute(sql)
+    r = dbt(["run", "--select", "hospital_equity"], db, tmp_path, {"raw_dir": str(clean_build.raw_dir)})
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert "Failure in model hospital_equity " in r.stdout, r.stdout[-3000:]
+    errors = [line for line in r.stdout.splitlines() if "Constraint Error" in line]
+    return errors, duckdb.connect(str(db), read_only=True)
+
+
 def test_a_null_or_duplicate_key_from_upstream_fails_the_mart(clean_build, tmp_path):
     """The rows come from an upstream table, as a bug there would send them: one facility loses its
     match method (NOT NULL on hospital_equity.income_match_method), or is matched twice (UNIQUE on
     hospital_equity.facility_id). Each build of the mart fails, naming the model and the column
     (DuckDB names a duplicate by its key value: the facility)."""
-    vars_ = {"raw_dir": str(clean_build.raw_dir)}
     first = clean_build.query("select min(facility_id) from intermediate.int_hospitals_income_matched")[0][0]
     upstream = "intermediate.int_hospitals_income_matched"
     breakages = {
@@ -151,17 +165,10 @@ def test_a_null_or_duplicate_key_from_upstream_fails_the_mart(clean_build, tmp_p
         ),
     }
     for name, (sql, expected) in breakages.items():
-        db = tmp_path / f"{name}.duckdb"
-        shutil.copy(clean_build.db, db)
-        with duckdb.connect(str(db)) as con:
-            con.execute(sql)
-        r = dbt(["run", "--select", "hospital_equity"], db, tmp_path, vars_)
-        assert r.returncode == 1, r.stdout[-3000:]
-        assert "Failure in model hospital_equity " in r.stdout, r.stdout[-3000:]
-        errors = [line for line in r.stdout.splitlines() if "Constraint Error" in line]
-        assert any(all(text in line for text in expected) for line in errors), (name, errors, r.stdout[-3000:])
+        errors, con = failed_mart_build(clean_build, tmp_path, name, sql)
+        assert any(all(text in line for text in expected) for line in errors), (name, errors)
         # The failed build left the mart as it was: the good table, one row per facility.
-        with duckdb.connect(str(db), read_only=True) as con:
+        with con:
             rows, keys, nulls = con.sql(
                 "select count(*), count(distinct facility_id), count(*) - count(income_match_method) "
                 "from marts.hospital_equity"
@@ -202,7 +209,6 @@ def test_a_value_or_row_that_breaks_a_check_from_upstream_fails_the_mart(clean_b
     hospital that also carries a reason for having no score (is_scored = (score_flag is null)),
     each sent from upstream: each build of the mart fails with DuckDB's CHECK error naming the
     table and the rule's expression, and the previous table stays."""
-    vars_ = {"raw_dir": str(clean_build.raw_dir)}
     scored = clean_build.query(
         "select min(facility_id) from intermediate.int_hospitals_scores where is_headline and risk_score is not null"
     )[0][0]
@@ -219,16 +225,10 @@ def test_a_value_or_row_that_breaks_a_check_from_upstream_fails_the_mart(clean_b
         ),
     }
     for name, (sql, expected) in breakages.items():
-        db = tmp_path / f"{name}.duckdb"
-        shutil.copy(clean_build.db, db)
-        with duckdb.connect(str(db)) as con:
-            con.execute(sql)
-        r = dbt(["run", "--select", "hospital_equity"], db, tmp_path, vars_)
-        assert r.returncode == 1, r.stdout[-3000:]
-        assert "Failure in model hospital_equity " in r.stdout, r.stdout[-3000:]
-        errors = [line for line in r.stdout.splitlines() if "CHECK constraint failed" in line]
-        assert any("hospital_equity" in line and expected in line for line in errors), (name, errors)
-        with duckdb.connect(str(db), read_only=True) as con:
+        errors, con = failed_mart_build(clean_build, tmp_path, name, sql)
+        checks = [line for line in errors if "CHECK constraint failed" in line and "hospital_equity" in line]
+        assert any(expected in line for line in checks), (name, errors)
+        with con:
             bad = con.sql(
                 "select count(*) from marts.hospital_equity where income_coding = 'guessed' "
                 "or is_scored <> (score_flag is null)"
