@@ -11,7 +11,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from health_equity.stats.hospital_regression import income_regression
+from health_equity.stats.hospital_regression import distinct_columns, income_regression
 
 GI = "Hospital_General_Information.csv"
 Z95, Z998 = stats.norm.isf(0.025), stats.norm.isf(0.001)
@@ -374,3 +374,13 @@ def test_coded_incomes_are_left_out_of_the_regression_unless_the_var_puts_them_b
     assert fit(back).n - fit(default).n == coded
     assert fit(default).coded_incomes_excluded == coded and fit(back).coded_incomes_excluded == 0
     assert bool(fit(back).includes_coded_incomes) and not bool(fit(default).includes_coded_incomes)
+
+
+def test_distinct_columns_keeps_what_pandas_transposed_duplicated_keeps():
+    rng = np.random.default_rng(3)
+    base = pd.DataFrame(rng.integers(0, 2, size=(500, 4)).astype(float), columns=list("abcd"))
+    frame = base.assign(e=base["b"], f=-0.0 * base["a"], g=0.0 * base["a"], h=base["d"] + 1e-12, i=base["a"])
+    kept = distinct_columns(frame)
+    assert list(kept.columns) == list(frame.loc[:, ~frame.T.duplicated()].columns)
+    # The repeats of b, of the zero column and of a are gone; a near-repeat is not a repeat.
+    assert list(kept.columns) == ["a", "b", "c", "d", "f", "h"]

@@ -4,10 +4,12 @@ numbers, and a model whose column type drifts stops the build."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import shutil
 
-from conftest import dbt, project_copy
+from conftest import REPO, dbt, project_copy
 
 ALLOWED = {"BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"}
 # The YAML declares text as `string`, a type name DuckDB and Spark both know; DuckDB stores and
@@ -67,3 +69,22 @@ def test_counts_and_identifiers_are_integers_in_every_mart(clean_build):
     checked = [(t, c, d) for t, c, d in typed if c in COUNT_COLUMNS]
     assert {c for _, c, _ in checked} >= {"events", "n", "patients", "cluster_id", "numerator"}
     assert [x for x in checked if x[2] not in {"BIGINT", "INTEGER"}] == []
+
+
+def test_the_unit_tests_run_in_the_test_builds_and_only_they_stay_out_of_make_build(clean_build):
+    """`make build` leaves the unit tests out (they check the SQL logic on fixed inputs, not the
+    data): every one of them must still run, and pass, in the pytest builds `make test` runs, and
+    the benchmark must time the same command `make build` runs."""
+    target = clean_build.db.parent / "target"
+    unit_tests = set(json.loads((target / "manifest.json").read_text())["unit_tests"])
+    assert len(unit_tests) >= 10
+    ran = {r["unique_id"]: r["status"] for r in json.loads((target / "run_results.json").read_text())["results"]}
+    assert {u: ran.get(u) for u in unit_tests} == dict.fromkeys(unit_tests, "pass")
+    makefile = (REPO / "Makefile").read_text()
+    flags = re.search(r"^DBT_BUILD_FLAGS := (.*)$", makefile, re.M).group(1).split()
+    assert flags == ["--exclude-resource-type", "unit_test"]
+    assert re.search(r"^\t\$\(DBT\) build \$\(DBT_FLAGS\) \$\(DBT_BUILD_FLAGS\) ", makefile, re.M)
+    spec = importlib.util.spec_from_file_location("bench_warehouse", REPO / "benchmarks" / "bench_warehouse.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.MAKE_BUILD_FLAGS == flags
