@@ -8,8 +8,11 @@ Then for each number of patients it prints:
 - the generator's rows/s;
 - the raw-read floor: DuckDB reading every extract (CSV as all text, or Parquet) into tables in
   one process, wall seconds and peak RSS;
-- `dbt build` (the real project, its own profile) with DuckDB on 1 thread and on every core
-  (HEALTH_EQUITY_DUCKDB_THREADS), wall seconds and peak RSS;
+- `dbt build` (the real project, its own profile) on 1 thread and on every core, wall seconds and
+  peak RSS. "1 thread" is the whole build on one: dbt runs one node at a time (`--threads 1`),
+  DuckDB one thread per query (HEALTH_EQUITY_DUCKDB_THREADS=1) and the Python models' numeric
+  libraries one (OMP/OpenBLAS/MKL_NUM_THREADS=1). "Every core" is the profile as shipped: two
+  nodes at once, DuckDB and the libraries on every core;
 - the split: the fixed cost (the 100-patient build with the same threads), the data-dependent
   part (build minus fixed cost) and its ratio to the floor, and how much faster the
   data-dependent part runs on every core than on 1 thread;
@@ -97,17 +100,21 @@ def python_model_inputs(target: Path, db: Path) -> list[tuple[str, int]]:
 
 
 FIXED_PATIENTS = 100
-# DuckDB threads per query: one, and DuckDB's default (every core).
-THREADS = {"1 thread": "1", "every core": "all"}
+# The whole build on one thread, and as shipped (every core): (file-name tag, dbt flags, environment).
+ONE_THREAD_LIBRARIES = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1")
+THREADS = {
+    "1 thread": ("1", ["--threads", "1"], {"HEALTH_EQUITY_DUCKDB_THREADS": "1", **ONE_THREAD_LIBRARIES}),
+    "every core": ("all", [], {"HEALTH_EQUITY_DUCKDB_THREADS": "all"}),
+}
 
 
 def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: str, repeat: int = 1) -> dict:
+def dbt_build(raw: Path, fmt: str, work: Path, threads: tuple, repeat: int = 1) -> dict:
     """The fastest of ``repeat`` builds (on a shared machine the fastest is the least disturbed)."""
-    runs = [_dbt_build(raw, fmt, work, f"{name}-{i}", threads) for i in range(repeat)]
+    runs = [_dbt_build(raw, fmt, work, f"dbt_{threads[0]}-{i}", threads) for i in range(repeat)]
     return min(runs, key=lambda m: m["wall"])
 
 
@@ -116,18 +123,15 @@ def dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: str, repeat: 
 MAKE_BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
 
 
-def _dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: str) -> dict:
+def _dbt_build(raw: Path, fmt: str, work: Path, name: str, threads: tuple) -> dict:
     db = work / f"{name}.duckdb"
-    env = {
-        **os.environ,
-        "DBT_TARGET": "test",
-        "HEALTH_EQUITY_TEST_DB": str(db),
-        "HEALTH_EQUITY_DUCKDB_THREADS": threads,
-    }
+    _, dbt_flags, thread_env = threads
+    env = {**os.environ, "DBT_TARGET": "test", "HEALTH_EQUITY_TEST_DB": str(db), **thread_env}
     target = work / f"target-{name}"
     result = {"load": load()}
     result |= measured(
         [str(BIN / "dbt"), "build", "--profiles-dir", str(REPO), "--project-dir", str(REPO), *MAKE_BUILD_FLAGS]
+        + dbt_flags
         + ["--target-path", str(target), "--log-path", str(work / f"logs-{name}"), "--quiet"]
         + ["--vars", json.dumps({"raw_dir": str(raw), "raw_format": fmt})],
         work,
@@ -153,7 +157,7 @@ def bench(patients: int, fmt: str, fixed: dict | None, repeat: int = 1) -> dict:
         floor = {"load": load()} | measured(
             [sys.executable, "-c", FLOOR, str(raw), str(work / "floor.duckdb")], work, "floor"
         )
-        builds = {label: dbt_build(raw, fmt, work, f"dbt_{value}", value, repeat) for label, value in THREADS.items()}
+        builds = {label: dbt_build(raw, fmt, work, threads, repeat) for label, threads in THREADS.items()}
         every = builds["every core"]
         pandas = None
         if fixed is not None:
