@@ -141,6 +141,19 @@ class _Stopped(BaseException):
         self.signum = signum
 
 
+# The termination signals this run has received, in order (main's handler records each). The
+# handler also raises _Stopped at once, but Python drops an exception raised while a finaliser
+# (__del__) runs; the long steps look here too (stop_if_signalled), so a signal is acted on
+# within one chunk of patients, not after the whole run (minutes at --patients 5000000).
+_received: list[int] = []
+
+
+def stop_if_signalled() -> None:
+    """Raise _Stopped for the first signal received, if one was: called between the steps of a run."""
+    if _received:
+        raise _Stopped(_received[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: Path = args.out
@@ -157,20 +170,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # A run stopped by Ctrl-C, SIGTERM or SIGHUP (kill, a closed terminal) unwinds, so the
     # `finally` below removes its partial folder; the output folder is only ever touched by the
-    # renames of swap_in, after everything is written. The signal is also recorded: Python drops
-    # an exception raised while a finaliser (__del__) runs, so a signal that lands there is
-    # acted on once the extracts are written, before anything is moved.
-    received: list[int] = []
+    # renames of swap_in, after everything is written. The signal is also recorded (_received), so
+    # one that lands in a finaliser is acted on at the next step, and always before anything is moved.
+    _received.clear()
 
     def stop(signum: int, _frame) -> None:
-        received.append(signum)
+        _received.append(signum)
         raise _Stopped(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         files, manifest, secs = generate(args, work)
-        if received:
-            raise _Stopped(received[0])
+        stop_if_signalled()
         # The renames into the output folder are not interrupted: a signal that arrives meanwhile
         # waits until they are done (the new run is then complete, and says so).
         deferred: list[int] = []
@@ -221,11 +232,13 @@ def generate(args: argparse.Namespace, out: Path) -> tuple[dict[str, dict], dict
         )
         files.update(fa["files"])
         injected += fa["faults"]
+        stop_if_signalled()
     if args.only in (None, "hospitals"):
         truth["hospitals"], fh = write_hospitals(out, n_hospitals, args.seed, hospital_seq, fault_rng, args.fault_rate)
         files.update(fh["files"])
         injected += fh["faults"]
 
+    stop_if_signalled()
     write_json(out / "truth.json", truth, sort_keys=True)
     manifest = {
         "seed": args.seed,
@@ -251,6 +264,7 @@ def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
     chunk_seqs = seq.spawn(n_chunks + 1)[1:]
     with tqdm(total=n_patients, unit=" patients", disable=quiet, desc="asthma extracts", file=sys.stderr) as bar:
         for c in range(n_chunks):
+            stop_if_signalled()
             first = c * CHUNK_PATIENTS
             n = min(CHUNK_PATIENTS, n_patients - first)
             tables, planted = asthma.generate_chunk(np.random.default_rng(chunk_seqs[c]), pools, 1_000_001 + first, n)
@@ -264,6 +278,7 @@ def write_asthma(out, fmt, n_patients, seed, seq, fault_rng, fault_rate, quiet):
                 writers[name].write(table)
             phenotypes.append(planted)
             bar.update(n)
+    stop_if_signalled()
     practices = asthma.practices_table(pools)
     writers["gp_practices"].write(practices)
     for w in writers.values():

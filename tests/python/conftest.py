@@ -31,9 +31,18 @@ NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 
 
 # `make test` runs the tests in two worker processes, one test file at a time each (pytest -n
-# auto --dist loadfile; pyproject.toml). The files that take minutes start first, so that the
-# workers finish together instead of one waiting for the Spark build at the end.
-FIRST = ["test_spark.py", "test_bad_input.py", "test_measures.py", "test_hospital_real_files.py"]
+# auto --dist loadfile; pyproject.toml). The files that take minutes start first, longest first,
+# so that the workers finish together instead of one waiting for the Spark build at the end; the
+# first files the worker beside Spark runs build the shared warehouses (faulty_build,
+# clean_build, medium_build) that later files only read.
+FIRST = [
+    "test_spark.py",
+    "test_bad_input.py",
+    "test_measures.py",
+    "test_hospital_real_files.py",
+    "test_omop.py",
+    "test_omop_deprivation.py",
+]
 
 
 def pytest_collection_modifyitems(items):

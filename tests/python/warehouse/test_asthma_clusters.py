@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import NO_TESTS, REPO, SMALL, Build, dbt, generate, warehouse_copy
+from conftest import NO_TESTS, REPO, Build, dbt, warehouse_copy
 from sklearn.metrics import adjusted_rand_score
 from warehouse.test_asthma_models import node_config, planted_phenotypes, rate_config
 
@@ -119,21 +119,21 @@ def test_dbt_models_return_exactly_what_the_package_returns(clean_build):
 
 
 @pytest.fixture(scope="module")
-def sampled_build(tmp_path_factory):
-    """`dbt build` on 4,000 patients (about 3,700 clusterable) with k-means fitted on 3,000: every
-    model, then the data and unit tests of what the sample changes (the cluster population and
-    everything downstream of it; the tests upstream see the same tables as in every other build)."""
+def sampled_build(small_extracts, tmp_path_factory):
+    """`dbt build` on 4,000 patients (about 3,700 clusterable) with k-means fitted on 3,000: the
+    models of what the sample changes (the cluster population, everything downstream of it and
+    what those read: `@`), then their data and unit tests (the tests upstream see the same tables
+    as in every other build; the hospital half and the asthma models beside the clusters, which
+    the sample does not reach, are built by the session warehouses)."""
     tmp = tmp_path_factory.mktemp("sampled")
-    gen = generate(tmp / "raw", *SMALL)
-    assert gen.returncode == 0, gen.stderr
-    vars_ = {"raw_dir": str(tmp / "raw"), "cluster_sample_size": 3000}
+    vars_ = {"raw_dir": str(small_extracts), "cluster_sample_size": 3000}
     db = tmp / "warehouse.duckdb"
-    models = dbt(["build", *NO_TESTS], db, tmp, vars_)
+    models = dbt(["build", "--select", "@int_asthma_cluster_population", *NO_TESTS], db, tmp, vars_)
     assert models.returncode == 0, models.stdout[-5000:]
     tests = dbt(["test", "--select", "int_asthma_cluster_population+"], db, tmp, vars_)
     assert tests.returncode == 0, tests.stdout[-5000:]
     assert "PASS=" in tests.stdout and " ERROR=0 " in tests.stdout
-    return Build(tmp / "raw", db, models)
+    return Build(small_extracts, db, models)
 
 
 def test_a_sample_smaller_than_the_register_gives_the_clusters_of_the_full_fit(sampled_build):

@@ -25,7 +25,7 @@ DEMO_SALT = "health-equity-demo-salt"
 
 def node_config(build, model: str, key: str) -> dict:
     """A model's config as the build passed it (the dbt vars, rendered into the model's config)."""
-    manifest = json.loads((build.raw_dir.parent / "target" / "manifest.json").read_text())
+    manifest = json.loads((build.db.parent / "target" / "manifest.json").read_text())
     return manifest["nodes"][f"model.health_equity.{model}"]["config"][key]
 
 
