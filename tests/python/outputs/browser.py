@@ -11,6 +11,7 @@ from conftest import REPO
 from playwright.sync_api import sync_playwright
 
 SCREENSHOTS = REPO / "screenshots"
+PAGE_TIMEOUT_MS = 180_000
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -36,6 +37,10 @@ def open_in_browser(url: str, shot: str, settle_ms: int = 1000):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
+        # A local file of a few MB loads in about a second, but on a machine shared with other
+        # builds Chromium has taken over Playwright's default 30 s: a page that loads is what the
+        # tests check, not how fast, so the wait is generous.
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
