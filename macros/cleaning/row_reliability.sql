@@ -20,12 +20,23 @@
 {%- endmacro %}
 
 {% macro duckdb__numbered_source(relation, key) -%}
-    {%- set parsed_once = 'read_csv' in (relation | string) %}
+    {%- set source_sql = relation | string | trim %}
+    {%- set parsed_once = 'read_csv' in source_sql %}
+    {%- set parquet_file = source_sql.startswith('read_parquet(') and source_sql.endswith(')') %}
     with numbered_rows as {{ '' if parsed_once else 'not ' }}materialized (
         select
+        {%- if parquet_file %}
+            {#- The Parquet reader's own row number (0-based), the same number as row_number() over ()
+                on the file, but counted by every thread: row_number() over () runs the whole
+                pipeline above it, cleaning and joins included, on one thread. #}
+            raw_row.* exclude (file_row_number),
+            raw_row.file_row_number + 1 as source_row_number
+        from {{ source_sql[:-1] }}, file_row_number = true) as raw_row
+        {%- else %}
             raw_row.*,
             {{ file_row_number() }} as source_row_number
         from {{ relation }} as raw_row
+        {%- endif %}
     )
 
     {% set keyed -%}
