@@ -24,14 +24,13 @@ and ``cluster_min_baseline_years``, passed in through the selection model's conf
 
 Determinism: a table has no row order, and k-means, its samples and the silhouette depend on the
 order rows arrive in, so patients are sorted by ``patient_key`` before anything is fitted. The
-fits run on one OpenMP and one BLAS thread (threadpoolctl): scikit-learn's k-means adds each
-thread's partial centroid sums in whatever order the threads finish, so on two threads the same
-rows gave centroids, inertia and stability differing in the last bits from run to run (and on
-another number of cores), and its threads spin at every iteration's barrier: while DuckDB ran
-another model on every core, the 1M-patient selection took about 50-80 s of wall time instead of
-about 3 (5,000 sampled patients: 15 KMeans calls of 10 runs each). Too few
-patients to fit a k (fewer than k + 1) leave that k unfitted (NaN silhouette); with none fitted,
-no k is chosen and every patient is returned unclustered with the reason, instead of a crash.
+fits run on one OpenMP and one BLAS thread (threadpoolctl): scikit-learn's k-means sums each
+thread's share of the rows separately, so the centroids and inertia depended in the last bits on
+how many cores the machine has (1 and 2 threads differ), and its threads spin at every
+iteration's barrier: while DuckDB ran another model on every core, the 1M-patient selection took
+about 50-80 s of wall time instead of about 3 (5,000 sampled patients: 15 KMeans calls of 10 runs
+each). Too few patients to fit a k (fewer than k + 1) leave that k unfitted (NaN silhouette);
+with none fitted, no k is chosen and every patient is returned unclustered with the reason, instead of a crash.
 """
 
 from __future__ import annotations
