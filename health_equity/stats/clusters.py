@@ -23,9 +23,14 @@ and ``cluster_min_baseline_years``, passed in through the selection model's conf
 ``ClusterConfig`` has no defaults for them.
 
 Determinism: a table has no row order, and k-means, its samples and the silhouette depend on the
-order rows arrive in, so patients are sorted by ``patient_key`` before anything is fitted. Too few
-patients to fit a k (fewer than k + 1) leave that k unfitted (NaN silhouette); with none fitted,
-no k is chosen and every patient is returned unclustered with the reason, instead of a crash.
+order rows arrive in, so patients are sorted by ``patient_key`` before anything is fitted. The
+fits run on one OpenMP and one BLAS thread (threadpoolctl): scikit-learn's k-means sums each
+thread's share of the rows separately, so the centroids and inertia depended in the last bits on
+how many cores the machine has (1 and 2 threads differ), and its threads spin at every
+iteration's barrier: while DuckDB ran another model on every core, the 1M-patient selection took
+about 50-80 s of wall time instead of about 3 (5,000 sampled patients: 15 KMeans calls of 10 runs
+each). Too few patients to fit a k (fewer than k + 1) leave that k unfitted (NaN silhouette);
+with none fitted, no k is chosen and every patient is returned unclustered with the reason, instead of a crash.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 # Label of a middle cluster by its most distinctive feature.
 DISTINCTIVE_LABEL = {
@@ -139,7 +145,8 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
 
 
 def _fit(x: np.ndarray, k: int, cfg: ClusterConfig, seed: int) -> KMeans:
-    return KMeans(n_clusters=k, n_init=cfg.n_init, random_state=seed).fit(x)
+    with threadpool_limits(limits=1):  # one thread: see Determinism above
+        return KMeans(n_clusters=k, n_init=cfg.n_init, random_state=seed).fit(x)
 
 
 def select_k(x: np.ndarray, cfg: ClusterConfig) -> tuple[pd.DataFrame, dict[int, KMeans]]:
@@ -262,11 +269,12 @@ def cluster_selection(
     ``patients`` is a sample; by default the counts of ``patients`` themselves."""
     rates, ok = feature_matrix(in_key_order(patients), cfg.features, cfg.min_baseline_years)
     x, means, scales = _standardise(rates[ok])
-    selection, fits = select_k(x, cfg)
-    k = chosen_k(selection)
-    selection["stability_ari"] = (
-        np.where(selection["is_chosen"], stability(x, k, fits[k], cfg), np.nan) if k is not None else np.nan
-    )
+    with threadpool_limits(limits=1):  # the silhouettes and predictions too
+        selection, fits = select_k(x, cfg)
+        k = chosen_k(selection)
+        selection["stability_ari"] = (
+            np.where(selection["is_chosen"], stability(x, k, fits[k], cfg), np.nan) if k is not None else np.nan
+        )
     n_clustered, n_not_clustered = population if population is not None else (int(ok.sum()), int((~ok).sum()))
     selection["n_clustered"] = int(n_clustered)
     selection["n_not_clustered"] = int(n_not_clustered)

@@ -172,3 +172,28 @@ def test_chosen_centroids_in_long_form_are_the_recorded_fit():
     # No chosen k: no rows, typed columns.
     none = C.chosen_centroids(C.cluster_selection(utilisation(10).head(2).assign(baseline_person_years=2.0), CFG))
     assert none.empty and str(none.cluster_label.dtype) == "string" and none.centroid.dtype == float
+
+
+def test_the_fits_run_on_one_thread_and_give_the_same_bits_whatever_the_callers_thread_pools(monkeypatch):
+    """scikit-learn's k-means sums each OpenMP thread's share in the order the threads finish, so
+    the selection caps its fits at one thread: the caller's pools (two threads, one) change
+    nothing, and no fit ever sees more than one OpenMP or BLAS thread."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen: list[int] = []
+    fit = C.KMeans.fit
+
+    def watched_fit(self, *args, **kwargs):
+        seen.extend(pool["num_threads"] for pool in threadpool_info())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(C.KMeans, "fit", watched_fit)
+    # Enough rows for several of k-means' 256-row chunks, so two threads would split the sums.
+    cfg = C.ClusterConfig(**{**CFG.__dict__, "fit_sample": 3000, "silhouette_sample": 500})
+    patients = utilisation(3000, seed=5)
+    with threadpool_limits(limits=2):
+        two = C.cluster_selection(patients, cfg)
+    with threadpool_limits(limits=1):
+        one = C.cluster_selection(patients, cfg)
+    assert seen and set(seen) == {1}
+    pd.testing.assert_frame_equal(two, one, check_exact=True)
