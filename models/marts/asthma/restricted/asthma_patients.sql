@@ -17,7 +17,7 @@
     {%- if name not in passes | map(attribute='name') | list %}
         {%- do passes.append({'name': name, 'relation': rule.relation, 'date': rule.date}) %}
     {%- endif %}
-    {%- do counted_in.update({rule.measure: 'counts_' ~ name}) %}
+    {%- do counted_in.update({rule.measure: name}) %}
 {%- endfor %}
 {%- set windows = [('baseline', '<'), ('followup', '>=')] %}
 {%- set count_columns = [] %}
@@ -83,7 +83,7 @@ pass_counts as (
         select
             patient_key,
             {%- for column in count_columns %}
-                {% if counted_in[column.measure] == 'counts_' ~ pass.name -%}
+                {% if counted_in[column.measure] == pass.name -%}
                     {{ column.name }}
                 {%- else -%}
                     cast(null as bigint) as {{ column.name }}
