@@ -41,7 +41,10 @@ SPARK_GEN = [
 
 # The JVM's quick (C1) compiler only and one GC thread: this build is ~500 short statements on
 # tiny data, where the JVM spends its time compiling, not running (profiles.yml, spark output).
-SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+# C1 alone shrinks the JVM's default code cache to 48 MB, which this build fills: the JVM then
+# stops compiling and fails the next statement that needs a new method handle ("Out of space in
+# CodeCache for method handle intrinsic"), or dies. 256 MB is the size with both compilers.
+SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
 
 
 def spark_dbt_run(command: list[str], work, raw) -> Callable[..., subprocess.CompletedProcess]:
@@ -93,17 +96,28 @@ def both_engines(tmp_path_factory):
     return tmp / "warehouse.duckdb", tmp / "spark_run" / "spark" / "warehouse", spark_result
 
 
+def first_failure(spark: subprocess.CompletedProcess) -> str:
+    """What to read when the Spark build fails: its first error (the later ones often only follow
+    from it, as every statement fails once the JVM is gone), the JVM's own warnings, and the end."""
+    lines = spark.stdout.splitlines()
+    marks = ("ERROR", "Unhandled error", "Runtime Error", "Database Error", "Compilation Error", "Error:")
+    first = next((i for i, line in enumerate(lines) if any(m in line for m in marks)), len(lines))
+    jvm = [line for line in (spark.stdout + spark.stderr).splitlines() if "[warning]" in line or "# " in line[:2]]
+    return "\n".join(
+        ["first error:", *lines[max(first - 12, 0) : first + 40], "JVM warnings:", *jvm[:20], "end:", *lines[-15:]]
+    )
+
+
 def test_whole_project_builds_on_local_spark(both_engines):
     _, _, spark = both_engines
-    tail = spark.stdout[-8000:]
-    assert spark.returncode == 0, tail
+    assert spark.returncode == 0, first_failure(spark)
     done = [line for line in spark.stdout.splitlines() if "Done. PASS=" in line]
-    assert done and " ERROR=0 " in done[-1] and " SKIP=0 " in done[-1], tail
+    assert done and " ERROR=0 " in done[-1] and " SKIP=0 " in done[-1], first_failure(spark)
 
 
 def test_every_mart_on_spark_equals_duckdb(both_engines):
     duck, warehouse, spark = both_engines
-    assert spark.returncode == 0, spark.stdout[-3000:]
+    assert spark.returncode == 0, first_failure(spark)
     matched, problems = engines.compare_engines(duck, warehouse, "marts")
     assert not problems, "\n".join(problems)
     assert len(matched) >= 19, matched
