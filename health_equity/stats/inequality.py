@@ -213,7 +213,7 @@ def sii_by_outcome(
                 ),
                 "method": "PHE SII/RII: WLS on ridit scores, population-weighted; Monte Carlo 95% CI",
                 "reps": reps,
-                "note": "not available: no patient has an IMD quintile (no deprivation data for their areas)",
+                "note": "not available: no patient has a deprivation quintile (no deprivation data for their areas)",
             }
         )
     for outcome, grp in imd.sort_values(["outcome", "quintile"]).groupby("outcome", sort=True):
@@ -235,8 +235,9 @@ def sii_by_outcome(
         hidden = grp.loc[grp["is_withheld"], "group_value"].tolist() if "is_withheld" in grp else []
         if hidden:
             row["note"] = (
-                f"withheld under the disclosure policy: IMD quintile(s) {', '.join(map(str, hidden))} suppressed "
-                "in asthma_inequalities, and the indices with the other quintiles would give them back"
+                "withheld under the disclosure policy: deprivation quintile(s) "
+                f"{', '.join(map(str, hidden))} suppressed in asthma_inequalities, "
+                "and the indices with the other quintiles would give them back"
             )
         elif ok:
             res = sii_rii(vals, pops, ses, reps=reps, seed=seed)

@@ -128,12 +128,25 @@ DIMENSION_NAME = {
 }
 
 
+def dimension_names(settings: Settings) -> dict[str, str]:
+    """DIMENSION_NAME with the deprivation groups named by what they measure in this build."""
+    return DIMENSION_NAME | {"imd_quintile": settings.quintile_words[0]}
+
+
 def position_points(
-    fig: go.Figure, frame: pd.DataFrame, x: str, y: str, label: str, hover: str, symbols: dict | None = None
+    fig: go.Figure,
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    label: str,
+    hover: str,
+    symbols: dict | None = None,
+    names: dict | None = None,
 ) -> None:
     """A funnel plot's points, one trace per funnel_position in its POSITION_STYLE colour, named in the
     legend. With `symbols` (dimension -> marker symbol) each point's symbol says its dimension, and the
-    legend names the colours with plain circles and the symbols in outline."""
+    legend names the colours with plain circles and the symbols in outline, each symbol by its
+    dimension's name in `names` (default DIMENSION_NAME)."""
     for position, (colour, legend) in POSITION_STYLE.items():
         g = frame[frame.funnel_position == position]
         if g.empty:
@@ -171,7 +184,7 @@ def position_points(
                 x=[None],
                 y=[None],
                 mode="markers",
-                name=DIMENSION_NAME[d],
+                name=(names or DIMENSION_NAME)[d],
                 marker={"size": 10, "color": "#ffffff", "symbol": symbols[d], "line": {"color": "#333", "width": 1.2}},
             )
         )

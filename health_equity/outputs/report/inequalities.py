@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from health_equity.outputs.report.funnels import (
-    DIMENSION_NAME,
     FUNNEL_HEIGHT,
+    dimension_names,
     funnel_lines,
     label_annotations,
     position_points,
@@ -42,11 +42,10 @@ DIMENSION_SYMBOL = {"imd_quintile": "circle", "ethnicity_group": "square", "sex"
 SYMBOL_WORD = {"circle": "circles", "square": "squares", "diamond": "diamonds", "triangle-up": "triangles"}
 
 
-def _group_name(dimension: str, group: str) -> str:
+def _group_name(dimension: str, group: str, settings: Settings) -> str:
     """A group as a reader names it: "IMD quintile 1 (most deprived)", "age 55+", "Asian/Asian British"."""
     if dimension == "imd_quintile":
-        extra = {"1": " (most deprived)", "5": " (least deprived)"}.get(str(group), "")
-        return f"IMD quintile {group}{extra}"
+        return settings.quintile_label(group)
     if dimension == "age_band":
         return f"age {group}"
     if dimension == "sex":
@@ -73,7 +72,7 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
             return lower * 100, upper * 100
 
         funnel_lines(fig, n, overall * 100, wilson_limits, settings)
-        rows["label"] = [_group_name(d, g) for d, g in zip(rows.dimension, rows.group_value)]
+        rows["label"] = [_group_name(d, g, settings) for d, g in zip(rows.dimension, rows.group_value)]
         position_points(
             fig,
             rows,
@@ -82,6 +81,7 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
             "label",
             "%{customdata}: %{y:.1f}% of %{x:,}",
             symbols=DIMENSION_SYMBOL,
+            names=dimension_names(settings),
         )
         # Fixed ranges, so that the labels can be placed without overlapping.
         low998, high998 = wilson_limits(settings.z_99_8)
@@ -107,7 +107,9 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
         no_data(fig, "No published group")
     unit = rows.denominator_unit.iloc[0] if len(rows) else "denominator"
     symbols = ", ".join(
-        f"{DIMENSION_NAME[d]} {SYMBOL_WORD[DIMENSION_SYMBOL[d]]}" for d in DIMENSION_SYMBOL if d in set(rows.dimension)
+        f"{dimension_names(settings)[d]} {SYMBOL_WORD[DIMENSION_SYMBOL[d]]}"
+        for d in DIMENSION_SYMBOL
+        if d in set(rows.dimension)
     )
     return Chart(
         name,
@@ -214,7 +216,7 @@ SII_LABEL = {
 }
 
 
-def sii_chart(indices: pd.DataFrame) -> Chart:
+def sii_chart(indices: pd.DataFrame, settings: Settings) -> Chart:
     d = indices.dropna(subset=["rii"])
     labels = [f"{OUTCOME_NAME.get(o, o)} ({SII_LABEL.get(m, m)})" for o, m in zip(d.outcome, d.measure_type)]
     ratio, lower, upper = (
@@ -236,7 +238,7 @@ def sii_chart(indices: pd.DataFrame) -> Chart:
     text = " ".join(f"{OUTCOME_NAME.get(o, o)}: {i}." for o, i in zip(d.outcome, d.interpretation.fillna("")))
     return Chart(
         "sii_rii",
-        "How much higher in the most deprived: inequality across IMD quintiles",
+        f"How much higher in the most deprived: inequality across {settings.quintile_words[0]}s",
         layout(fig, "", "Most deprived vs least deprived: times as high (95% CI; 1 = no difference)", None, height=360),
         "PHE's slope and relative indices of inequality: a population-weighted regression of each outcome on "
         "the rank of deprivation, each on its own scale (age-standardised rates for admissions and "

@@ -59,7 +59,7 @@ def deprivation_measures(inequalities: pd.DataFrame) -> list[str]:
     OMOP input they may be ACS median household income quintiles of U.S. ZIPs, or a supplied
     lookup's quintiles (health_equity.stats.inequality.quintile_measure, the label the indices
     mart carries). Empty when the groups are the IMD, or when no patient has a quintile. The
-    charts keep the marts' name "IMD quintile"; the banner says what it is."""
+    charts name the groups by what they measure (Settings.quintile_words); the banner says it in full."""
     if "deprivation_measure" not in inequalities:
         return []
     imd = inequalities[inequalities.dimension == "imd_quintile"]

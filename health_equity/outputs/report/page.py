@@ -64,7 +64,7 @@ def build_charts(
             ineq,
             "imd_quintile",
             "Emergency asthma admissions by deprivation",
-            "IMD quintile (1 = most deprived)",
+            f"{settings.quintile_words[0].capitalize()} (1 = {settings.quintile_words[1]})",
             "dsr_imd",
             settings,
         ),
@@ -76,7 +76,7 @@ def build_charts(
             "dsr_ethnicity",
             settings,
         ),
-        sii_chart(idx),
+        sii_chart(idx, settings),
         proportion_funnel(
             ineq, "readmissions_30d", "Funnel plot: 30-day readmissions by group", "funnel_readmissions", settings
         ),

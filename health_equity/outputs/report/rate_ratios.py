@@ -21,12 +21,12 @@ FOREST_MODELS = {  # model_name: legend label, in the order shown; the first is 
 }
 
 
-def _rate_ratio_label(term: str, level: str, reference: str | None) -> str:
+def _rate_ratio_label(term: str, level: str, reference: str | None, settings: Settings) -> str:
     """A rate ratio's row as a reader names it: "IMD quintile 1 (most deprived) vs 5 (least deprived)"."""
     if term == "imd_quintile":
-        ends = {"1": " (most deprived)", "5": " (least deprived)"}
-        ref = f" vs {reference}{ends.get(str(reference), '')}" if reference else ""
-        return f"IMD quintile {level}{ends.get(str(level), '')}{ref}"
+        name = settings.quintile_words[0]
+        ref = " vs " + settings.quintile_label(reference).removeprefix(name + " ") if reference else ""
+        return settings.quintile_label(level) + ref
     names = {"ethnicity_group": "", "age_band": "age ", "sex": "", "cluster": "cluster "}
     if term == "sex":
         level, reference = (
@@ -43,7 +43,7 @@ def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
     together. Each view lists only the rows its models estimate, so no row is empty."""
     r = rr[rr.is_primary & ~rr.term.isin(["intercept", "no estimate"])].copy()
     r["label"] = [
-        _rate_ratio_label(t, str(lv), None if pd.isna(ref) else str(ref))
+        _rate_ratio_label(t, str(lv), None if pd.isna(ref) else str(ref), settings)
         for t, lv, ref in zip(r.term, r.level, r.reference_level)
     ]
     shown = [m for m in FOREST_MODELS if m in set(r.model_name)]
@@ -131,14 +131,15 @@ def forest_plot(rr: pd.DataFrame, settings: Settings) -> Chart:
     )
     total = r[r.model_name == "total"]
     family = total.model_family.iloc[0].replace("_", " ") if len(total) else "primary"
+    quintile, low, high = settings.quintile_words
     return Chart(
         "forest_plot",
         "Emergency asthma admission rate ratios",
         fig,
         f"Headline: the total-effect {family} model of follow-up ({settings.followup_years}) emergency asthma "
         "admissions (offset log person-years) on deprivation, ethnicity, age band and sex, fitted on every "
-        "patient with follow-up: each row is a rate ratio against the stated reference (IMD quintile 1 is "
-        "the most deprived fifth of areas, 5 the least deprived), adjusted for the other three demographics "
+        f"patient with follow-up: each row is a rate ratio against the stated reference ({quintile} 1 is "
+        f"the {low} fifth of areas, 5 the {high}), adjusted for the other three demographics "
         "only: the inequality estimate. The buttons switch to the within-cluster model (also adjusted for the "
         "utilisation cluster and baseline admissions, which lie on the path from deprivation to admission, so "
         "its ratios are smaller) and the original notebook's model (cluster and prior admissions), or show all "

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 
 from health_equity.outputs.report.helpers import TIER_COLOURS
+from health_equity.stats.inequality import quintile_measure
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class Settings:
     z_99_8: float
     cluster_sample_size: int
     tiers: pd.DataFrame  # reference.ref_income_tiers in tier_order
+    # What the deprivation groups (the marts' imd_quintile) measure in this build, as
+    # asthma_inequalities labels them (deprivation_measure); None: the IMD, or no patient has one.
+    deprivation_measure: str | None = None
 
     @classmethod
     def from_warehouse(cls, con: duckdb.DuckDBPyConnection) -> Settings:
@@ -44,7 +48,30 @@ class Settings:
             z_99_8=float(row.z_99_8),
             cluster_sample_size=int(row.cluster_sample_size),
             tiers=tiers,
+            deprivation_measure=quintile_measure(
+                con.sql("select dimension, group_value, deprivation_measure from marts.asthma_inequalities").df()
+            ),
         )
+
+    @property
+    def quintile_words(self) -> tuple[str, str, str]:
+        """How the charts name the deprivation groups, and quintiles 1 and 5, by what they measure:
+        the IMD ("IMD quintile", most and least deprived); on the OMOP input the ACS median household
+        income of the patient's ZIP ("income quintile", lowest and highest income) or a supplied
+        area lookup ("deprivation quintile"). The marts keep the column name imd_quintile whatever
+        it measures; a chart says what it shows."""
+        measure = self.deprivation_measure
+        if measure is None or measure.startswith("IMD"):
+            return "IMD quintile", "most deprived", "least deprived"
+        if "income" in measure:
+            return "income quintile", "lowest income", "highest income"
+        return "deprivation quintile", "most deprived", "least deprived"
+
+    def quintile_label(self, quintile: object) -> str:
+        """A deprivation group as a reader names it: "IMD quintile 1 (most deprived)", "income quintile 3"."""
+        name, low, high = self.quintile_words
+        end = {"1": f" ({low})", "5": f" ({high})"}.get(str(quintile), "")
+        return f"{name} {quintile}{end}"
 
     @property
     def tier_names(self) -> list[str]:

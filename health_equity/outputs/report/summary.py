@@ -76,8 +76,8 @@ def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings
             Headline(
                 "asthma",
                 f"Emergency asthma admissions, follow-up {settings.followup_years}",
-                ": patients in the most deprived fifth of areas vs the least deprived fifth, allowing for ethnicity, "
-                "age and sex: "
+                f": patients in the {settings.quintile_words[1]} fifth of areas vs the {settings.quintile_words[2]} "
+                "fifth, allowing for ethnicity, age and sex: "
                 f"{t.irr:.2f} times the admission rate (95% CI {t.ci_lower:.2f} to {t.ci_upper:.2f}); "
                 f"{significance(t.ci_lower, t.ci_upper, 1)}.",
                 "asthma_admission_rate_ratios",

@@ -272,3 +272,31 @@ def test_the_report_renders_every_chart_with_data_in_a_real_browser(clean_build,
     # Every chart but the tile map has a labelled value axis.
     assert all(c["xtitle"] for c in charts if c["name"] != "state_map"), charts
     assert kpis == 3
+
+
+def test_the_deprivation_groups_are_named_by_what_they_measure():
+    """The marts call the deprivation groups imd_quintile whatever they measure; the report names
+    them by the measure the build's asthma_inequalities carries (macro deprivation_measure's labels)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from health_equity.outputs.report.settings import Settings
+
+    day = pd.Timestamp("2023-01-01")
+    imd = Settings(day, day, day, "policy", 7, 5, 10, 1.96, 3.09, 5000, pd.DataFrame(), "IMD 2019 quintile")
+    acs = "ACS 5-year 2016-2020 median household income quintile of the ZIP (as ZCTA)"
+    lookup = "deprivation quintile of the supplied area lookup (var omop_area_deprivation_path)"
+    cases = {
+        "IMD 2019 quintile": ("IMD quintile 1 (most deprived)", "IMD quintile 3", "IMD quintile 5 (least deprived)"),
+        None: ("IMD quintile 1 (most deprived)", "IMD quintile 3", "IMD quintile 5 (least deprived)"),
+        acs: ("income quintile 1 (lowest income)", "income quintile 3", "income quintile 5 (highest income)"),
+        lookup: (
+            "deprivation quintile 1 (most deprived)",
+            "deprivation quintile 3",
+            "deprivation quintile 5 (least deprived)",
+        ),
+    }
+    for measure, expected in cases.items():
+        settings = dataclasses.replace(imd, deprivation_measure=measure)
+        assert tuple(settings.quintile_label(q) for q in (1, "3", "5")) == expected, measure

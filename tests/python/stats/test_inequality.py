@@ -116,7 +116,7 @@ def test_patients_without_a_quintile_are_left_off_the_scale_and_an_outcome_witho
     assert list(out.index) == ["a", "b"]
     assert out.loc["a", "sii"] == pytest.approx(-50) and out.loc["a", "quantiles"] == 5  # 999 is not on the scale
     assert out.loc["b", "quantiles"] == 0 and np.isnan(out.loc["b", "sii"])
-    assert out.loc["b", "note"].startswith("not available: no patient has an IMD quintile")
+    assert out.loc["b", "note"].startswith("not available: no patient has a deprivation quintile")
     assert out.loc["b", "measure_type"] == "%"
 
 
@@ -200,7 +200,8 @@ def test_an_outcome_with_a_suppressed_or_unpublished_quintile_is_withheld():
     assert out.loc["a", "sii"] == pytest.approx(-50) and pd.isna(out.loc["a", "note"])
     for outcome, quintile in (("b", "4"), ("c", "2")):
         assert out.loc[outcome, ["sii", "sii_lower", "rii", "most_to_least_deprived_ratio"]].isna().all()
-        assert out.loc[outcome, "note"].startswith(f"withheld under the disclosure policy: IMD quintile(s) {quintile} ")
+        note = out.loc[outcome, "note"]
+        assert note.startswith(f"withheld under the disclosure policy: deprivation quintile(s) {quintile} ")
     # Without the published flags (the package used on its own), every outcome is estimated.
     assert sii_by_outcome(rates, reps=1000).sii.notna().all()
 

@@ -127,7 +127,7 @@ def test_the_extract_accounting_holds_on_the_omop_rows_used(mimic_build):
 
 def test_without_area_data_deprivation_says_not_available(mimic_build):
     notes = mimic_build.query("select distinct note from marts.asthma_inequality_indices")
-    assert notes == [("not available: no patient has an IMD quintile (no deprivation data for their areas)",)]
+    assert notes == [("not available: no patient has a deprivation quintile (no deprivation data for their areas)",)]
     groups = mimic_build.query(
         "select distinct group_value from marts.asthma_inequalities where dimension = 'imd_quintile'"
     )

@@ -174,7 +174,13 @@ def test_the_report_says_the_deprivation_groups_are_acs_income_not_imd(acs_build
     assert run.returncode == 0, run.stderr
     html = (tmp_path / "r.html").read_text()
     asthma = html[html.index('<h2 id="asthma">') :]
-    assert f'Deprivation here is not the IMD: the groups called "IMD quintile" below are the {ACS_LABEL}' in asthma
+    assert f'Deprivation here is not the IMD: the groups called "income quintile" below are the {ACS_LABEL}' in asthma
+    # Every chart, caption and note names the groups by what they measure, never as the IMD (this
+    # small build has no deprivation rate ratio or headline; Settings.quintile_label names those).
+    assert "IMD quintile" not in html
+    assert "Income quintile (1 = lowest income)" in asthma  # the DSR chart's axis
+    assert "inequality across income quintiles" in asthma  # the SII/RII chart's title
+    assert "income quintile 1 is the lowest income fifth of areas, 5 the highest income" in asthma  # forest caption
 
 
 def test_a_lookup_is_used_instead_of_acs_and_a_generated_acs_file_is_not_used_for_real_patients(acs_build, tmp_path):
