@@ -43,7 +43,8 @@ SPARK_GEN = [
 # tiny data, where the JVM spends its time compiling, not running (profiles.yml, spark output).
 # C1 alone shrinks the JVM's default code cache to 48 MB, which this build fills: the JVM then
 # stops compiling and fails the next statement that needs a new method handle ("Out of space in
-# CodeCache for method handle intrinsic"), or dies. 256 MB is the size with both compilers.
+# CodeCache for method handle intrinsic"), or dies. 256 MB is the size with both compilers; this
+# build's use peaks at about 80 MB (-XX:+PrintCodeCache: max_used=79,760 KB, 47,642 methods).
 SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
 
 
