@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from health_equity.stats.inequality import quintile_measure
-
 SECTION_SOURCES = {"hospitals": "hospitals_raw", "asthma": "asthma_raw"}
 SECTION_SUBJECTS = {"hospitals": "real hospitals", "asthma": "real patients"}
 
@@ -52,18 +50,3 @@ def mixed_origins(provenance: pd.DataFrame) -> list[str]:
     p = provenance[provenance.file_exists.fillna(False).astype(bool)]
     mixed = p[p.has_mixed_origins.fillna(False).astype(bool)]
     return [f"{r.extract_name} is {r.origin} ({r.file_path})" for r in mixed.itertuples()]
-
-
-def deprivation_measures(inequalities: pd.DataFrame) -> list[str]:
-    """For the banner over the asthma section when its deprivation groups are not the IMD: on the
-    OMOP input they may be ACS median household income quintiles of U.S. ZIPs, or a supplied
-    lookup's quintiles (health_equity.stats.inequality.quintile_measure, the label the indices
-    mart carries). Empty when the groups are the IMD, or when no patient has a quintile. The
-    charts name the groups by what they measure (Settings.quintile_words); the banner says it in full."""
-    if "deprivation_measure" not in inequalities:
-        return []
-    imd = inequalities[inequalities.dimension == "imd_quintile"]
-    if imd.group_value.astype(str).str.startswith("not available").all():
-        return []
-    measure = quintile_measure(inequalities)
-    return [] if measure in (None, "IMD 2019 quintile") else [measure]

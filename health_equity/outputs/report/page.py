@@ -17,7 +17,7 @@ from health_equity.outputs.report.helpers import Chart, headline_rows, load
 from health_equity.outputs.report.hospital_income import income_scatter, kpis, score_table, tier_bars
 from health_equity.outputs.report.hospital_states import funnel_plot, hotspot_heatmap, state_map
 from health_equity.outputs.report.inequalities import dsr_chart, proportion_funnel, sii_chart
-from health_equity.outputs.report.origins import deprivation_measures, mixed_origins, section_origin
+from health_equity.outputs.report.origins import mixed_origins, section_origin
 from health_equity.outputs.report.rate_ratios import forest_plot
 from health_equity.outputs.report.settings import Settings
 from health_equity.outputs.report.summary import Headline, asthma_headlines, hospital_headlines
@@ -146,7 +146,6 @@ def render(con: duckdb.DuckDBPyConnection, built_at: str | None = None) -> str:
             settings=settings,
             hospitals_origin=section_origin(provenance_rows, "hospitals"),
             asthma_origin=section_origin(provenance_rows, "asthma"),
-            deprivation_measures=deprivation_measures(load(con, "asthma_inequalities")),
             hospital_charts=[chart_context(c) for c in hospital_charts],
             asthma_charts=[chart_context(c) for c in asthma_charts],
             **hospital_tables,

@@ -29,7 +29,9 @@ class Settings:
     cluster_sample_size: int
     tiers: pd.DataFrame  # reference.ref_income_tiers in tier_order
     # What the deprivation groups (the marts' imd_quintile) measure in this build, as
-    # asthma_inequalities labels them (deprivation_measure); None: the IMD, or no patient has one.
+    # asthma_inequalities labels them (health_equity.stats.inequality.quintile_measure): e.g.
+    # "IMD 2019 quintile"; the "not available: ..." group's name when no patient has a quintile;
+    # None when the mart has no imd_quintile rows.
     deprivation_measure: str | None = None
 
     @classmethod
@@ -63,15 +65,31 @@ class Settings:
         measure = self.deprivation_measure
         if measure is None or measure.startswith("IMD"):
             return "IMD quintile", "most deprived", "least deprived"
-        if "income" in measure:
+        if self.other_deprivation_measure and "income" in measure:
             return "income quintile", "lowest income", "highest income"
         return "deprivation quintile", "most deprived", "least deprived"
+
+    @property
+    def other_deprivation_measure(self) -> str | None:
+        """What the deprivation groups measure when it is not the IMD and some patient has a
+        quintile (the OMOP input: the ACS income quintile of the ZIP, or a supplied lookup's), for
+        the banner over the asthma section; None otherwise."""
+        measure = self.deprivation_measure
+        if measure is None or measure.startswith(("IMD", "not available")):
+            return None
+        return measure
 
     def quintile_label(self, quintile: object) -> str:
         """A deprivation group as a reader names it: "IMD quintile 1 (most deprived)", "income quintile 3"."""
         name, low, high = self.quintile_words
         end = {"1": f" ({low})", "5": f" ({high})"}.get(str(quintile), "")
         return f"{name} {quintile}{end}"
+
+    @property
+    def lowest_tier_headline(self) -> dict[str, object]:
+        """The row of hospital_income_tiers the income gap is quoted from (KPI tile, tier chart,
+        summary): the headline score's lowest income tier."""
+        return {"is_headline": True, "income_tier": self.tier_names[0]}
 
     @property
     def tier_names(self) -> list[str]:

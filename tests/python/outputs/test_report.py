@@ -297,6 +297,16 @@ def test_the_deprivation_groups_are_named_by_what_they_measure():
             "deprivation quintile 5 (least deprived)",
         ),
     }
+    # No patient has a quintile (the OMOP input without area data): the group's name says why.
+    none_available = "not available: no ACS median household income file for the ZIPs"
+    cases[none_available] = (
+        "deprivation quintile 1 (most deprived)",
+        "deprivation quintile 3",
+        "deprivation quintile 5 (least deprived)",
+    )
     for measure, expected in cases.items():
         settings = dataclasses.replace(imd, deprivation_measure=measure)
         assert tuple(settings.quintile_label(q) for q in (1, "3", "5")) == expected, measure
+        # The banner over the asthma section names the measure only when it is not the IMD and some
+        # patient has a quintile.
+        assert settings.other_deprivation_measure == (measure if measure in (acs, lookup) else None), measure
