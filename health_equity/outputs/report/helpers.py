@@ -65,6 +65,11 @@ def headline_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame.is_headline.fillna(False).astype(bool)]
 
 
+# The headline score's income slope in hospital_income_regression: the row the KPI tile, the
+# scatter's caption and the summary quote.
+INCOME_SLOPE = {"is_headline": True, "row_type": "coefficient", "model_name": "log_income", "term": "log_income"}
+
+
 def rows_where(frame: pd.DataFrame, where: dict) -> pd.DataFrame:
     """The rows whose columns hold the values of `where`, compared as text: the row a headline names
     by its column values (Headline.where) is the one it quotes."""

@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from health_equity.outputs.report.helpers import (
+    INCOME_SLOPE,
     OKABE_ITO,
     Chart,
     first_row,
@@ -168,9 +169,7 @@ def tier_bars(tiers: pd.DataFrame, settings: Settings) -> Chart:
     empty = tiers.groupby("score_name").mean_risk.apply(lambda m: m.isna().all())
     missing = [r.score_label for _, r in labels.iterrows() if empty[r.score_name]]
     gap = ""
-    g = first_row(
-        rows_where(tiers, {"is_headline": True, "income_tier": settings.tier_names[0]}), "gap_to_highest_tier"
-    )
+    g = first_row(rows_where(tiers, settings.lowest_tier_headline), "gap_to_highest_tier")
     if g is not None:
         gap = (
             f" {settings.tier_names[0]} minus {settings.tier_names[-1]}: {g.gap_to_highest_tier:+.2f} on the score "
@@ -234,7 +233,7 @@ def kpis(
     """The KPI tiles (templates/kpis.html.j2): label, value and note of each, as text."""
     scored = hospitals[hospitals.is_scored.fillna(False).astype(bool)]
     lowest, highest = settings.tier_names[0], settings.tier_names[-1]
-    r = first_row(rows_where(tiers, {"is_headline": True, "income_tier": lowest}), "gap_to_highest_tier")
+    r = first_row(rows_where(tiers, settings.lowest_tier_headline), "gap_to_highest_tier")
     if r is not None:
         gap = f"{r.gap_in_hospital_sd:+.2f} SD"
         gap_note = (
@@ -245,7 +244,7 @@ def kpis(
     else:
         gap, gap_note = "no data", f"no hospital has the {score_label}"
     r = first_row(
-        rows_where(regression, {"is_headline": True, "model_name": "log_income", "term": "log_income"}),
+        rows_where(regression, INCOME_SLOPE),
         "estimate_per_doubling",
     )
     if r is not None:

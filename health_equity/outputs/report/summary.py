@@ -6,7 +6,7 @@ from dataclasses import InitVar, dataclass, field
 
 import pandas as pd
 
-from health_equity.outputs.report.helpers import first_row, rows_where, signed_words
+from health_equity.outputs.report.helpers import INCOME_SLOPE, first_row, rows_where, signed_words
 from health_equity.outputs.report.inequalities import OUTCOME_NAME
 from health_equity.outputs.report.settings import Settings
 from health_equity.stats.inequality import interval_in_words, sig3, significance_in_words
@@ -63,7 +63,6 @@ MEASURE_PHRASE = {
 
 # The rows the headlines quote, by their column values (the trace each headline carries).
 TOTAL_DEPRIVATION_RATIO = {"model_name": "total", "is_primary": True, "term": "imd_quintile", "level": "1"}
-INCOME_SLOPE = {"is_headline": True, "row_type": "coefficient", "model_name": "log_income", "term": "log_income"}
 
 
 def asthma_headlines(indices: pd.DataFrame, rr: pd.DataFrame, settings: Settings) -> list[Headline]:
@@ -118,7 +117,7 @@ def hospital_headlines(
     """The income gap (lowest vs highest income tier) and the income slope per doubling, in words."""
     out = []
     lowest, highest = settings.tier_names[0], settings.tier_names[-1]
-    lowest_tier = {"is_headline": True, "income_tier": lowest}
+    lowest_tier = settings.lowest_tier_headline
     g = first_row(rows_where(tiers, lowest_tier), "gap_lower_95")
     if g is not None:
         out.append(
