@@ -50,7 +50,7 @@
         packed only for the rows whose key repeats or is missing. #}
     {{ rows_with_repeats(
         'numbered_rows', 'numbered_rows', keyed, key, 'numbered_rows',
-        whole_row='struct_pack(*columns(* exclude (row_key, source_row_number)))', hashed_keys=true,
+        whole_row_sql='struct_pack(*columns(* exclude (row_key, source_row_number)))', hashed_keys=true,
     ) }}
 {%- endmacro %}
 
@@ -74,14 +74,16 @@
 {%- endmacro %}
 
 {#- What both versions of numbered_source share: the numbered rows with their repeat counts,
-    the whole-row windows taken only over the rows whose key repeats or is missing. `whole_row` is
-    the whole row as an expression over `keyed`'s columns, taken after that filter (by default
+    the whole-row windows taken only over the rows whose key repeats or is missing. `whole_row_sql`
+    is the whole row as an SQL expression over `keyed`'s columns, taken after that filter (by default
     keyed's own whole_row column). With hashed_keys the repeated keys are found by grouping the
     keys' hashes (a number, cheaper to group than text): every row of a repeated key shares its
     hash, so it is still taken; a key that only shares its hash with another key is taken too, and
     the windows, partitioned by the key and the row themselves, still count it once: exact. -#}
-{% macro rows_with_repeats(numbered, numbered_alias, keyed, key, key_rows, whole_row='whole_row', hashed_keys=false) -%}
+{% macro rows_with_repeats(numbered, numbered_alias, keyed, key, key_rows, whole_row_sql='whole_row', hashed_keys=false) -%}
+    {#- The key as compared to find repeats: itself, or its hash; over the raw rows and over keyed. -#}
     {%- set repeated_on = ('hash(' ~ key ~ ')') if hashed_keys else key %}
+    {%- set probe = 'hash(row_key)' if hashed_keys else 'row_key' %}
     select
         {{ numbered_alias }}.*,
         coalesce(repeated.rows_with_key, 1) as rows_with_key,
@@ -97,14 +99,14 @@
         from (
             select
                 row_key,
-                {{ whole_row }} as whole_row,
+                {{ whole_row_sql }} as whole_row,
                 source_row_number
             from (
                 {{ keyed }}
             ) as keyed
             where
                 row_key is null
-                or {{ 'hash(row_key)' if hashed_keys else 'row_key' }} in (
+                or {{ probe }} in (
                     select {{ repeated_on }} as repeated_key
                     from {{ key_rows }}
                     group by {{ repeated_on }}
