@@ -280,14 +280,9 @@ overall as (
 
 proportion_rows as (
     select
-        proportions.dimension,
-        proportions.group_value,
-        proportions.outcome,
-        proportions.measure_type,
-        proportions.outcome_period,
-        proportions.numerator_definition,
-        proportions.denominator_definition,
-        proportions.denominator_unit,
+        {%- for column in indicator_definition_columns() %}
+            proportions.{{ column }},
+        {%- endfor %}
         cast(proportions.numerator as bigint) as numerator,
         cast(proportions.denominator as double) as denominator,
         proportions.patients,
