@@ -6,7 +6,7 @@ import shutil
 
 import duckdb
 import pandas as pd
-from conftest import TEST_SALT, dbt
+from conftest import MAKE_BUILD, NO_UNIT_TESTS, TEST_SALT, dbt
 from dbt_declaration import declared_extracts
 
 # Each injected fault kind and the quarantine reason it must produce.
@@ -80,7 +80,7 @@ def test_a_missing_file_stops_the_run_naming_it(small_extracts, tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(small_extracts, raw)
     (raw / "gp_events.csv").unlink()
-    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    r = dbt(MAKE_BUILD, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
     assert r.returncode != 0
     assert "file not found" in r.stdout and "gp_events.csv" in r.stdout
 
@@ -95,7 +95,7 @@ def test_one_extract_can_be_pointed_at_another_file_by_its_var(small_extracts, t
     # extracts that is a mix of origins, which stops the run unless allowed on purpose.
     # Only the outpatient staging and what it reads: the pointed file is read where it is.
     build = ["build", "--select", "+stg_asthma__outpatient_appointments", "--indirect-selection", "cautious"]
-    build += ["--exclude", "resource_type:unit_test"]
+    build += NO_UNIT_TESTS
     r = dbt(build, tmp_path / "w.duckdb", tmp_path, pointed)
     assert r.returncode != 0 and "Mixed data origins in asthma_raw" in r.stdout
     assert "op_extract_2024.csv" in r.stdout and "patients_path" in r.stdout
@@ -139,7 +139,7 @@ def test_structural_faults_stop_the_run_naming_file_and_line_and_no_patient_data
     op = (raw / "outpatient_appointments.csv").read_text().splitlines(keepends=True)
     (raw / "outpatient_appointments.csv").write_text(op[0])
 
-    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
+    r = dbt(MAKE_BUILD, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw)})
     assert r.returncode != 0
     out = r.stdout
     expected = [
@@ -214,7 +214,7 @@ def test_row_level_faults_end_counted_under_their_own_reason_and_every_row_recon
 
     db = tmp_path / "w.duckdb"
     # The edited patients file is supplied, not generated: it needs a secret salt.
-    r = dbt(["build"], db, tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True}, salt=TEST_SALT)
+    r = dbt(MAKE_BUILD, db, tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True}, salt=TEST_SALT)
     assert r.returncode == 0, r.stdout[-4000:]
     with duckdb.connect(str(db), read_only=True) as con:
         q = con.sql("select * from staging.stg_asthma__quarantine").df()
@@ -259,7 +259,7 @@ def test_an_extract_that_vanishes_into_the_quarantine_fails_the_build_naming_it(
     rx["issue_date"] = pd.to_datetime(rx.issue_date).dt.strftime("%d/%m/%Y")
     _write(rx, raw / "prescriptions.csv")
     # The guard and the asthma register it stands before (the hospital side never reads this file).
-    asthma = ["build", "--select", "+asthma_patients", "--indirect-selection", "cautious"]
+    asthma = ["build", "--select", "+asthma_patients", "--indirect-selection", "cautious", *NO_UNIT_TESTS]
     r = dbt(asthma, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True})
     assert r.returncode != 0
     n = len(rx)
@@ -288,6 +288,7 @@ def test_a_hospital_file_that_vanishes_into_the_quarantine_fails_the_build_namin
     path.write_text("".join(blanked))
     # The hospital guard and what it reads (the asthma side has nothing to say about this file).
     hospitals = ["build", "--select", "+data_quality_hospital_extract_guard", "--indirect-selection", "cautious"]
+    hospitals += NO_UNIT_TESTS
     r = dbt(hospitals, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True})
     assert r.returncode != 0
     n = len(lines) - 1
@@ -314,7 +315,7 @@ def test_dates_of_birth_as_text_in_a_patients_parquet_file_are_named_as_the_caus
     column = patients.schema.get_field_index("date_of_birth")
     as_text = pc.strftime(patients["date_of_birth"].cast(pa.timestamp("s")), format="%d/%m/%Y")
     pq.write_table(patients.set_column(column, "date_of_birth", as_text), raw / "patients.parquet")
-    asthma = ["build", "--select", "+asthma_patients", "--indirect-selection", "cautious"]
+    asthma = ["build", "--select", "+asthma_patients", "--indirect-selection", "cautious", *NO_UNIT_TESTS]
     r = dbt(asthma, tmp_path / "w.duckdb", tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True}, salt=TEST_SALT)
     assert r.returncode != 0
     n = patients.num_rows

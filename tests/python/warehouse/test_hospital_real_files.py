@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, dbt, generate
+from conftest import MAKE_BUILD, REPO, dbt, generate
 from stats.test_hospital_regression import (
     assert_funnel_matches,
     assert_tiers_match,
@@ -61,7 +61,7 @@ def real_2025(tmp_path_factory, asthma_raw):
     Complications file."""
     work = tmp_path_factory.mktemp("real_2025")
     db = work / "w.duckdb"
-    r = dbt(["build"], db, work, real_vars(asthma_raw, LAYOUTS["2025"], work / "no-such-file.csv"))
+    r = dbt(MAKE_BUILD, db, work, real_vars(asthma_raw, LAYOUTS["2025"], work / "no-such-file.csv"))
     assert r.returncode == 0, r.stdout[-5000:]
     return db
 
@@ -314,7 +314,7 @@ def test_real_general_information_with_a_generated_complications_file_stops_nami
     real_2025, asthma_raw, tmp_path
 ):
     generated = asthma_raw / "Complications_and_Deaths-Hospital.csv"
-    r = dbt(["build"], tmp_path / "w.duckdb", tmp_path, real_vars(asthma_raw, LAYOUTS["2025"], generated))
+    r = dbt(MAKE_BUILD, tmp_path / "w.duckdb", tmp_path, real_vars(asthma_raw, LAYOUTS["2025"], generated))
     assert r.returncode != 0
     message = r.stdout
     assert "Mixed data origins in hospitals_raw" in message
@@ -420,13 +420,13 @@ def test_supplied_patients_with_the_public_demo_salt_stop_the_build_until_a_secr
     (raw / "manifest.json").unlink()
     db = tmp_path / "w.duckdb"
     settings = real_vars(raw, LAYOUTS["2025"], tmp_path / "no-complications.csv")
-    r = dbt(["build"], db, tmp_path, settings)
+    r = dbt(MAKE_BUILD, db, tmp_path, settings)
     assert r.returncode != 0
     assert f"The patients extract {raw}/patients.parquet is supplied" in r.stdout
     assert "Set a secret salt in the environment variable HEALTH_EQUITY_SALT" in r.stdout
     assert "health-equity-demo-salt" not in r.stdout
     assert "START sql" not in r.stdout  # stopped before staging: nothing built
-    r = dbt(["build"], db, tmp_path, settings, salt=TEST_SALT)
+    r = dbt(MAKE_BUILD, db, tmp_path, settings, salt=TEST_SALT)
     assert r.returncode == 0, r.stdout[-3000:]
     log = (tmp_path / "logs" / "dbt.log").read_text()
     assert TEST_SALT not in r.stdout and TEST_SALT not in log

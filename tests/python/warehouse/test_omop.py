@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NO_TESTS, REPO, TEST_SALT, Build, dbt, generate, warehouse_copy
+from conftest import MAKE_BUILD, NO_TESTS, REPO, TEST_SALT, Build, dbt, generate, warehouse_copy
 
 MIMIC = REPO / "tests" / "fixtures" / "omop-mimic-iv-demo"
 # MIMIC shifts every patient's dates by their own amount into 2110-2202: the window covers all of
@@ -79,6 +79,11 @@ def test_mimic_builds_with_every_test_passing(mimic_build):
     out = mimic_build.result.stdout
     assert mimic_build.result.returncode == 0, out[-5000:]
     assert "ERROR=0" in out and "SKIP=0" in out
+    # The unit tests run here too, on the SQL the OMOP input compiles (the other OMOP builds leave
+    # them out, as `make build` does).
+    statuses = mimic_build.unit_test_statuses
+    assert len(statuses) >= 10
+    assert statuses == dict.fromkeys(statuses, "pass")
 
 
 def test_asthma_patients_are_exactly_the_register_by_the_documented_rule(mimic_build):
@@ -155,21 +160,21 @@ def test_the_exports_and_the_report_run_on_the_omop_warehouse(mimic_build, tmp_p
 
 
 def test_a_window_that_misses_shifted_dates_stops_and_says_what_to_set(small_extracts, tmp_path):
-    result = dbt(["build"], tmp_path / "w.duckdb", tmp_path, omop_vars(small_extracts, MIMIC))
+    result = dbt(MAKE_BUILD, tmp_path / "w.duckdb", tmp_path, omop_vars(small_extracts, MIMIC))
     assert result.returncode != 0
     assert "cover 2110-01-04 to 2202-08-26" in result.stdout
     assert "study_start: 2110-01-01, followup_start: 2201-08-27, study_end: 2202-08-26" in result.stdout
 
 
 def test_ages_on_one_calendar_date_stop_and_name_the_var(small_extracts, tmp_path):
-    result = dbt(["build"], tmp_path / "w.duckdb", tmp_path, omop_vars(small_extracts, MIMIC, **MIMIC_WINDOW))
+    result = dbt(MAKE_BUILD, tmp_path / "w.duckdb", tmp_path, omop_vars(small_extracts, MIMIC, **MIMIC_WINDOW))
     assert result.returncode != 0
     assert "omop_age_date: last_observed" in result.stdout
 
 
 def test_an_omop_database_with_the_public_demo_salt_stops_naming_the_salt_variable(small_extracts, tmp_path):
     vars_ = omop_vars(small_extracts, MIMIC, omop_age_date="last_observed", **MIMIC_WINDOW)
-    result = dbt(["build"], tmp_path / "w.duckdb", tmp_path, vars_)
+    result = dbt(MAKE_BUILD, tmp_path / "w.duckdb", tmp_path, vars_)
     assert result.returncode != 0
     assert f"The OMOP person table {MIMIC}/person.csv is supplied" in result.stdout
     assert "HEALTH_EQUITY_SALT" in result.stdout and "START sql" not in result.stdout
@@ -180,7 +185,7 @@ def test_upper_case_file_names_and_a_missing_table_are_handled(small_extracts, t
     folder.mkdir()
     for table in ["person", "observation_period", "visit_occurrence", "condition_occurrence"]:
         (folder / f"{table.upper()}.csv").write_bytes((MIMIC / f"{table}.csv").read_bytes())
-    result = dbt(["build"], tmp_path / "w.duckdb", tmp_path, omop_vars(small_extracts, folder, **MIMIC_WINDOW))
+    result = dbt(MAKE_BUILD, tmp_path / "w.duckdb", tmp_path, omop_vars(small_extracts, folder, **MIMIC_WINDOW))
     assert result.returncode != 0
     assert "no file for table(s) drug_exposure" in result.stdout
     assert "person" not in result.stdout.split("no file for table(s)")[1].split("(looked")[0]
@@ -226,7 +231,7 @@ def both_routes(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame, Build]:
     omop = Build(
         raw,
         tmp / "omop.duckdb",
-        dbt(["build"], tmp / "omop.duckdb", tmp / "omop", omop_vars(raw, raw / "omop", **lookup), salt=TEST_SALT),
+        dbt(MAKE_BUILD, tmp / "omop.duckdb", tmp / "omop", omop_vars(raw, raw / "omop", **lookup), salt=TEST_SALT),
     )
     assert omop.result.returncode == 0, omop.result.stdout[-5000:]
     by_extracts = Build(raw, tmp / "extracts.duckdb", extracts).df("select * from marts.asthma_patients")

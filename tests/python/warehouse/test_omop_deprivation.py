@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NO_TESTS, REPO, TEST_SALT, Build, dbt, warehouse_copy
+from conftest import MAKE_BUILD, NO_TESTS, REPO, TEST_SALT, Build, dbt, warehouse_copy
 from warehouse.test_omop import MIMIC, MIMIC_WINDOW, expected_register, omop_vars, patient_key, rows
 
 # The built-in U.S. deprivation (doc omop_deprivation): without an area lookup, a patient whose
@@ -101,7 +101,7 @@ def acs_build(small_extracts, tmp_path_factory) -> tuple[Build, dict[str, str], 
         **MIMIC_WINDOW,
     )
     db = tmp / "warehouse.duckdb"
-    return Build(small_extracts, db, dbt(["build"], db, tmp, vars_, salt=TEST_SALT)), areas, quintiles
+    return Build(small_extracts, db, dbt(MAKE_BUILD, db, tmp, vars_, salt=TEST_SALT)), areas, quintiles
 
 
 def test_zip_income_quintiles_build_with_every_test_passing(acs_build):
