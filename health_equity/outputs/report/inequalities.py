@@ -62,6 +62,7 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
         (ineq.outcome == outcome) & (ineq.dimension != "all_patients") & ~ineq.is_suppressed.fillna(False).astype(bool)
     ]
     rows = rows.dropna(subset=["proportion_pct", "denominator"]).copy()
+    names = dimension_names(settings)
     fig = go.Figure()
     if len(rows):
         overall = float(rows.overall_proportion_pct.iloc[0]) / 100
@@ -81,7 +82,7 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
             "label",
             "%{customdata}: %{y:.1f}% of %{x:,}",
             symbols=DIMENSION_SYMBOL,
-            names=dimension_names(settings),
+            names=names,
         )
         # Fixed ranges, so that the labels can be placed without overlapping.
         low998, high998 = wilson_limits(settings.z_99_8)
@@ -107,9 +108,7 @@ def proportion_funnel(ineq: pd.DataFrame, outcome: str, title: str, name: str, s
         no_data(fig, "No published group")
     unit = rows.denominator_unit.iloc[0] if len(rows) else "denominator"
     symbols = ", ".join(
-        f"{dimension_names(settings)[d]} {SYMBOL_WORD[DIMENSION_SYMBOL[d]]}"
-        for d in DIMENSION_SYMBOL
-        if d in set(rows.dimension)
+        f"{names[d]} {SYMBOL_WORD[DIMENSION_SYMBOL[d]]}" for d in DIMENSION_SYMBOL if d in set(rows.dimension)
     )
     return Chart(
         name,

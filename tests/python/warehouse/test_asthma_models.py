@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import dbt
+from conftest import NO_UNIT_TESTS, dbt
 from scipy import stats
 
 from generators import asthma
@@ -277,7 +277,7 @@ def test_a_model_without_enough_patients_says_why_and_the_build_goes_on(clean_bu
     db = tmp_path / "copy.duckdb"
     shutil.copy(clean_build.db, db)
     r = dbt(
-        ["build", "--select", "int_asthma_admission_rate_ratios+", "--exclude", "resource_type:unit_test"],
+        ["build", "--select", "int_asthma_admission_rate_ratios+", *NO_UNIT_TESTS],
         db,
         tmp_path,
         {"raw_dir": str(clean_build.raw_dir), "rate_model_min_patients": 10**9},

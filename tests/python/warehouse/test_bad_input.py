@@ -6,7 +6,7 @@ import shutil
 
 import duckdb
 import pandas as pd
-from conftest import MAKE_BUILD, NO_UNIT_TESTS, TEST_SALT, dbt
+from conftest import MAKE_BUILD, NO_TESTS, NO_UNIT_TESTS, TEST_SALT, dbt
 from dbt_declaration import declared_extracts
 
 # Each injected fault kind and the quarantine reason it must produce.
@@ -414,7 +414,7 @@ def test_exact_duplicates_follow_one_rule_in_every_extract(small_extracts, tmp_p
         "stg_hospitals__quarantine",
     ]
     select = ["build", "--select", *(f"+{m}" for m in staged_models)]
-    select += ["--exclude", "resource_type:test", "resource_type:unit_test"]
+    select += NO_TESTS
     db = tmp_path / "w.duckdb"
     r = dbt(select, db, tmp_path, {"raw_dir": str(raw), "allow_mixed_origins": True}, salt=TEST_SALT)
     assert r.returncode == 0, r.stdout[-3000:]

@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 
-from conftest import REPO, dbt, project_copy
+from conftest import NO_UNIT_TESTS, REPO, dbt, project_copy
 
 ALLOWED = {"BIGINT", "INTEGER", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"}
 # The YAML declares text as `string`, a type name DuckDB and Spark both know; DuckDB stores and
@@ -82,6 +82,7 @@ def test_the_unit_tests_run_in_the_test_builds_and_only_they_stay_out_of_make_bu
     makefile = (REPO / "Makefile").read_text()
     flags = re.search(r"^DBT_BUILD_FLAGS := (.*)$", makefile, re.M).group(1).split()
     assert flags == ["--exclude-resource-type", "unit_test"]
+    assert NO_UNIT_TESTS == flags  # the test builds leave the unit tests out with the same flag
     assert re.search(r"^\t\$\(DBT\) build \$\(DBT_FLAGS\) \$\(DBT_BUILD_FLAGS\) ", makefile, re.M)
     spec = importlib.util.spec_from_file_location("bench_warehouse", REPO / "benchmarks" / "bench_warehouse.py")
     bench = importlib.util.module_from_spec(spec)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import dbt
+from conftest import NO_UNIT_TESTS, dbt
 from stats.test_hospital_regression import (
     GI,
     assert_funnel_matches,
@@ -195,7 +195,7 @@ def _rebuild_with(clean_build, tmp_path, transform) -> duckdb.DuckDBPyConnection
     gi = pd.read_csv(raw / GI, dtype=str, keep_default_na=False)
     transform(gi).to_csv(raw / GI, index=False)
     r = dbt(
-        ["build", "--select", "+hospital_equity+", "--exclude", "resource_type:unit_test"],
+        ["build", "--select", "+hospital_equity+", *NO_UNIT_TESTS],
         tmp_path / "w.duckdb",
         tmp_path,
         # A generated file edited on purpose is "supplied": mixing it with generated ones is intended.
